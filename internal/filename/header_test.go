@@ -54,7 +54,7 @@ func TestContentDisposition(t *testing.T) {
 func TestFromContentDisposition(t *testing.T) {
 	tests := []struct {
 		name, header, want string
-		wantErr          bool
+		wantErr            bool
 	}{
 		{"empty header", "", "", false},
 		{"no filename", "attachment", "", false},

@@ -1,0 +1,215 @@
+package digest
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The content of RFC 9530's examples (§B.1 and others).
+const hello = `{"hello": "world"}`
+
+var (
+	helloSHA256 = sha256.Sum256([]byte(hello))
+	helloSHA512 = sha512.Sum512([]byte(hello))
+	helloMD5    = md5.Sum([]byte(hello))
+	b64         = base64.StdEncoding.EncodeToString
+	sha256Field = "sha-256=:" + b64(helloSHA256[:]) + ":"
+	sha512Field = "sha-512=:" + b64(helloSHA512[:]) + ":"
+)
+
+func TestRFC9530Values(t *testing.T) {
+	// The values printed in RFC 9530 for {"hello": "world"}.
+	assert.Equal(t, "X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=", b64(helloSHA256[:]))
+	assert.Equal(t, "WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==", b64(helloSHA512[:]))
+}
+
+func TestParse(t *testing.T) {
+	other := sha256.Sum256([]byte("other"))
+	tests := []struct {
+		name, digest, md5 string
+		want              Expected
+	}{
+		{"nothing", "", "", Expected{}},
+		{"white space only", "  ", " ", Expected{}},
+		{"sha-256", sha256Field, "", Expected{SHA256: helloSHA256[:]}},
+		{"RFC 9530 B.1 style, sha-512 ignored", sha512Field, "", Expected{}},
+		{"both, sha-512 first", sha512Field + ", " + sha256Field, "", Expected{SHA256: helloSHA256[:]}},
+		{"both, no space", sha256Field + "," + sha512Field, "", Expected{SHA256: helloSHA256[:]}},
+		{"OWS around comma", sha512Field + " \t, \t" + sha256Field, "", Expected{SHA256: helloSHA256[:]}},
+		{"surrounding white space", "  " + sha256Field + " \t", "", Expected{SHA256: helloSHA256[:]}},
+		{"parameters after value", sha256Field + `;note="x";n=1, ` + sha512Field + ";a;b=?0", "", Expected{SHA256: helloSHA256[:]}},
+		{"unpadded base64", "sha-256=:" + strings.TrimRight(b64(helloSHA256[:]), "=") + ":", "", Expected{SHA256: helloSHA256[:]}},
+		{"last duplicate wins", "sha-256=:" + b64(other[:]) + ":, " + sha256Field, "", Expected{SHA256: helloSHA256[:]}},
+		{"unknown algorithms of any type ignored", `foo=1, bar="s", baz=tok/en:x, qux=?1, d=1.5, e=-3, f=@1700000000, g=%"caf%c3%a9", h=(1 2 :AA==:);p, flag, ` + sha256Field, "", Expected{SHA256: helloSHA256[:]}},
+		{"unknown algorithm with bad length ignored", "sha-512=:AAAA:, " + sha256Field, "", Expected{SHA256: helloSHA256[:]}},
+		{"semicolon makes a parameter", sha256Field + "; " + sha512Field, "", Expected{SHA256: helloSHA256[:]}},
+		{"md5 member ignored", "md5=:" + b64(helloMD5[:]) + ":", "", Expected{}},
+		{"content-md5", "", b64(helloMD5[:]), Expected{MD5: helloMD5[:]}},
+		{"content-md5 unpadded", "", strings.TrimRight(b64(helloMD5[:]), "="), Expected{MD5: helloMD5[:]}},
+		{"content-md5 with white space", "", " " + b64(helloMD5[:]) + "\t", Expected{MD5: helloMD5[:]}},
+		{"both headers", sha256Field, b64(helloMD5[:]), Expected{SHA256: helloSHA256[:], MD5: helloMD5[:]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse(tt.digest, tt.md5)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestParseMalformed(t *testing.T) {
+	short := sha256.Sum224([]byte(hello))
+	tests := []struct{ name, digest, md5 string }{
+		{"sha-256 too short", "sha-256=:" + b64(short[:]) + ":", ""},
+		{"sha-256 too long", "sha-256=:" + b64(helloSHA512[:]) + ":", ""},
+		{"sha-256 empty", "sha-256=::", ""},
+		{"sha-256 as string", `sha-256="` + b64(helloSHA256[:]) + `"`, ""},
+		{"sha-256 as token", "sha-256=abc", ""},
+		{"sha-256 bare (boolean)", "sha-256", ""},
+		{"sha-256 inner list", "sha-256=(:" + b64(helloSHA256[:]) + ":)", ""},
+		{"old Digest header syntax", "sha-256=" + b64(helloSHA256[:]), ""},
+		{"uppercase key", "SHA-256=:" + b64(helloSHA256[:]) + ":", ""},
+		{"hex value", "sha-256=:" + strings.Repeat("ab", 32) + ":", ""},
+		{"base64url", "sha-256=:" + base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xff}, 32)) + ":", ""},
+		{"unterminated byte sequence", "sha-256=:" + b64(helloSHA256[:]), ""},
+		{"bad base64 length", "sha-256=:A:", ""},
+		{"padding inside", "sha-256=:AA=A:", ""},
+		{"trailing comma", sha256Field + ",", ""},
+		{"leading comma", "," + sha256Field, ""},
+		{"double comma", sha256Field + ",," + sha512Field, ""},
+		{"missing comma", sha256Field + " " + sha512Field, ""},
+		{"garbage", "hello world", ""},
+		{"garbage after value", sha256Field + "x", ""},
+		{"bad unknown value", "foo=[1], " + sha256Field, ""},
+		{"unterminated string", `foo="abc, ` + sha256Field, ""},
+		{"bad escape", `foo="a\b", ` + sha256Field, ""},
+		{"integer too long", "foo=1234567890123456", ""},
+		{"decimal too precise", "foo=1.2345", ""},
+		{"decimal ends with dot", "foo=1.", ""},
+		{"bad boolean", "foo=?2", ""},
+		{"date as decimal", "foo=@1.5", ""},
+		{"display string upper hex", `foo=%"caf%C3%A9"`, ""},
+		{"display string invalid UTF-8", `foo=%"%ff"`, ""},
+		{"unterminated inner list", "foo=(1 2", ""},
+		{"control char", "sha-256=:\x00:", ""},
+		{"content-md5 not base64", "", "not base64 at all!!!!!!!"},
+		{"content-md5 hex", "", strings.Repeat("ab", 16)},
+		{"content-md5 of 15 bytes", "", b64(make([]byte, 15))},
+		{"content-md5 of 17 bytes", "", b64(make([]byte, 17))},
+		{"content-md5 with newline", "", "AAAAAAAAAAAAAAAAAAAA\nAA=="},
+		{"content-md5 sha-256", "", b64(helloSHA256[:])},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse(tt.digest, tt.md5)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, ErrMalformed)
+			assert.True(t, got.Empty())
+		})
+	}
+}
+
+func TestExpected(t *testing.T) {
+	other256 := sha256.Sum256([]byte("other"))
+	otherMD5 := md5.Sum([]byte("other"))
+	both := Expected{SHA256: helloSHA256[:], MD5: helloMD5[:]}
+
+	assert.True(t, Expected{}.Empty())
+	assert.False(t, Expected{}.WantsMD5())
+	assert.False(t, both.Empty())
+	assert.True(t, both.WantsMD5())
+	assert.False(t, Expected{SHA256: helloSHA256[:]}.WantsMD5())
+	assert.False(t, Expected{MD5: helloMD5[:]}.Empty())
+
+	tests := []struct {
+		name        string
+		exp         Expected
+		sha, md     []byte
+		mismatch    bool
+		programming bool
+	}{
+		{"nothing expected", Expected{}, other256[:], nil, false, false},
+		{"sha-256 match", Expected{SHA256: helloSHA256[:]}, helloSHA256[:], nil, false, false},
+		{"sha-256 mismatch", Expected{SHA256: helloSHA256[:]}, other256[:], nil, true, false},
+		{"md5 match", Expected{MD5: helloMD5[:]}, other256[:], helloMD5[:], false, false},
+		{"md5 mismatch", Expected{MD5: helloMD5[:]}, helloSHA256[:], otherMD5[:], true, false},
+		{"both match", both, helloSHA256[:], helloMD5[:], false, false},
+		{"both, md5 mismatch", both, helloSHA256[:], otherMD5[:], true, false},
+		{"both, sha-256 mismatch", both, other256[:], helloMD5[:], true, false},
+		{"md5 not computed", Expected{MD5: helloMD5[:]}, helloSHA256[:], nil, false, true},
+		{"sha-256 not computed", Expected{SHA256: helloSHA256[:]}, nil, nil, false, true},
+		{"sha-256 truncated", Expected{SHA256: helloSHA256[:]}, helloSHA256[:16], nil, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.exp.Check(tt.sha, tt.md)
+			switch {
+			case tt.mismatch:
+				assert.ErrorIs(t, err, ErrMismatch)
+			case tt.programming:
+				require.Error(t, err)
+				assert.NotErrorIs(t, err, ErrMismatch)
+			default:
+				assert.NoError(t, err)
+			}
+		})
+	}
+}
+
+// TestEndToEnd parses what a client sends and checks what a server computes.
+func TestEndToEnd(t *testing.T) {
+	exp, err := Parse(sha512Field+", "+sha256Field, b64(helloMD5[:]))
+	require.NoError(t, err)
+	require.True(t, exp.WantsMD5())
+	require.NoError(t, exp.Check(helloSHA256[:], helloMD5[:]))
+
+	body := []byte(hello + " ")
+	s, m := sha256.Sum256(body), md5.Sum(body)
+	assert.ErrorIs(t, exp.Check(s[:], m[:]), ErrMismatch)
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"", sha256Field, sha512Field + ", " + sha256Field, sha256Field + `;a=1;b="x"`,
+		`foo=1, bar="s", baz=tok/en:x, qux=?1, d=1.5, e=-3, f=@17, g=%"caf%c3%a9", h=(1 2 :AA==:);p, flag`,
+		"sha-256=:AA=A:", "sha-256=(1 2", "a=1,", `a="\"`,
+	} {
+		f.Add(s, "")
+		f.Add("", s)
+	}
+	f.Add("", b64(helloMD5[:]))
+	f.Add(sha256Field, strings.TrimRight(b64(helloMD5[:]), "="))
+	f.Fuzz(func(t *testing.T, digest, md5 string) {
+		e, err := Parse(digest, md5)
+		if err != nil {
+			require.ErrorIs(t, err, ErrMalformed)
+			require.True(t, e.Empty())
+			return
+		}
+		if e.SHA256 != nil {
+			require.Len(t, e.SHA256, 32)
+		}
+		if e.MD5 != nil {
+			require.Len(t, e.MD5, 16)
+		}
+		// An accepted digest checks against itself and against nothing else.
+		sha := make([]byte, 32)
+		copy(sha, e.SHA256)
+		sum := make([]byte, 16)
+		copy(sum, e.MD5)
+		require.NoError(t, e.Check(sha, sum))
+		sha[0] ^= 1
+		if e.SHA256 != nil {
+			require.ErrorIs(t, e.Check(sha, sum), ErrMismatch)
+		}
+	})
+}

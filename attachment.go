@@ -1,0 +1,212 @@
+package attachment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/attachkit/attachment/metadata"
+	"github.com/attachkit/attachment/storage"
+)
+
+// Errors the Service reports. They are wrapped with context; test them with
+// errors.Is. The Handler maps each to one HTTP status and problem code.
+var (
+	// ErrNotFound: no such attachment, or one the caller may not see.
+	ErrNotFound = metadata.ErrNotFound
+	// ErrReferenced: Delete without force of an attachment with references.
+	ErrReferenced = metadata.ErrReferenced
+	// ErrTooLarge: a file is longer than Options.MaxFileSize.
+	ErrTooLarge = storage.ErrTooLarge
+	// ErrTooManyFiles: an upload has more than Options.MaxFiles files.
+	ErrTooManyFiles = errors.New("too many files")
+	// ErrUnsupportedType: a file's detected type is not in
+	// Options.AllowedTypes.
+	ErrUnsupportedType = errors.New("unsupported content type")
+	// ErrChecksumMismatch: a file's content does not match the digest the
+	// client sent.
+	ErrChecksumMismatch = errors.New("checksum mismatch")
+	// ErrInvalidFilename: a filename that is empty once cleaned.
+	ErrInvalidFilename = errors.New("invalid filename")
+	// ErrInvalid: any other invalid input (a malformed cursor, an oversized
+	// label, a bad parameter).
+	ErrInvalid = errors.New("invalid input")
+	// ErrForbidden: the access hook refused the operation.
+	ErrForbidden = errors.New("forbidden")
+	// ErrUnauthorized: the access hook could not identify the caller.
+	ErrUnauthorized = errors.New("unauthorized")
+)
+
+// Attachment is an attachment's record, as the API returns it. See the
+// HTTP API document for each field.
+type Attachment struct {
+	ID          string            `json:"id"`
+	Filename    string            `json:"filename"`
+	ContentType string            `json:"content_type"`
+	Size        int64             `json:"size"`
+	SHA256      string            `json:"sha256"`
+	Owner       string            `json:"owner,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Refs        []string          `json:"refs,omitempty"`
+	CreatedBy   string            `json:"created_by,omitempty"`
+	// State is "ready" once the content is stored, which it is for every
+	// attachment the Service returns.
+	State string `json:"state"`
+	// URL and ThumbnailURL are set by the Handler (they include its mount
+	// prefix); the Service leaves them empty.
+	URL          string    `json:"url,omitempty"`
+	ThumbnailURL string    `json:"thumbnail_url,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	// Tenant is the tenant the attachment belongs to. It is never sent to
+	// clients.
+	Tenant string `json:"-"`
+}
+
+// StateReady is the State of an attachment whose content is stored.
+const StateReady = "ready"
+
+func fromRecord(r *metadata.Record) *Attachment {
+	return &Attachment{
+		ID:          r.ID,
+		Filename:    r.Filename,
+		ContentType: r.ContentType,
+		Size:        r.Size,
+		SHA256:      r.SHA256,
+		Owner:       r.Owner,
+		Labels:      r.Labels,
+		Refs:        r.Refs,
+		CreatedBy:   r.CreatedBy,
+		State:       StateReady,
+		CreatedAt:   r.CreatedAt,
+		UpdatedAt:   r.UpdatedAt,
+		Tenant:      r.Tenant,
+	}
+}
+
+// Service does everything the HTTP API does, from Go. A Service acts in one
+// tenant: the one returned by Open and New acts in the default tenant "",
+// and ForTenant returns a view of the same service in another. It is safe
+// for concurrent use.
+type Service struct {
+	core   *core
+	tenant string
+}
+
+// core is what every tenant view of a Service shares.
+type core struct {
+	content *storage.Store
+	meta    metadata.Store
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	// owned reports whether Close closes content and meta.
+	owned bool
+}
+
+// Open opens a Service on content and metadata stores given by URL, for
+// example "file:///var/lib/app/blobs" and "sqlite:///var/lib/app/meta.db".
+// The program must import the drivers for both schemes (gocloud.dev/blob's
+// fileblob, memblob or s3blob; this module's metadata/memstore or
+// metadata/sqlitestore). Close closes both stores. A nil opts means
+// defaults.
+func Open(ctx context.Context, blobURL, metaURL string, opts *Options) (*Service, error) {
+	content, err := storage.Open(ctx, blobURL)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := metadata.OpenStore(ctx, metaURL)
+	if err != nil {
+		_ = content.Close()
+		return nil, err
+	}
+	s, err := New(content, meta, opts)
+	if err != nil {
+		_ = content.Close()
+		_ = meta.Close()
+		return nil, err
+	}
+	s.core.owned = true
+	return s, nil
+}
+
+// New returns a Service over stores the caller has opened. Close leaves
+// them open. A nil opts means defaults.
+func New(content *storage.Store, meta metadata.Store, opts *Options) (*Service, error) {
+	if content == nil || meta == nil {
+		return nil, errors.New("attachment: New needs a content store and a metadata store")
+	}
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{core: &core{
+		content: content,
+		meta:    meta,
+		opts:    o,
+		log:     log,
+		now:     time.Now,
+	}}, nil
+}
+
+// ForTenant returns a view of the service that acts in the tenant: it sees
+// and changes only that tenant's attachments. Views share everything else;
+// closing any of them closes the service.
+func (s *Service) ForTenant(tenant string) *Service {
+	return &Service{core: s.core, tenant: tenant}
+}
+
+// Tenant returns the tenant the service acts in.
+func (s *Service) Tenant() string { return s.tenant }
+
+// Options returns the options in force, defaults filled in.
+func (s *Service) Options() Options { return s.core.opts }
+
+// Close closes the stores if Open opened them.
+func (s *Service) Close() error {
+	if !s.core.owned {
+		return nil
+	}
+	return errors.Join(s.core.meta.Close(), s.core.content.Close())
+}
+
+// Get returns the attachment with the ID, or ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (*Attachment, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("attachment %q: %w", id, ErrNotFound)
+	}
+	rec, err := s.core.meta.Get(ctx, s.tenant, id)
+	if err != nil {
+		return nil, fmt.Errorf("attachment %s: %w", id, err)
+	}
+	return fromRecord(rec), nil
+}
+
+// OpenContent opens the content of the attachment with the ID for reading. The
+// caller must close it. It returns ErrNotFound when there is no such
+// attachment, and an error (not ErrNotFound) when the record exists but
+// its content is missing.
+func (s *Service) OpenContent(ctx context.Context, id string) (*Attachment, *storage.Object, error) {
+	a, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	obj, err := s.core.content.OpenContent(ctx, id)
+	if err != nil {
+		// The record exists: missing content is a server fault, not a 404.
+		return nil, nil, fmt.Errorf("attachment %s: content: %w", id, errors.Join(errMissingContent, err))
+	}
+	return a, obj, nil
+}
+
+var errMissingContent = errors.New("content missing for a stored record")
+
+// timestamp is the time to record now: UTC, to the millisecond (what every
+// store keeps), so that what Upload returns equals what Get later returns.
+func (c *core) timestamp() time.Time { return c.now().UTC().Truncate(time.Millisecond) }

@@ -1,0 +1,234 @@
+package attachment
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// DefaultMaxParts is the default HandlerOptions.MaxParts.
+const DefaultMaxParts = 128
+
+// HandlerOptions configures a Handler. The zero value, or a nil
+// *HandlerOptions, means the documented defaults.
+type HandlerOptions struct {
+	// Prefix is the path the handler is mounted under, such as
+	// "/attachments". When requests arrive with it (mux.Handle without
+	// http.StripPrefix, chi's Mount, echo and gin groups), the handler
+	// strips it itself. When a host strips it with http.StripPrefix, the
+	// handler finds it from the request and Prefix may be left empty.
+	// Either way every URL the API returns includes it.
+	Prefix string
+	// Access is the host's access hook. Nil lets every caller do
+	// everything in the default tenant "".
+	Access Access
+	// MaxParts bounds the parts (files and text fields) of one multipart
+	// upload. Zero means DefaultMaxParts (128).
+	MaxParts int
+	// Logger receives the handler's logs (server errors, with their
+	// detail, which clients never see). Nil means the Service's logger.
+	Logger *slog.Logger
+}
+
+// Handler serves the attachment HTTP API (see docs/api.md) for a Service.
+// Mount it under any prefix; its operations are also exported one by one
+// for hosts that route with their own router.
+type Handler struct {
+	svc    *Service
+	prefix string
+	access Access
+	opts   HandlerOptions
+	log    *slog.Logger
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// NewHandler returns a Handler serving svc. A nil opts means defaults.
+func NewHandler(svc *Service, opts *HandlerOptions) *Handler {
+	var o HandlerOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxParts <= 0 {
+		o.MaxParts = DefaultMaxParts
+	}
+	if o.Access == nil {
+		o.Access = AccessFuncs{}
+	}
+	if o.Logger == nil {
+		o.Logger = svc.core.log
+	}
+	return &Handler{
+		svc:    svc,
+		prefix: strings.TrimRight(o.Prefix, "/"),
+		access: o.Access,
+		opts:   o,
+		log:    o.Logger,
+	}
+}
+
+// ServeHTTP routes a request to one of the API's operations.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, rel := h.split(r)
+	segs := strings.Split(strings.Trim(rel, "/"), "/")
+	if rel == "" || rel == "/" {
+		segs = nil
+	}
+	switch {
+	case len(segs) == 0:
+		switch r.Method {
+		case http.MethodPost:
+			h.Upload(w, r)
+		case http.MethodGet, http.MethodHead:
+			h.List(w, r)
+		default:
+			h.methodNotAllowed(w, r, "GET, HEAD, POST")
+		}
+		return
+	case strings.HasSuffix(rel, "/") && len(segs) > 0:
+		// "/{id}/" and the like name nothing.
+	case len(segs) == 1:
+		id, ok := unescapeSegment(segs[0])
+		if !ok {
+			break
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+			h.Download(w, r, id)
+		case http.MethodPatch, http.MethodPut:
+			h.Update(w, r, id)
+		case http.MethodDelete:
+			h.Delete(w, r, id)
+		default:
+			h.methodNotAllowed(w, r, "GET, HEAD, PATCH, PUT, DELETE")
+		}
+		return
+	case len(segs) == 2 && segs[1] == "metadata":
+		id, ok := unescapeSegment(segs[0])
+		if !ok {
+			break
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.methodNotAllowed(w, r, "GET, HEAD")
+			return
+		}
+		h.Metadata(w, r, id)
+		return
+	case len(segs) == 2 && segs[1] == "refs":
+		id, ok := unescapeSegment(segs[0])
+		if !ok {
+			break
+		}
+		if r.Method != http.MethodPost {
+			h.methodNotAllowed(w, r, "POST")
+			return
+		}
+		h.AddRef(w, r, id)
+		return
+	case len(segs) == 3 && segs[1] == "refs":
+		id, ok1 := unescapeSegment(segs[0])
+		ref, ok2 := unescapeSegment(segs[2])
+		if !ok1 || !ok2 {
+			break
+		}
+		if r.Method != http.MethodDelete {
+			h.methodNotAllowed(w, r, "DELETE")
+			return
+		}
+		h.RemoveRef(w, r, id, ref)
+		return
+	}
+	h.problem(w, r, http.StatusNotFound, codeNotFound, "no such route")
+}
+
+func unescapeSegment(s string) (string, bool) {
+	v, err := url.PathUnescape(s)
+	return v, err == nil && v != ""
+}
+
+// split returns the mount prefix of r's path (in escaped form, as URLs the
+// API returns need it) and the rest of the path, escaped.
+//
+// A prefix told in HandlerOptions.Prefix is stripped when the path has it.
+// Otherwise, when a host stripped the prefix itself (http.StripPrefix
+// rewrites URL.Path but leaves RequestURI as the client sent it), the
+// prefix is what RequestURI has in front of the path.
+func (h *Handler) split(r *http.Request) (base, rel string) {
+	ep := r.URL.EscapedPath()
+	if h.prefix != "" && (ep == h.prefix || strings.HasPrefix(ep, h.prefix+"/")) {
+		return h.prefix, ep[len(h.prefix):]
+	}
+	if r.RequestURI != "" {
+		if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
+			orig := u.EscapedPath()
+			if orig != ep && strings.HasSuffix(orig, ep) {
+				return strings.TrimRight(orig[:len(orig)-len(ep)], "/"), ep
+			}
+		}
+	}
+	return h.prefix, ep
+}
+
+// base returns the prefix for URLs in answers to r.
+func (h *Handler) base(r *http.Request) string {
+	b, _ := h.split(r)
+	return b
+}
+
+func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	h.problem(w, r, http.StatusMethodNotAllowed, codeBadRequest, "method "+r.Method+" is not allowed here; allowed: "+allow)
+}
+
+// identify asks the access hook who the caller is and returns the service
+// view of the caller's tenant.
+func (h *Handler) identify(r *http.Request) (Caller, *Service, error) {
+	c, err := h.access.Identify(r)
+	if err != nil {
+		return Caller{}, nil, accessError(err, ErrUnauthorized)
+	}
+	return c, h.svc.ForTenant(c.Tenant), nil
+}
+
+// authorize identifies the caller and checks op. For op on one attachment
+// (id non-empty) it loads it in the caller's tenant first.
+func (h *Handler) authorize(r *http.Request, op Operation, id string) (Caller, *Service, *Attachment, error) {
+	c, svc, err := h.identify(r)
+	if err != nil {
+		return Caller{}, nil, nil, err
+	}
+	var a *Attachment
+	if id != "" {
+		if a, err = svc.Get(r.Context(), id); err != nil {
+			return Caller{}, nil, nil, err
+		}
+	}
+	if err := h.access.Allow(r, c, op, a); err != nil {
+		return Caller{}, nil, nil, accessError(err, ErrForbidden)
+	}
+	return c, svc, a, nil
+}
+
+// accessError turns an access hook's error into one the problem mapping
+// knows, defaulting to def; the hook's own text is never sent to clients.
+func accessError(err, def error) error {
+	for _, k := range []error{ErrNotFound, ErrUnauthorized, ErrForbidden} {
+		if errors.Is(err, k) {
+			return &Error{Kind: k, Detail: accessDetail(k)}
+		}
+	}
+	return &Error{Kind: def, Detail: accessDetail(def)}
+}
+
+func accessDetail(k error) string {
+	switch k {
+	case ErrNotFound:
+		return "attachment not found"
+	case ErrUnauthorized:
+		return "the request is not authenticated"
+	default:
+		return "the caller may not do this"
+	}
+}

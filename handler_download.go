@@ -1,0 +1,116 @@
+package attachment
+
+import (
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/attachkit/attachment/internal/filename"
+)
+
+// inlineTypes are the media types a browser displays without running
+// code; only these are served inline when a client asks. Everything else
+// (HTML, SVG, XML, JavaScript, ...) is always an attachment.
+var inlineTypes = map[string]bool{
+	"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true,
+	"image/avif": true, "image/bmp": true, "image/x-icon": true, "image/vnd.microsoft.icon": true,
+	"image/tiff": true, "image/heic": true, "image/heif": true, "image/jxl": true,
+	"application/pdf": true,
+	"text/plain":      true,
+}
+
+// inlineAllowed reports whether content of the type may be served inline.
+func inlineAllowed(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	if inlineTypes[mt] {
+		return true
+	}
+	return strings.HasPrefix(mt, "audio/") || strings.HasPrefix(mt, "video/")
+}
+
+// Download handles GET and HEAD /{id}: the content with Range and
+// conditional requests as net/http's ServeContent does them (206, 304,
+// 412, 416), a strong ETag from the SHA-256, and a Content-Disposition of
+// attachment unless ?disposition=inline is asked for a type that is safe
+// to display.
+func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
+	disp := "attachment"
+	switch v := r.URL.Query().Get("disposition"); v {
+	case "", "attachment":
+	case "inline":
+		disp = "inline"
+	default:
+		h.problem(w, r, http.StatusBadRequest, codeBadRequest, "disposition must be inline or attachment")
+		return
+	}
+	_, svc, _, err := h.authorize(r, OpDownload, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	a, obj, err := svc.OpenContent(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	defer obj.Close()
+	if disp == "inline" && !inlineAllowed(a.ContentType) {
+		disp = "attachment"
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", a.ContentType)
+	hdr.Set("ETag", `"`+a.SHA256+`"`)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Security-Policy", "sandbox")
+	hdr.Set("Content-Disposition", filename.ContentDisposition(disp, a.Filename))
+	hdr.Set("Cache-Control", "private, no-cache")
+	http.ServeContent(&contentWriter{ResponseWriter: w, h: h, r: r}, r, "", a.CreatedAt, obj)
+}
+
+// contentWriter turns the plain-text errors that http.ServeContent writes
+// (412, 416) into problem details, and passes everything else through,
+// including io.ReaderFrom so that file content goes out with sendfile.
+type contentWriter struct {
+	http.ResponseWriter
+	h      *Handler
+	r      *http.Request
+	failed bool
+}
+
+func (cw *contentWriter) WriteHeader(status int) {
+	if status >= 400 && !cw.failed {
+		cw.failed = true
+		code := codeBadRequest
+		detail := http.StatusText(status)
+		switch status {
+		case http.StatusRequestedRangeNotSatisfiable:
+			detail = "the requested range is not satisfiable"
+		case http.StatusPreconditionFailed:
+			detail = "a precondition failed"
+		}
+		cw.h.problem(cw.ResponseWriter, cw.r, status, code, detail)
+		return
+	}
+	cw.ResponseWriter.WriteHeader(status)
+}
+
+func (cw *contentWriter) Write(p []byte) (int, error) {
+	if cw.failed {
+		return len(p), nil // the problem replaced ServeContent's text
+	}
+	return cw.ResponseWriter.Write(p)
+}
+
+func (cw *contentWriter) ReadFrom(src io.Reader) (int64, error) {
+	if cw.failed {
+		return io.Copy(io.Discard, src)
+	}
+	if rf, ok := cw.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(cw.ResponseWriter, src)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (cw *contentWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }

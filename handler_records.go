@@ -1,0 +1,236 @@
+package attachment
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// maxJSONBody bounds the JSON and form bodies of PATCH, PUT and refs.
+const maxJSONBody = 1 << 20
+
+// decorate sets the URLs of a, which the Handler serves under base.
+func (h *Handler) decorate(base string, a *Attachment) {
+	a.URL = base + "/" + url.PathEscape(a.ID)
+}
+
+// Metadata handles GET /{id}/metadata: the record as JSON.
+func (h *Handler) Metadata(w http.ResponseWriter, r *http.Request, id string) {
+	_, _, a, err := h.authorize(r, OpRead, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.decorate(h.base(r), a)
+	writeJSON(w, r, http.StatusOK, "application/json", a)
+}
+
+// updateRequest is the body of PATCH and PUT /{id}.
+type updateRequest struct {
+	Filename *string          `json:"filename"`
+	Owner    *string          `json:"owner"`
+	Labels   *json.RawMessage `json:"labels"`
+}
+
+// Update handles PATCH and PUT /{id}: JSON {"filename", "owner", "labels"}
+// or the same as form fields (labels as label.KEY); absent fields stay as
+// they are, labels replace the whole set.
+func (h *Handler) Update(w http.ResponseWriter, r *http.Request, id string) {
+	_, svc, _, err := h.authorize(r, OpUpdate, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	ch, err := readChange(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	a, err := svc.Update(r.Context(), id, ch)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.decorate(h.base(r), a)
+	writeJSON(w, r, http.StatusOK, "application/json", a)
+}
+
+// readChange reads an update from a JSON or form body.
+func readChange(w http.ResponseWriter, r *http.Request) (Change, error) {
+	var ch Change
+	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	if isForm(r) {
+		form, err := readForm(r)
+		if err != nil {
+			return ch, err
+		}
+		if v, ok := form["filename"]; ok {
+			ch.Filename = &v[0]
+		}
+		if v, ok := form["owner"]; ok {
+			ch.Owner = &v[0]
+		}
+		for k, v := range form {
+			if key, ok := strings.CutPrefix(k, labelPrefix); ok {
+				if ch.Labels == nil {
+					ch.Labels = map[string]string{}
+				}
+				ch.Labels[key] = v[0]
+			}
+		}
+		return ch, nil
+	}
+	var req updateRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return ch, err
+	}
+	ch.Filename, ch.Owner = req.Filename, req.Owner
+	if req.Labels != nil && string(*req.Labels) != "null" {
+		labels := map[string]string{}
+		if err := json.Unmarshal(*req.Labels, &labels); err != nil {
+			return ch, badRequest("labels must be an object of strings")
+		}
+		ch.Labels = labels
+	}
+	return ch, nil
+}
+
+func isForm(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
+}
+
+// readForm parses a form body (urlencoded or multipart, the latter without
+// files) into values, refusing repeated fields.
+func readForm(r *http.Request) (url.Values, error) {
+	if err := r.ParseMultipartForm(maxJSONBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, badRequest("malformed form body")
+	}
+	if r.MultipartForm != nil {
+		defer r.MultipartForm.RemoveAll()
+		if len(r.MultipartForm.File) > 0 {
+			return nil, badRequest("this form takes no files")
+		}
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 {
+			return nil, badRequest("form field " + k + " is given more than once")
+		}
+	}
+	return r.PostForm, nil
+}
+
+// decodeJSON decodes one JSON object from the body into v.
+func decodeJSON(r *http.Request, v any) error {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "" && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+		return badRequest("the body must be JSON (application/json) or a form")
+	}
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return badRequest("the body is empty; a JSON object is expected")
+		}
+		return badRequest("the body is not a valid JSON object of the expected shape")
+	}
+	if dec.More() {
+		return badRequest("the body has data after the JSON object")
+	}
+	return nil
+}
+
+// deleteResponse is the body of a successful DELETE.
+type deleteResponse struct {
+	ID     string `json:"id"`
+	Result string `json:"result"`
+}
+
+// Delete handles DELETE /{id}: 409 referenced for an attachment with
+// references, unless ?force=true.
+func (h *Handler) Delete(w http.ResponseWriter, r *http.Request, id string) {
+	force := false
+	if v := r.URL.Query().Get("force"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			h.problem(w, r, http.StatusBadRequest, codeBadRequest, "force must be true or false")
+			return
+		}
+		force = b
+	}
+	_, svc, _, err := h.authorize(r, OpDelete, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := svc.Delete(r.Context(), id, &DeleteOptions{Force: force}); err != nil {
+		if errors.Is(err, ErrReferenced) {
+			err = inputErr(ErrReferenced, "attachment %s is referenced; delete with ?force=true to delete it anyway", id)
+		}
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, "application/json", deleteResponse{ID: id, Result: "deleted"})
+}
+
+// refRequest is the body of POST /{id}/refs.
+type refRequest struct {
+	Ref string `json:"ref"`
+}
+
+// AddRef handles POST /{id}/refs with {"ref": "..."} (or a form field ref).
+func (h *Handler) AddRef(w http.ResponseWriter, r *http.Request, id string) {
+	_, svc, _, err := h.authorize(r, OpRef, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req refRequest
+	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	if isForm(r) {
+		form, ferr := readForm(r)
+		if ferr != nil {
+			h.writeError(w, r, ferr)
+			return
+		}
+		req.Ref = form.Get("ref")
+	} else if err := decodeJSON(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	a, err := svc.AddRef(r.Context(), id, req.Ref)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.decorate(h.base(r), a)
+	writeJSON(w, r, http.StatusOK, "application/json", a)
+}
+
+// RemoveRef handles DELETE /{id}/refs/{ref}, ref path-escaped.
+func (h *Handler) RemoveRef(w http.ResponseWriter, r *http.Request, id, ref string) {
+	_, svc, _, err := h.authorize(r, OpRef, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	a, err := svc.RemoveRef(r.Context(), id, ref)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.decorate(h.base(r), a)
+	writeJSON(w, r, http.StatusOK, "application/json", a)
+}

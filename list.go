@@ -1,0 +1,147 @@
+package attachment
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"iter"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/attachkit/attachment/metadata"
+)
+
+// Listing limits.
+const (
+	DefaultListLimit = 20
+	MaxListLimit     = 1000
+)
+
+// ListOptions selects and pages attachments. The zero value (or nil) lists
+// the newest DefaultListLimit attachments of the tenant.
+type ListOptions struct {
+	// Owner, when set, must equal the attachment's owner.
+	Owner string
+	// Labels: the attachment must have every pair.
+	Labels map[string]string
+	// Query, when set, is a case-insensitive substring of the filename.
+	Query string
+	// TypePrefix, when set, is a prefix of the content type ("image/").
+	TypePrefix string
+	// Limit is the page size: zero means DefaultListLimit, at most
+	// MaxListLimit.
+	Limit int
+	// Cursor continues a listing: the NextCursor of the previous page.
+	Cursor string
+	// Ascending lists oldest first; the default is newest first.
+	Ascending bool
+}
+
+// Page is one page of a listing.
+type Page struct {
+	// Attachments on this page, in the listing's order.
+	Attachments []*Attachment
+	// HasMore reports whether another page follows.
+	HasMore bool
+	// NextCursor, when HasMore, continues the listing in ListOptions.Cursor.
+	NextCursor string
+}
+
+// List returns one page of the tenant's attachments that match opts.
+// Cursors are opaque; a cursor stays valid while attachments are added and
+// removed, including the one it was made from.
+func (s *Service) List(ctx context.Context, opts *ListOptions) (*Page, error) {
+	var o ListOptions
+	if opts != nil {
+		o = *opts
+	}
+	switch {
+	case o.Limit == 0:
+		o.Limit = DefaultListLimit
+	case o.Limit < 0 || o.Limit > MaxListLimit:
+		return nil, inputErr(ErrInvalid, "limit must be between 1 and %d", MaxListLimit)
+	}
+	q := metadata.Query{
+		Tenant:            s.tenant,
+		Owner:             o.Owner,
+		Labels:            o.Labels,
+		FilenameContains:  o.Query,
+		ContentTypePrefix: strings.ToLower(o.TypePrefix),
+		Ascending:         o.Ascending,
+		Limit:             o.Limit + 1,
+	}
+	if o.Cursor != "" {
+		after, err := decodeCursor(o.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		q.After = after
+	}
+	for what, v := range map[string]string{"owner": o.Owner, "q": o.Query, "type": o.TypePrefix} {
+		if err := s.core.checkField(what, v); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.core.checkLabels(o.Labels); err != nil {
+		return nil, err
+	}
+	recs, err := s.core.meta.List(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("attachment: list: %w", err)
+	}
+	p := &Page{}
+	if len(recs) > o.Limit {
+		recs = recs[:o.Limit]
+		p.HasMore = true
+		p.NextCursor = encodeCursor(recs[len(recs)-1].ID)
+	}
+	p.Attachments = make([]*Attachment, len(recs))
+	for i, r := range recs {
+		p.Attachments[i] = fromRecord(r)
+	}
+	return p, nil
+}
+
+// All iterates over every attachment that matches opts, page after page,
+// starting at opts.Cursor. It stops at the first error, which it yields.
+func (s *Service) All(ctx context.Context, opts *ListOptions) iter.Seq2[*Attachment, error] {
+	return func(yield func(*Attachment, error) bool) {
+		var o ListOptions
+		if opts != nil {
+			o = *opts
+		}
+		for {
+			p, err := s.List(ctx, &o)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, a := range p.Attachments {
+				if !yield(a, nil) {
+					return
+				}
+			}
+			if !p.HasMore {
+				return
+			}
+			o.Cursor = p.NextCursor
+		}
+	}
+}
+
+// A cursor is the 16 bytes of the last listed ID, base64url without
+// padding: opaque to clients, and valid whatever happens to that ID.
+func encodeCursor(id string) string {
+	u := uuid.MustParse(id)
+	return base64.RawURLEncoding.EncodeToString(u[:])
+}
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) != 16 {
+		return "", inputErr(ErrInvalid, "malformed cursor")
+	}
+	u, _ := uuid.FromBytes(b)
+	return u.String(), nil
+}

@@ -1,0 +1,107 @@
+package attachment
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/attachkit/attachment/internal/filename"
+	"github.com/attachkit/attachment/metadata"
+)
+
+// Change describes an update to an attachment. Nil fields stay as they are.
+type Change struct {
+	// Filename, when non-nil, renames the attachment; it is cleaned as an
+	// uploaded filename is.
+	Filename *string
+	// Owner, when non-nil, replaces the owner ("" clears it).
+	Owner *string
+	// Labels, when non-nil, replaces every label; an empty non-nil map
+	// removes them all.
+	Labels map[string]string
+}
+
+// Update applies c to the attachment with the ID and returns it as it is
+// after the change.
+func (s *Service) Update(ctx context.Context, id string, c Change) (*Attachment, error) {
+	core := s.core
+	var u metadata.Update
+	if c.Filename != nil {
+		name := filename.Clean(*c.Filename, core.opts.MaxFilenameBytes)
+		if name == "" {
+			return nil, inputErr(ErrInvalidFilename, "filename %q is empty once cleaned", truncate(*c.Filename, 64))
+		}
+		u.Filename = &name
+	}
+	if c.Owner != nil {
+		if err := core.checkOwner(*c.Owner); err != nil {
+			return nil, err
+		}
+		owner := *c.Owner
+		u.Owner = &owner
+	}
+	if c.Labels != nil {
+		if err := core.checkLabels(c.Labels); err != nil {
+			return nil, err
+		}
+		u.Labels = cloneLabels(c.Labels)
+	}
+	return s.update(ctx, id, u)
+}
+
+// AddRef marks the attachment as referenced by ref (such as
+// "document:550e8400"). Adding a reference twice is no error.
+func (s *Service) AddRef(ctx context.Context, id, ref string) (*Attachment, error) {
+	if err := s.core.checkRef(ref); err != nil {
+		return nil, err
+	}
+	return s.update(ctx, id, metadata.Update{AddRefs: []string{ref}})
+}
+
+// RemoveRef removes the reference ref. Removing one that is not there is
+// no error.
+func (s *Service) RemoveRef(ctx context.Context, id, ref string) (*Attachment, error) {
+	if err := s.core.checkRef(ref); err != nil {
+		return nil, err
+	}
+	return s.update(ctx, id, metadata.Update{RemoveRefs: []string{ref}})
+}
+
+func (s *Service) update(ctx context.Context, id string, u metadata.Update) (*Attachment, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("attachment %q: %w", id, ErrNotFound)
+	}
+	u.UpdatedAt = s.core.timestamp()
+	rec, err := s.core.meta.Update(ctx, s.tenant, id, u)
+	if err != nil {
+		return nil, fmt.Errorf("attachment %s: update: %w", id, err)
+	}
+	return fromRecord(rec), nil
+}
+
+// DeleteOptions tunes Delete. The zero value (or nil) deletes only
+// attachments that have no references.
+type DeleteOptions struct {
+	// Force deletes the attachment even when it is referenced.
+	Force bool
+}
+
+// Delete removes the attachment's record, then its content and every
+// derivative. A referenced attachment is not deleted (ErrReferenced)
+// unless opts.Force. Once the record is gone the attachment is gone for
+// every caller; content whose removal fails is logged and left for a later
+// sweep, and Delete still succeeds.
+func (s *Service) Delete(ctx context.Context, id string, opts *DeleteOptions) error {
+	if !validID(id) {
+		return fmt.Errorf("attachment %q: %w", id, ErrNotFound)
+	}
+	force := opts != nil && opts.Force
+	if err := s.core.meta.Delete(ctx, s.tenant, id, force); err != nil {
+		return fmt.Errorf("attachment %s: delete: %w", id, err)
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.core.opts.CommitTimeout)
+	defer cancel()
+	if err := s.core.content.Delete(dctx, id); err != nil {
+		s.core.log.Error("attachment: remove content of a deleted attachment", "id", id, "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Object is stored content opened for reading: an io.ReadSeeker, as
+// http.ServeContent wants. The caller must Close it.
+//
+// When the bucket is a local directory (fileblob), Object reads the file
+// directly and exposes it through SyscallConn, so that net/http sends it
+// with sendfile(2) instead of copying it through user space.
+type Object struct {
+	r *blob.Reader
+	f *os.File // the file under r, for fileblob buckets; else nil
+}
+
+var (
+	_ io.ReadSeekCloser = (*Object)(nil)
+	_ syscall.Conn      = (*Object)(nil)
+)
+
+// OpenContent opens the content of the attachment with the ID, or returns
+// an error wrapping ErrNotFound.
+func (s *Store) OpenContent(ctx context.Context, id string) (*Object, error) {
+	return s.open(ctx, ContentKey(id))
+}
+
+func (s *Store) open(ctx context.Context, key string) (*Object, error) {
+	o := &Object{}
+	r, err := s.bucket.NewReader(ctx, key, &blob.ReaderOptions{
+		BeforeRead: func(as func(any) bool) error {
+			var f *os.File
+			if as(&f) {
+				o.f = f
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		if gcerrors.Code(err) == gcerrors.NotFound {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
+		}
+		return nil, fmt.Errorf("storage: open %s: %w", key, err)
+	}
+	o.r = r
+	if o.f != nil {
+		// The driver may have positioned the file; start at 0 as r does.
+		if _, err := o.f.Seek(0, io.SeekStart); err != nil {
+			o.f = nil
+		}
+	}
+	return o, nil
+}
+
+// Read reads content.
+func (o *Object) Read(p []byte) (int, error) {
+	if o.f != nil {
+		return o.f.Read(p)
+	}
+	return o.r.Read(p)
+}
+
+// Seek sets the offset of the next Read, as io.Seeker.
+func (o *Object) Seek(offset int64, whence int) (int64, error) {
+	if o.f != nil {
+		return o.f.Seek(offset, whence)
+	}
+	return o.r.Seek(offset, whence)
+}
+
+// Close releases the object.
+func (o *Object) Close() error { return o.r.Close() }
+
+// Size is the content's length in bytes.
+func (o *Object) Size() int64 { return o.r.Size() }
+
+// ModTime is when the content was last written, as the bucket says.
+func (o *Object) ModTime() time.Time { return o.r.ModTime() }
+
+// errNoFile tells net/http that this Object has no file to sendfile from.
+var errNoFile = errors.New("storage: object is not a local file")
+
+// SyscallConn gives net/http the local file under the Object, if there is
+// one, so that it can use sendfile(2). It returns an error otherwise, and
+// net/http then copies through Read.
+func (o *Object) SyscallConn() (syscall.RawConn, error) {
+	if o.f == nil {
+		return nil, errNoFile
+	}
+	return o.f.SyscallConn()
+}

@@ -1,0 +1,116 @@
+// Package storage keeps attachment content in a gocloud.dev/blob bucket.
+//
+// A Store owns the key layout: an attachment's content lives at
+// ContentKey(id) and its derivatives (thumbnails) under DerivativePrefix(id),
+// keys made from the server-assigned ID alone, never from anything a client
+// sent. Writes stream: content goes from the reader into the bucket while
+// it is hashed and counted, and is committed only when it is complete and
+// accepted; on any failure nothing is left under the key.
+//
+// Buckets are opened by URL with the drivers the program imports, as
+// gocloud.dev/blob does:
+//
+//	import _ "gocloud.dev/blob/fileblob" // file:///path/to/dir
+//	import _ "gocloud.dev/blob/memblob"  // mem://
+//	import _ "gocloud.dev/blob/s3blob"   // s3://bucket?region=...
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Errors the Store reports; test them with errors.Is.
+var (
+	// ErrNotFound: the bucket has no such content or derivative.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrTooLarge: the content was longer than WriteOptions.MaxBytes.
+	ErrTooLarge = errors.New("storage: content too large")
+)
+
+// Store keeps attachment content in a blob bucket. It is safe for
+// concurrent use.
+type Store struct {
+	bucket *blob.Bucket
+	owned  bool
+}
+
+// Open opens the bucket at urlstr with blob.OpenBucket (the program must
+// import the driver for its scheme) and returns a Store that closes it on
+// Close.
+func Open(ctx context.Context, urlstr string) (*Store, error) {
+	b, err := blob.OpenBucket(ctx, urlstr)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open bucket: %w", err)
+	}
+	return &Store{bucket: b, owned: true}, nil
+}
+
+// New returns a Store over a bucket the caller already has. Close does not
+// close the bucket; that stays the caller's job.
+func New(b *blob.Bucket) *Store {
+	return &Store{bucket: b}
+}
+
+// Bucket returns the underlying bucket.
+func (s *Store) Bucket() *blob.Bucket { return s.bucket }
+
+// Close closes the bucket if the Store opened it.
+func (s *Store) Close() error {
+	if s.owned {
+		return s.bucket.Close()
+	}
+	return nil
+}
+
+// ContentKey is the key of the content of the attachment with the ID.
+func ContentKey(id string) string { return "content/" + id }
+
+// DerivativePrefix is the key prefix under which the derivatives of the
+// attachment with the ID are kept.
+func DerivativePrefix(id string) string { return "derived/" + id + "/" }
+
+// Delete removes the content of the attachment with the ID and every
+// derivative under DerivativePrefix(id). Keys already gone are no error,
+// so a failed Delete can simply be retried.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	if err := s.deleteKey(ctx, ContentKey(id)); err != nil {
+		return err
+	}
+	it := s.bucket.List(&blob.ListOptions{Prefix: DerivativePrefix(id)})
+	for {
+		obj, err := it.Next(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("storage: list derivatives of %s: %w", id, err)
+		}
+		if err := s.deleteKey(ctx, obj.Key); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Store) deleteKey(ctx context.Context, key string) error {
+	err := s.bucket.Delete(ctx, key)
+	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("storage: delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// Exists reports whether the content of the attachment with the ID is
+// stored.
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	ok, err := s.bucket.Exists(ctx, ContentKey(id))
+	if err != nil {
+		return false, fmt.Errorf("storage: exists %s: %w", id, err)
+	}
+	return ok, nil
+}

@@ -1,0 +1,285 @@
+package attachment
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+	"sync"
+
+	"github.com/gabriel-vasile/mimetype"
+	"github.com/google/uuid"
+
+	"github.com/attachkit/attachment/internal/filename"
+	"github.com/attachkit/attachment/metadata"
+	"github.com/attachkit/attachment/storage"
+)
+
+// sniffLen is how many leading bytes type detection reads (mimetype's
+// default limit).
+const sniffLen = 3072
+
+var headPool = sync.Pool{New: func() any { b := make([]byte, sniffLen); return &b }}
+
+// File is one file to upload.
+type File struct {
+	// Name is the filename as the client gave it; it is cleaned (path
+	// components, control and bidirectional characters removed, length
+	// bounded) and a name that cleans to nothing is ErrInvalidFilename.
+	Name string
+	// Content is read to its end (or until a limit is passed).
+	Content io.Reader
+	// ContentType is the client's claim. It is used only where detection
+	// from the bytes finds nothing better than application/octet-stream or
+	// text/plain, and never for the AllowedTypes check.
+	ContentType string
+	// SHA256 and MD5, when set, are the digests the client expects the
+	// content to have; a mismatch is ErrChecksumMismatch and nothing is
+	// stored.
+	SHA256 []byte
+	MD5    []byte
+}
+
+// UploadOptions apply to every file of one upload. The zero value uploads
+// with no owner, no labels and no uploader named.
+type UploadOptions struct {
+	// Owner is an opaque grouping key, such as "document:550e8400".
+	Owner string
+	// Labels are opaque key/value pairs, filterable in List.
+	Labels map[string]string
+	// CreatedBy names the uploader; the Handler sets it from the access
+	// hook's Caller, never from client input.
+	CreatedBy string
+}
+
+// Upload stores files as new attachments, all or nothing: on any error,
+// none of them remains, neither record nor content. The records are
+// committed only after every file's content is stored. Files are read one
+// after another; use a Batch when the next file is known only once the
+// previous one has been read (as in a multipart stream).
+func (s *Service) Upload(ctx context.Context, opts *UploadOptions, files ...File) ([]*Attachment, error) {
+	b, err := s.NewBatch(opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if err := b.Add(ctx, f); err != nil {
+			b.Abort(ctx)
+			return nil, err
+		}
+	}
+	return b.Commit(ctx)
+}
+
+// Batch is an upload in progress: files are added one at a time, each
+// streamed into the content store as it is added, and Commit makes them all
+// visible at once. A Batch that is not committed must be aborted, which
+// removes the content stored so far. A Batch is not safe for concurrent
+// use.
+type Batch struct {
+	s    *Service
+	opts UploadOptions
+	recs []*metadata.Record
+	done bool
+}
+
+// NewBatch starts an upload. It validates opts (owner and labels) up front,
+// so that a bad request is refused before any content is read.
+func (s *Service) NewBatch(opts *UploadOptions) (*Batch, error) {
+	var o UploadOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := s.core.checkOwner(o.Owner); err != nil {
+		return nil, err
+	}
+	if err := s.core.checkLabels(o.Labels); err != nil {
+		return nil, err
+	}
+	if len(o.Labels) == 0 {
+		o.Labels = nil
+	} else {
+		o.Labels = cloneLabels(o.Labels)
+	}
+	return &Batch{s: s, opts: o}, nil
+}
+
+var errBatchDone = errors.New("attachment: batch already committed or aborted")
+
+// Len returns the number of files added so far.
+func (b *Batch) Len() int { return len(b.recs) }
+
+// Add streams one file into the content store. On error, the file leaves
+// nothing behind, but files added before it stay until Commit or Abort.
+func (b *Batch) Add(ctx context.Context, f File) error {
+	if b.done {
+		return errBatchDone
+	}
+	c := b.s.core
+	if len(b.recs) >= c.opts.MaxFiles {
+		return inputErr(ErrTooManyFiles, "an upload may have at most %d files", c.opts.MaxFiles)
+	}
+	name := filename.Clean(f.Name, c.opts.MaxFilenameBytes)
+	if name == "" {
+		return inputErr(ErrInvalidFilename, "filename %q is empty once cleaned", truncate(f.Name, 64))
+	}
+	if f.Content == nil {
+		return inputErr(ErrInvalid, "file %q has no content reader", name)
+	}
+	u, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("attachment: new ID: %w", err)
+	}
+	id := u.String()
+
+	hp := headPool.Get().(*[]byte)
+	defer headPool.Put(hp)
+	head := *hp
+	n, err := io.ReadFull(f.Content, head)
+	whole := err == io.EOF || err == io.ErrUnexpectedEOF
+	if err != nil && !whole {
+		return fmt.Errorf("attachment: read %q: %w", name, err)
+	}
+	head = head[:n]
+	detected := mimetype.Detect(head).String()
+	mediaType, _, _ := strings.Cut(detected, ";")
+	if !c.opts.allowed(mediaType) {
+		return inputErr(ErrUnsupportedType, "file %q is %s, which is not allowed here", name, mediaType)
+	}
+	contentType := chooseType(detected, f.ContentType)
+
+	var content io.Reader = bytes.NewReader(head)
+	if !whole {
+		content = io.MultiReader(content, f.Content)
+	}
+	maxBytes := c.opts.MaxFileSize
+	if maxBytes < 0 {
+		maxBytes = 0
+	}
+	res, err := c.content.WriteContent(ctx, id, content, &storage.WriteOptions{
+		ContentType: contentType,
+		MaxBytes:    maxBytes,
+		MD5:         f.MD5 != nil,
+		Check: func(r storage.WriteResult) error {
+			if f.SHA256 != nil && subtle.ConstantTimeCompare(f.SHA256, r.SHA256[:]) != 1 {
+				return inputErr(ErrChecksumMismatch, "file %q does not match its SHA-256 digest", name)
+			}
+			if f.MD5 != nil && subtle.ConstantTimeCompare(f.MD5, r.MD5) != 1 {
+				return inputErr(ErrChecksumMismatch, "file %q does not match its MD5 digest", name)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		if errors.Is(err, storage.ErrTooLarge) {
+			return inputErr(ErrTooLarge, "file %q is larger than %d bytes", name, maxBytes)
+		}
+		return err
+	}
+	now := c.timestamp()
+	b.recs = append(b.recs, &metadata.Record{
+		ID:          id,
+		Tenant:      b.s.tenant,
+		Filename:    name,
+		ContentType: contentType,
+		Size:        res.Size,
+		SHA256:      hex.EncodeToString(res.SHA256[:]),
+		Owner:       b.opts.Owner,
+		Labels:      cloneLabels(b.opts.Labels),
+		CreatedBy:   b.opts.CreatedBy,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	})
+	return nil
+}
+
+// Commit stores the records of every file added, atomically, and returns
+// the attachments. It needs at least one file. Once the content is stored
+// the commit is not abandoned when ctx ends: it runs on, bounded by
+// Options.CommitTimeout. On error, the batch's content is removed.
+func (b *Batch) Commit(ctx context.Context) ([]*Attachment, error) {
+	if b.done {
+		return nil, errBatchDone
+	}
+	if len(b.recs) == 0 {
+		b.done = true
+		return nil, inputErr(ErrInvalid, "the upload has no files")
+	}
+	c := b.s.core
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
+	defer cancel()
+	if err := c.meta.Create(cctx, b.recs); err != nil {
+		b.Abort(ctx)
+		return nil, fmt.Errorf("attachment: commit upload: %w", err)
+	}
+	b.done = true
+	out := make([]*Attachment, len(b.recs))
+	for i, r := range b.recs {
+		out[i] = fromRecord(r)
+	}
+	return out, nil
+}
+
+// Abort removes the content of every file added and ends the batch. It is
+// a no-op on a batch already committed or aborted. The removal runs even
+// when ctx is done, bounded by Options.CommitTimeout.
+func (b *Batch) Abort(ctx context.Context) {
+	if b.done {
+		return
+	}
+	b.done = true
+	c := b.s.core
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
+	defer cancel()
+	for _, r := range b.recs {
+		if err := c.content.Delete(actx, r.ID); err != nil {
+			c.log.Error("attachment: remove content of an aborted upload", "id", r.ID, "err", err)
+		}
+	}
+	b.recs = nil
+}
+
+// chooseType returns the detected type, unless detection found nothing more
+// specific than application/octet-stream or text/plain and the client
+// claimed a valid type: then the claim breaks the tie.
+func chooseType(detected, claimed string) string {
+	mt, _, _ := strings.Cut(detected, ";")
+	if mt != "application/octet-stream" && mt != "text/plain" {
+		return detected
+	}
+	if claimed == "" {
+		return detected
+	}
+	cmt, params, err := mime.ParseMediaType(claimed)
+	if err != nil || cmt == "application/octet-stream" || strings.Count(cmt, "/") != 1 {
+		return detected
+	}
+	if mt == "text/plain" && cmt == "text/plain" {
+		return detected
+	}
+	return mime.FormatMediaType(cmt, params)
+}
+
+func cloneLabels(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// truncate shortens s to at most n bytes for use in messages.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -79,8 +79,8 @@ func (r *Record) Clone() *Record {
 	return &c
 }
 
-// Update describes a change to one record. Nil and empty fields leave
-// the record as it is.
+// Update describes a change to one record. Nil fields, and empty AddRefs
+// and RemoveRefs, leave the record as it is.
 type Update struct {
 	// Filename, when non-nil, replaces the filename.
 	Filename *string
@@ -91,7 +91,8 @@ type Update struct {
 	Labels map[string]string
 	// AddRefs are appended to Refs, skipping any already present.
 	AddRefs []string
-	// RemoveRefs are removed from Refs; absent ones are ignored.
+	// RemoveRefs are removed from Refs after AddRefs are added (so a ref
+	// in both is absent afterwards); absent ones are ignored.
 	RemoveRefs []string
 	// UpdatedAt is the record's new UpdatedAt. It must be set.
 	UpdatedAt time.Time

@@ -1,0 +1,222 @@
+// Package memstore is an in-memory metadata.Store, for tests and for
+// programs whose records need not outlive the process.
+//
+// Importing it registers the "mem" scheme with metadata.DefaultURLMux, so
+// that metadata.OpenStore(ctx, "mem://") opens a new, empty store.
+//
+// Records are held in a map by ID; each tenant keeps its IDs, and the IDs of
+// each of its owners, in sorted slices, so List walks only the records it
+// may return instead of sorting on every call. Times are kept to the
+// microsecond, in UTC, as the SQL stores keep them, so that tests written
+// against this store see what the others return.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/attachkit/attachment/metadata"
+)
+
+var _ metadata.Store = (*Store)(nil)
+
+// Store is an in-memory metadata.Store. Create one with New; it is safe for
+// concurrent use.
+type Store struct {
+	mu      sync.RWMutex
+	closed  bool
+	records map[string]*entry
+	tenants map[string]*tenantIndex
+}
+
+// entry is one stored record with what List needs precomputed.
+type entry struct {
+	rec       *metadata.Record // owned by the store, never handed out
+	lowerName string           // strings.ToLower(rec.Filename)
+}
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		records: make(map[string]*entry),
+		tenants: make(map[string]*tenantIndex),
+	}
+}
+
+// Create implements metadata.Store.
+func (s *Store) Create(ctx context.Context, recs []*metadata.Record) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: create: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("memstore: create: %w", metadata.ErrClosed)
+	}
+	batch := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		if _, taken := s.records[r.ID]; taken || batch[r.ID] {
+			return fmt.Errorf("memstore: create %q: %w", r.ID, metadata.ErrExists)
+		}
+		batch[r.ID] = true
+	}
+	for _, r := range recs {
+		e := newEntry(r)
+		s.records[r.ID] = e
+		s.tenant(r.Tenant).add(e.rec)
+	}
+	return nil
+}
+
+// Get implements metadata.Store.
+func (s *Store) Get(ctx context.Context, tenant, id string) (*metadata.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: get: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("memstore: get: %w", metadata.ErrClosed)
+	}
+	e, err := s.lookup(tenant, id)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: get: %w", err)
+	}
+	return e.rec.Clone(), nil
+}
+
+// Update implements metadata.Store.
+func (s *Store) Update(ctx context.Context, tenant, id string, u metadata.Update) (*metadata.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memstore: update: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, fmt.Errorf("memstore: update: %w", metadata.ErrClosed)
+	}
+	e, err := s.lookup(tenant, id)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: update: %w", err)
+	}
+	r := e.rec.Clone()
+	apply(r, u)
+	next := newEntry(r)
+	if next.rec.Owner != e.rec.Owner {
+		t := s.tenants[tenant]
+		t.remove(e.rec)
+		t.add(next.rec)
+	}
+	s.records[id] = next
+	return next.rec.Clone(), nil
+}
+
+// Delete implements metadata.Store.
+func (s *Store) Delete(ctx context.Context, tenant, id string, force bool) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: delete: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("memstore: delete: %w", metadata.ErrClosed)
+	}
+	e, err := s.lookup(tenant, id)
+	if err != nil {
+		return fmt.Errorf("memstore: delete: %w", err)
+	}
+	if len(e.rec.Refs) > 0 && !force {
+		return fmt.Errorf("memstore: delete %q: %w", id, metadata.ErrReferenced)
+	}
+	delete(s.records, id)
+	t := s.tenants[tenant]
+	t.remove(e.rec)
+	if t.empty() {
+		delete(s.tenants, tenant)
+	}
+	return nil
+}
+
+// Close implements metadata.Store. It drops every record; calls after it,
+// Close included, return metadata.ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("memstore: close: %w", metadata.ErrClosed)
+	}
+	s.closed = true
+	s.records = nil
+	s.tenants = nil
+	return nil
+}
+
+// lookup returns the entry with the ID in the tenant. A record of another
+// tenant is reported exactly like a missing one. s.mu must be held.
+func (s *Store) lookup(tenant, id string) (*entry, error) {
+	e, ok := s.records[id]
+	if !ok || e.rec.Tenant != tenant {
+		return nil, fmt.Errorf("attachment %q: %w", id, metadata.ErrNotFound)
+	}
+	return e, nil
+}
+
+// tenant returns the tenant's index, making it if need be. s.mu must be
+// held for writing.
+func (s *Store) tenant(name string) *tenantIndex {
+	t := s.tenants[name]
+	if t == nil {
+		t = &tenantIndex{owners: make(map[string][]string)}
+		s.tenants[name] = t
+	}
+	return t
+}
+
+// newEntry returns an entry holding a normalized deep copy of r: times in
+// UTC to the microsecond, and nil Labels and Refs where there are none.
+func newEntry(r *metadata.Record) *entry {
+	c := r.Clone()
+	c.CreatedAt = normTime(c.CreatedAt)
+	c.UpdatedAt = normTime(c.UpdatedAt)
+	if len(c.Labels) == 0 {
+		c.Labels = nil
+	}
+	if len(c.Refs) == 0 {
+		c.Refs = nil
+	}
+	return &entry{rec: c, lowerName: strings.ToLower(c.Filename)}
+}
+
+func normTime(t time.Time) time.Time {
+	return t.Truncate(time.Microsecond).UTC()
+}
+
+// apply changes r as u describes: AddRefs are appended (each once), then
+// RemoveRefs are removed.
+func apply(r *metadata.Record, u metadata.Update) {
+	if u.Filename != nil {
+		r.Filename = *u.Filename
+	}
+	if u.Owner != nil {
+		r.Owner = *u.Owner
+	}
+	if u.Labels != nil {
+		r.Labels = maps.Clone(u.Labels)
+	}
+	for _, ref := range u.AddRefs {
+		if !slices.Contains(r.Refs, ref) {
+			r.Refs = append(r.Refs, ref)
+		}
+	}
+	if len(u.RemoveRefs) > 0 {
+		r.Refs = slices.DeleteFunc(r.Refs, func(ref string) bool {
+			return slices.Contains(u.RemoveRefs, ref)
+		})
+	}
+	r.UpdatedAt = u.UpdatedAt
+}

@@ -1,6 +1,7 @@
 package filename
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unicode"
@@ -177,4 +178,30 @@ func FuzzClean(f *testing.F) {
 		maxBytes %= 300
 		checkCleanProperties(t, in, maxBytes)
 	})
+}
+
+// TestCleanRandom builds names from pieces that interact in Clean (joiners
+// next to emoji, dots and spaces near cuts, separators, invalid bytes), which
+// byte-level fuzzing reaches only slowly.
+func TestCleanRandom(t *testing.T) {
+	pieces := []string{
+		"a", "Z", "é", "日", "😀", "💻", "🏽", "\uFE0F", "\u0301", "خ", "\u200D", "\u200C",
+		"\u202E", "\u200B", "\u00AD", "\U000E0041", ".", " ", "\u00A0", "\u3000", "/", `\`,
+		"\x00", "\r\n", "\x85", "\xff", "\xe2\x82", ".pdf", ".tar.gz", `"`, "%", "'",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 5000
+	if testing.Short() {
+		n = 2000
+	}
+	for range n {
+		var b strings.Builder
+		for range rng.IntN(12) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		in := b.String()
+		maxBytes := rng.IntN(24)
+		checkCleanProperties(t, in, maxBytes)
+		checkHeader(t, "attachment", Clean(in, maxBytes))
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/attachkit/attachment/internal/iox"
 	"io"
 	"mime"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/attachkit/attachment/internal/filename"
+	"github.com/attachkit/attachment/internal/iox"
 	"github.com/attachkit/attachment/metadata"
 	"github.com/attachkit/attachment/storage"
 )
@@ -140,9 +142,8 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 	hp := headPool.Get().(*[]byte)
 	defer headPool.Put(hp)
 	head := *hp
-	n, err := io.ReadFull(f.Content, head)
-	whole := err == io.EOF || err == io.ErrUnexpectedEOF
-	if err != nil && !whole {
+	n, whole, err := iox.Fill(f.Content, head)
+	if err != nil {
 		return fmt.Errorf("attachment: read %q: %w", name, err)
 	}
 	head = head[:n]

@@ -5,12 +5,15 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"fmt"
+	"github.com/attachkit/attachment/internal/iox"
 	"hash"
 	"io"
 	"sync"
 	"time"
 
 	"gocloud.dev/blob"
+
+	"github.com/attachkit/attachment/internal/iox"
 )
 
 // chunkSize is the size of one read from the client and one write to the
@@ -156,9 +159,8 @@ func copyHashed(w io.Writer, r io.Reader, opts *WriteOptions) (WriteResult, erro
 		for ; inFlight > pipeDepth-1; inFlight-- {
 			<-hashed
 		}
-		n, rerr := io.ReadFull(r, buf)
-		last := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
-		if rerr != nil && !last {
+		n, last, rerr := iox.Fill(r, buf)
+		if rerr != nil {
 			return WriteResult{}, fmt.Errorf("storage: read content: %w", rerr)
 		}
 		res.Size += int64(n)

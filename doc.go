@@ -1,0 +1,69 @@
+// Package attachment gives a Go web application a complete attachment API:
+// upload, download, metadata, list and search, rename, references and
+// delete, over HTTP (a net/http Handler mounted under any prefix) and from
+// Go (a Service that does everything the handler does).
+//
+// # Quick start
+//
+// Open a Service on a content store and a metadata store, both chosen by
+// URL, and mount its Handler on your own mux:
+//
+//	import (
+//		_ "gocloud.dev/blob/fileblob"
+//		_ "github.com/attachkit/attachment/metadata/sqlitestore"
+//		"github.com/attachkit/attachment"
+//	)
+//
+//	svc, err := attachment.Open(ctx,
+//		"file:///var/lib/app/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
+//		"sqlite:///var/lib/app/attachments.db", nil)
+//	if err != nil { ... }
+//	defer svc.Close()
+//	mux.Handle("/attachments/", attachment.NewHandler(svc,
+//		&attachment.HandlerOptions{Prefix: "/attachments"}))
+//
+// The HTTP API is documented in docs/api.md: POST / uploads (multipart or a
+// raw body), GET /{id} downloads with Range and conditional requests,
+// GET /{id}/metadata, PATCH /{id}, DELETE /{id}, POST /{id}/refs, and
+// GET / lists with filters and cursors.
+//
+// # Stores
+//
+// Content lives in any gocloud.dev/blob bucket: file://, mem://, s3://,
+// gs://, azblob://, with the driver imported by the program. For file://
+// buckets, no_tmp_dir=1 keeps temporary files on the same file system as
+// the content (so the final rename cannot cross devices) and metadata=skip
+// avoids a sidecar file per blob (the record holds the metadata). Records
+// live in a metadata.Store: mem:// (metadata/memstore, for tests) or
+// sqlite://PATH (metadata/sqlitestore, the embedded default). Keys in the
+// bucket are derived from the server-made ID alone (see package storage).
+//
+// # Uploads
+//
+// Content streams from the request into the bucket while its SHA-256 is
+// computed and its type detected from the first bytes; the record is
+// committed only once the content is stored, and an upload is all or
+// nothing: on any error none of its files remains. Limits (Options) bound
+// the bytes per file, files per upload and allowed detected types.
+//
+// # Errors
+//
+// Service methods return errors that wrap the package's sentinels
+// (ErrNotFound, ErrTooLarge, ErrReferenced, ...); test them with errors.Is.
+// Errors about the caller's input are *Error values whose Detail is safe to
+// show. The Handler maps each sentinel to one status and a stable problem
+// code in RFC 9457 problem details; other errors are a 500 whose detail is
+// only logged.
+//
+// # Security
+//
+// The library authenticates no one: the host's Access hook names each
+// caller and its tenant and allows or refuses each operation. An
+// attachment of another tenant is a 404 on every route, exactly like a
+// missing one. Downloads carry X-Content-Type-Options: nosniff and
+// Content-Security-Policy: sandbox, and are served as attachments unless a
+// client asks for inline display of a type that runs no code (raster
+// images, audio, video, PDF, plain text). Filenames are cleaned of path
+// components, control and bidirectional-override characters. Set
+// http.Server timeouts (ReadHeaderTimeout at least) against slow clients.
+package attachment

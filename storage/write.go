@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"fmt"
-	"github.com/attachkit/attachment/internal/iox"
 	"hash"
 	"io"
 	"sync"

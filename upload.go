@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/attachkit/attachment/internal/iox"
 	"io"
 	"mime"
 	"strings"

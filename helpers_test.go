@@ -30,17 +30,17 @@ import (
 // suite runs on.
 type backend struct {
 	name string
-	open func(t *testing.T) (*blob.Bucket, metadata.Store)
+	open func(t testing.TB) (*blob.Bucket, metadata.Store)
 }
 
 func backends() []backend {
 	return []backend{
-		{"file+mem", func(t *testing.T) (*blob.Bucket, metadata.Store) {
+		{"file+mem", func(t testing.TB) (*blob.Bucket, metadata.Store) {
 			b, err := fileblob.OpenBucket(t.TempDir(), &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
 			require.NoError(t, err)
 			return b, memstore.New()
 		}},
-		{"mem+mem", func(t *testing.T) (*blob.Bucket, metadata.Store) {
+		{"mem+mem", func(t testing.TB) (*blob.Bucket, metadata.Store) {
 			return memblob.OpenBucket(nil), memstore.New()
 		}},
 	}
@@ -48,7 +48,7 @@ func backends() []backend {
 
 // env is a service and handler under test, mounted under a prefix.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	bucket *blob.Bucket
 	meta   metadata.Store
 	svc    *attachment.Service
@@ -64,7 +64,7 @@ type envOpts struct {
 	strip bool
 }
 
-func newEnv(t *testing.T, be backend, o *envOpts) *env {
+func newEnv(t testing.TB, be backend, o *envOpts) *env {
 	t.Helper()
 	if o == nil {
 		o = &envOpts{}

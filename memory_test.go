@@ -14,24 +14,45 @@ import (
 	"github.com/attachkit/attachment"
 )
 
-// genReader yields n pseudo-random bytes without holding them.
+// genBlock is the pseudo-random block genReader repeats.
+var genBlock = func() []byte {
+	b := make([]byte, 64<<10)
+	x := uint64(1)
+	for i := range b {
+		x = x*6364136223846793005 + 1442695040888963407
+		b[i] = byte(x >> 56)
+	}
+	return b
+}()
+
+// genReader yields n pseudo-random bytes without holding them: genBlock
+// repeated, starting at an offset chosen by state and shifting by one byte
+// each round so that successive blocks differ.
 type genReader struct {
 	n, state uint64
+	off      int
+	started  bool
 }
 
 func (g *genReader) Read(p []byte) (int, error) {
 	if g.n == 0 {
 		return 0, io.EOF
 	}
+	if !g.started {
+		g.started = true
+		g.off = int(g.state % uint64(len(genBlock)-1))
+	}
 	if uint64(len(p)) > g.n {
 		p = p[:g.n]
 	}
-	for i := range p {
-		g.state = g.state*6364136223846793005 + 1442695040888963407
-		p[i] = byte(g.state >> 56)
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], genBlock[g.off:])
+		n += c
+		g.off = (g.off + c) % (len(genBlock) - 1)
 	}
-	g.n -= uint64(len(p))
-	return len(p), nil
+	g.n -= uint64(n)
+	return n, nil
 }
 
 // allocsFor returns the bytes allocated while uploading a file of size

@@ -134,11 +134,19 @@ func (h *Handler) uploadMultipart(r *http.Request, svc *Service, c Caller, bound
 		if parts >= h.opts.MaxParts {
 			return nil, badRequest("too many parts in the multipart body")
 		}
-		disp, dparams, _ := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
-		fname, isFile := dparams["filename"]
+		cd := p.Header.Get("Content-Disposition")
+		disp, dparams, _ := mime.ParseMediaType(cd)
 		if disp != "form-data" {
 			return nil, badRequest("a multipart part without Content-Disposition: form-data")
 		}
+		// FromContentDisposition also decodes an ISO-8859-1 filename*,
+		// which mime.ParseMediaType drops.
+		fname, ferr := filename.FromContentDisposition(cd)
+		if ferr != nil {
+			return nil, badRequest("a multipart part with a malformed Content-Disposition")
+		}
+		_, hasName := dparams["filename"]
+		isFile := hasName || fname != ""
 		if !isFile {
 			if batch != nil {
 				return nil, badRequest("text field " + p.FormName() + " comes after a file; fields must come first")

@@ -245,3 +245,16 @@ func TestUploadClientDisconnect(t *testing.T) {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+func TestUploadMultipartFilenameEncodings(t *testing.T) {
+	e := newEnv(t, backends()[0], nil)
+	body := "--b\r\nContent-Disposition: form-data; name=\"f\"; filename*=ISO-8859-1''caf%E9.txt\r\n\r\nlatin\r\n" +
+		"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"..\\\\..\\\\evil.txt\"\r\n\r\nwin\r\n--b--\r\n"
+	rec := e.do("POST", e.prefix+"/", strings.NewReader(body), "Content-Type", "multipart/form-data; boundary=b")
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	var res struct{ Attachments []attachment.Attachment }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &res))
+	require.Len(t, res.Attachments, 2)
+	assert.Equal(t, "café.txt", res.Attachments[0].Filename)
+	assert.Equal(t, "evil.txt", res.Attachments[1].Filename)
+}

@@ -91,6 +91,8 @@ func TestServiceTypeTieBreak(t *testing.T) {
 		{"\x00\x01\x02\x03binary", "application/x-custom", "application/x-custom"},   // tie-break for octet-stream
 		{"\x00\x01\x02\x03binary", "not a type", "application/octet-stream"},         // invalid claim ignored
 		{"plain words", "", "text/plain; charset=utf-8"},
+		{"plain words", "application/x-www-form-urlencoded", "text/plain; charset=utf-8"}, // curl's default
+		{"plain words", "multipart/form-data; boundary=x", "text/plain; charset=utf-8"},
 	}
 	for _, tc := range cases {
 		atts, err := svc.Upload(ctx, nil, attachment.File{Name: "f", Content: strings.NewReader(tc.content), ContentType: tc.claim})

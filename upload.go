@@ -244,6 +244,15 @@ func (b *Batch) Abort(ctx context.Context) {
 	b.recs = nil
 }
 
+// notFileTypes are claims that say nothing about a file: defaults of
+// clients (curl --data-binary sends application/x-www-form-urlencoded) and
+// framing types.
+var notFileTypes = map[string]bool{
+	"application/octet-stream":          true,
+	"application/x-www-form-urlencoded": true,
+	"binary/octet-stream":               true,
+}
+
 // chooseType returns the detected type, unless detection found nothing more
 // specific than application/octet-stream or text/plain and the client
 // claimed a valid type: then the claim breaks the tie.
@@ -256,7 +265,7 @@ func chooseType(detected, claimed string) string {
 		return detected
 	}
 	cmt, params, err := mime.ParseMediaType(claimed)
-	if err != nil || cmt == "application/octet-stream" || strings.Count(cmt, "/") != 1 {
+	if err != nil || strings.Count(cmt, "/") != 1 || notFileTypes[cmt] || strings.HasPrefix(cmt, "multipart/") {
 		return detected
 	}
 	if mt == "text/plain" && cmt == "text/plain" {

@@ -179,11 +179,11 @@ func (s *Service) Close() error {
 // Get returns the attachment with the ID, or ErrNotFound.
 func (s *Service) Get(ctx context.Context, id string) (*Attachment, error) {
 	if !validID(id) {
-		return nil, fmt.Errorf("attachment %q: %w", id, ErrNotFound)
+		return nil, notFound(id)
 	}
 	rec, err := s.core.meta.Get(ctx, s.tenant, id)
 	if err != nil {
-		return nil, fmt.Errorf("attachment %s: %w", id, err)
+		return nil, storeErr(id, "get", err)
 	}
 	return fromRecord(rec), nil
 }

@@ -2,7 +2,6 @@ package attachment
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/attachkit/attachment/internal/filename"
 	"github.com/attachkit/attachment/metadata"
@@ -68,12 +67,12 @@ func (s *Service) RemoveRef(ctx context.Context, id, ref string) (*Attachment, e
 
 func (s *Service) update(ctx context.Context, id string, u metadata.Update) (*Attachment, error) {
 	if !validID(id) {
-		return nil, fmt.Errorf("attachment %q: %w", id, ErrNotFound)
+		return nil, notFound(id)
 	}
 	u.UpdatedAt = s.core.timestamp()
 	rec, err := s.core.meta.Update(ctx, s.tenant, id, u)
 	if err != nil {
-		return nil, fmt.Errorf("attachment %s: update: %w", id, err)
+		return nil, storeErr(id, "update", err)
 	}
 	return fromRecord(rec), nil
 }
@@ -92,11 +91,11 @@ type DeleteOptions struct {
 // sweep, and Delete still succeeds.
 func (s *Service) Delete(ctx context.Context, id string, opts *DeleteOptions) error {
 	if !validID(id) {
-		return fmt.Errorf("attachment %q: %w", id, ErrNotFound)
+		return notFound(id)
 	}
 	force := opts != nil && opts.Force
 	if err := s.core.meta.Delete(ctx, s.tenant, id, force); err != nil {
-		return fmt.Errorf("attachment %s: delete: %w", id, err)
+		return storeErr(id, "delete", err)
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.core.opts.CommitTimeout)
 	defer cancel()

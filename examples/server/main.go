@@ -15,6 +15,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -67,7 +68,7 @@ func parseFlags(args []string) (config, error) {
 	return c, nil
 }
 
-func run(ctx context.Context, args []string, stdout *os.File) error {
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	c, err := parseFlags(args)
 	if err != nil {
 		return err

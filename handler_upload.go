@@ -183,7 +183,7 @@ func (h *Handler) uploadMultipart(r *http.Request, svc *Service, c Caller, bound
 
 // readField reads one text field into opts.
 func readField(p io.Reader, name string, opts *UploadOptions, maxBytes int) error {
-	b, err := io.ReadAll(io.LimitReader(p, int64(maxBytes)+1))
+	b, err := io.ReadAll(io.LimitReader(clientReader{p}, int64(maxBytes)+1))
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (*metadata.Record, e
 	if err != nil {
 		return nil, fmt.Errorf("memstore: get: %w", err)
 	}
-	return e.rec, nil
+	return e.rec.Clone(), nil
 }
 
 // Update implements metadata.Store.

@@ -34,7 +34,7 @@ func checkURL(u *url.URL) error {
 		return fmt.Errorf("unexpected %q after the scheme; use mem://", u.Opaque)
 	case u.User != nil || u.Host != "" || (u.Path != "" && u.Path != "/"):
 		return fmt.Errorf("mem:// takes no host or path; use mem://")
-	case u.RawQuery != "":
+	case u.RawQuery != "" || u.ForceQuery:
 		return fmt.Errorf("unknown query parameters %q; mem:// takes none", u.RawQuery)
 	case u.Fragment != "":
 		return fmt.Errorf("unexpected fragment %q; use mem://", u.Fragment)

@@ -89,19 +89,29 @@ func testCreateDuplicateInOtherTenant(t *testing.T, s metadata.Store) {
 	requireRecord(t, r, mustGet(t, s, "t1", r.ID))
 }
 
-// An ID is taken only while its record is stored; a deleted record's
-// labels do not come back with a new record of the same ID.
+// An ID is taken only while its record is stored, in any tenant; a deleted
+// record's labels do not come back with a new record of the same ID.
 func testCreateAfterDelete(t *testing.T, s metadata.Store) {
-	r := newRecord(t, "t1", func(r *metadata.Record) {
-		r.Labels = map[string]string{"k": "v"}
-	})
+	labels := map[string]string{"k": "v"}
+	r := newRecord(t, "t1", func(r *metadata.Record) { r.Labels = labels })
 	mustCreate(t, s, r)
 	require.NoError(t, s.Delete(t.Context(), "t1", r.ID, false))
 
-	again := newRecord(t, "t2", func(r2 *metadata.Record) { r2.ID = r.ID })
+	bare := newRecord(t, "t1", func(b *metadata.Record) { b.ID = r.ID })
+	mustCreate(t, s, bare)
+	requireRecord(t, bare, mustGet(t, s, "t1", r.ID))
+	require.Empty(t, list(t, s, metadata.Query{Tenant: "t1", Labels: labels}), "the deleted record's labels came back")
+	require.NoError(t, s.Delete(t.Context(), "t1", r.ID, false))
+
+	again := newRecord(t, "t1", func(a *metadata.Record) { a.ID = r.ID; a.Labels = labels })
 	mustCreate(t, s, again)
-	requireRecord(t, again, mustGet(t, s, "t2", r.ID))
+	require.Equal(t, []string{r.ID}, list(t, s, metadata.Query{Tenant: "t1", Labels: labels}))
+	require.NoError(t, s.Delete(t.Context(), "t1", r.ID, false))
+
+	elsewhere := newRecord(t, "t2", func(e *metadata.Record) { e.ID = r.ID })
+	mustCreate(t, s, elsewhere)
+	requireRecord(t, elsewhere, mustGet(t, s, "t2", r.ID))
 	requireNotFound(t, s, "t1", r.ID)
-	require.Empty(t, list(t, s, metadata.Query{Tenant: "t2", Labels: map[string]string{"k": "v"}}))
+	require.Empty(t, list(t, s, metadata.Query{Tenant: "t2", Labels: labels}))
 	require.Empty(t, list(t, s, metadata.Query{Tenant: "t1"}))
 }

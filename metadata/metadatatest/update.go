@@ -169,7 +169,7 @@ func testUpdateTogether(t *testing.T, s metadata.Store) {
 }
 
 // An update with nothing but UpdatedAt changes UpdatedAt alone; CreatedAt
-// is never changed.
+// is never changed. The new UpdatedAt comes back in UTC, like every time.
 func testUpdateOnlyUpdatedAt(t *testing.T, s metadata.Store) {
 	r := newRecord(t, "t1", labelled)
 	mustCreate(t, s, r)
@@ -177,6 +177,14 @@ func testUpdateOnlyUpdatedAt(t *testing.T, s metadata.Store) {
 	got := mustGet(t, s, "t1", r.ID)
 	require.True(t, later().Equal(got.UpdatedAt))
 	require.True(t, baseTime().Equal(got.CreatedAt))
+
+	east := time.Date(2027, 5, 6, 7, 8, 9, 987_654_321, time.FixedZone("UTC+9", 9*60*60))
+	got, err := s.Update(t.Context(), "t1", r.ID, metadata.Update{UpdatedAt: east})
+	require.NoError(t, err)
+	want := r.Clone()
+	want.UpdatedAt = east
+	requireRecord(t, want, got)
+	requireRecord(t, want, mustGet(t, s, "t1", r.ID))
 }
 
 func testUpdateMissing(t *testing.T, s metadata.Store) {

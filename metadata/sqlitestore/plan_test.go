@@ -1,0 +1,58 @@
+package sqlitestore
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/attachkit/attachment/metadata"
+)
+
+// Every List walks an index in id order from the cursor: no table scan, and
+// no sort (a temp B-tree) whose cost grows with the tenant.
+func TestListQueryPlans(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+
+	for _, tc := range []struct {
+		name  string
+		q     metadata.Query
+		index string // the index the walk uses
+	}{
+		{"tenant", metadata.Query{Tenant: "t"}, "attachments_tenant_id (tenant=?)"},
+		{"tenant after asc", metadata.Query{Tenant: "t", After: "x", Ascending: true}, "attachments_tenant_id (tenant=? AND id>?)"},
+		{"tenant after desc", metadata.Query{Tenant: "t", After: "x"}, "attachments_tenant_id (tenant=? AND id<?)"},
+		{"search", metadata.Query{Tenant: "t", FilenameContains: "x", ContentTypePrefix: "image/"}, "attachments_tenant_id (tenant=?)"},
+		{"owner", metadata.Query{Tenant: "t", Owner: "o", After: "x"}, "attachments_tenant_owner_id (tenant=? AND owner=? AND id<?)"},
+		{"owner labels", metadata.Query{Tenant: "t", Owner: "o", Labels: map[string]string{"a": "1"}}, "attachments_tenant_owner_id (tenant=? AND owner=?)"},
+		{"labels", metadata.Query{Tenant: "t", Labels: map[string]string{"a": "1", "b": "2"}, After: "x"},
+			"attachment_labels_tenant_key_value (tenant=? AND key=? AND value=? AND attachment_id<?)"},
+		{"labels asc", metadata.Query{Tenant: "t", Labels: map[string]string{"a": "1"}, Ascending: true},
+			"attachment_labels_tenant_key_value (tenant=? AND key=? AND value=?)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.q.Limit = 20
+			query, args := listQuery(tc.q)
+			rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+			require.NoError(t, err)
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+				plan = append(plan, detail)
+			}
+			require.NoError(t, rows.Err())
+			require.NotEmpty(t, plan)
+			require.Contains(t, plan[0], tc.index, "plan: %q", plan)
+			for _, step := range plan {
+				require.NotContains(t, step, "TEMP B-TREE", "plan: %q", plan)
+				require.True(t, strings.HasPrefix(step, "SEARCH "), "plan step %q is not an index search; plan: %q", step, plan)
+			}
+		})
+	}
+}

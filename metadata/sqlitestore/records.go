@@ -1,0 +1,239 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/attachkit/attachment/metadata"
+)
+
+const (
+	insertRecord = `INSERT INTO attachments
+		(id, tenant, filename, filename_lower, content_type, size, sha256, owner, labels, refs, created_by, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertLabel  = `INSERT INTO attachment_labels (attachment_id, tenant, key, value) VALUES (?, ?, ?, ?)`
+	selectRecord = `SELECT ` + recordColumns + ` FROM attachments WHERE id = ? AND tenant = ?`
+)
+
+// notFound is the error for a record that is missing from the tenant. It
+// names only the ID, so that another tenant's record reads exactly like a
+// missing one.
+func notFound(op, id string) error {
+	return fmt.Errorf("sqlitestore: %s %q: %w", op, id, metadata.ErrNotFound)
+}
+
+// Create implements metadata.Store: the records are inserted in one
+// transaction, which a taken ID rolls back.
+func (s *Store) Create(ctx context.Context, recs []*metadata.Record) error {
+	release, err := s.acquire("create")
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := s.create(ctx, recs); err != nil {
+		return fmt.Errorf("sqlitestore: create: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	ins, err := tx.PrepareContext(ctx, insertRecord)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	lab, err := tx.PrepareContext(ctx, insertLabel)
+	if err != nil {
+		return err
+	}
+	defer lab.Close()
+	for _, r := range recs {
+		labels, err := labelsJSON(r.Labels)
+		if err != nil {
+			return fmt.Errorf("%q: labels: %w", r.ID, err)
+		}
+		refs, err := refsJSON(r.Refs)
+		if err != nil {
+			return fmt.Errorf("%q: refs: %w", r.ID, err)
+		}
+		_, err = ins.ExecContext(ctx, r.ID, r.Tenant, r.Filename, lower(r.Filename), r.ContentType, r.Size,
+			r.SHA256, r.Owner, labels, refs, r.CreatedBy, toMicros(r.CreatedAt), toMicros(r.UpdatedAt))
+		if isUniqueViolation(err) {
+			return fmt.Errorf("%q: %w", r.ID, metadata.ErrExists)
+		}
+		if err != nil {
+			return fmt.Errorf("%q: %w", r.ID, err)
+		}
+		for k, v := range r.Labels {
+			if _, err := lab.ExecContext(ctx, r.ID, r.Tenant, k, v); err != nil {
+				return fmt.Errorf("%q: label %q: %w", r.ID, k, err)
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+// Get implements metadata.Store.
+func (s *Store) Get(ctx context.Context, tenant, id string) (*metadata.Record, error) {
+	release, err := s.acquire("get")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	r, err := scanRecord(s.r.QueryRowContext(ctx, selectRecord, id, tenant))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("get", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: get %q: %w", id, err)
+	}
+	return r, nil
+}
+
+// Update implements metadata.Store: it reads, changes and writes the record
+// in one write transaction, so concurrent updates never lose each other's
+// changes.
+func (s *Store) Update(ctx context.Context, tenant, id string, u metadata.Update) (*metadata.Record, error) {
+	release, err := s.acquire("update")
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	r, err := s.update(ctx, tenant, id, u)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("update", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: update %q: %w", id, err)
+	}
+	return r, nil
+}
+
+func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update) (*metadata.Record, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	r, err := scanRecord(tx.QueryRowContext(ctx, selectRecord, id, tenant))
+	if err != nil {
+		return nil, err
+	}
+	apply(r, u)
+	labels, err := labelsJSON(r.Labels)
+	if err != nil {
+		return nil, fmt.Errorf("labels: %w", err)
+	}
+	refs, err := refsJSON(r.Refs)
+	if err != nil {
+		return nil, fmt.Errorf("refs: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE attachments
+		SET filename = ?, filename_lower = ?, owner = ?, labels = ?, refs = ?, updated_at = ?
+		WHERE id = ?`,
+		r.Filename, lower(r.Filename), r.Owner, labels, refs, toMicros(r.UpdatedAt), id)
+	if err != nil {
+		return nil, err
+	}
+	if u.Labels != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM attachment_labels WHERE attachment_id = ?`, id); err != nil {
+			return nil, err
+		}
+		for k, v := range r.Labels {
+			if _, err := tx.ExecContext(ctx, insertLabel, id, tenant, k, v); err != nil {
+				return nil, fmt.Errorf("label %q: %w", k, err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// apply changes r as u describes: AddRefs are appended (each once), then
+// RemoveRefs are removed. Labels and Refs are left nil when empty.
+func apply(r *metadata.Record, u metadata.Update) {
+	if u.Filename != nil {
+		r.Filename = *u.Filename
+	}
+	if u.Owner != nil {
+		r.Owner = *u.Owner
+	}
+	if u.Labels != nil {
+		r.Labels = maps.Clone(u.Labels)
+	}
+	for _, ref := range u.AddRefs {
+		if !slices.Contains(r.Refs, ref) {
+			r.Refs = append(r.Refs, ref)
+		}
+	}
+	if len(u.RemoveRefs) > 0 {
+		r.Refs = slices.DeleteFunc(r.Refs, func(ref string) bool {
+			return slices.Contains(u.RemoveRefs, ref)
+		})
+	}
+	if len(r.Labels) == 0 {
+		r.Labels = nil
+	}
+	if len(r.Refs) == 0 {
+		r.Refs = nil
+	}
+	r.UpdatedAt = normTime(u.UpdatedAt)
+}
+
+// Delete implements metadata.Store: the refs check and the removal are one
+// write transaction. The record's labels go with it (ON DELETE CASCADE).
+func (s *Store) Delete(ctx context.Context, tenant, id string, force bool) error {
+	release, err := s.acquire("delete")
+	if err != nil {
+		return err
+	}
+	defer release()
+	err = s.delete(ctx, tenant, id, force)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return notFound("delete", id)
+	case errors.Is(err, metadata.ErrReferenced):
+		return fmt.Errorf("sqlitestore: delete %q: %w", id, metadata.ErrReferenced)
+	case err != nil:
+		return fmt.Errorf("sqlitestore: delete %q: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Store) delete(ctx context.Context, tenant, id string, force bool) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var refsText sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT refs FROM attachments WHERE id = ? AND tenant = ?`, id, tenant).Scan(&refsText)
+	if err != nil {
+		return err
+	}
+	if !force && refsText.Valid {
+		var refs []string
+		if err := json.Unmarshal([]byte(refsText.String), &refs); err != nil {
+			return fmt.Errorf("refs: %w", err)
+		}
+		if len(refs) > 0 {
+			return metadata.ErrReferenced
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE id = ?`, id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

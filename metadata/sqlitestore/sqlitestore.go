@@ -1,0 +1,180 @@
+// Package sqlitestore is a metadata.Store in a SQLite database file, with
+// the pure-Go driver modernc.org/sqlite (no cgo). It is the embedded
+// default: one file beside the host's data, safe for many goroutines, and
+// fast to list at millions of records.
+//
+// Importing it registers the "sqlite" scheme with metadata.DefaultURLMux:
+//
+//	sqlite://data/meta.db      relative to the working directory
+//	sqlite://./data/meta.db    the same
+//	sqlite:///var/lib/meta.db  absolute
+//
+// The database runs in WAL mode with synchronous=NORMAL, foreign keys on and
+// a busy timeout, set on every connection. Writes go through one connection
+// in IMMEDIATE transactions, so they queue in the process instead of failing
+// with SQLITE_BUSY; reads use a pool of read-only connections and never wait
+// for writes. The schema is created and migrated on Open.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/attachkit/attachment/metadata"
+)
+
+var _ metadata.Store = (*Store)(nil)
+
+// Options tunes a Store. A nil *Options, and every zero field, means the
+// default.
+type Options struct {
+	// BusyTimeout is how long a connection waits for a lock held by another
+	// connection (another process using the same file, or a checkpoint)
+	// before it fails with SQLITE_BUSY. Zero means 5 seconds.
+	BusyTimeout time.Duration
+	// MaxReaders is the most read connections open at once. Zero means
+	// runtime.GOMAXPROCS(0), and at least 4.
+	MaxReaders int
+}
+
+const defaultBusyTimeout = 5 * time.Second
+
+// Store is a metadata.Store in a SQLite file. Open one with Open; it is safe
+// for concurrent use.
+type Store struct {
+	// mu is held for reading by every call and for writing by Close, so
+	// that a call either runs on open pools or reports ErrClosed.
+	mu     sync.RWMutex
+	closed bool
+
+	path string  // the absolute path of the database file
+	w    *sql.DB // one connection; every write transaction
+	r    *sql.DB // read-only connections
+}
+
+// Open opens the SQLite database at path, relative to the working directory
+// unless absolute, creating the file and its parent directory if they do
+// not exist, and brings its schema up to date. A file whose schema is newer
+// than this package knows is refused.
+func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("sqlitestore: open: empty path")
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.BusyTimeout < 0 || o.MaxReaders < 0 {
+		return nil, fmt.Errorf("sqlitestore: open %s: negative option in %+v", path, o)
+	}
+	if o.BusyTimeout == 0 {
+		o.BusyTimeout = defaultBusyTimeout
+	}
+	if o.MaxReaders == 0 {
+		o.MaxReaders = max(4, runtime.GOMAXPROCS(0))
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+
+	s := &Store{path: abs}
+	busy := fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds())
+	// The writer turns on WAL (a property of the file) before any reader
+	// connects; journal_mode is not set by readers, which may not write.
+	s.w, err = sql.Open("sqlite", dsn(abs, url.Values{
+		"_pragma": {busy, "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"},
+		"_txlock": {"immediate"},
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetMaxIdleConns(1)
+	s.w.SetConnMaxIdleTime(0)
+	s.w.SetConnMaxLifetime(0)
+	ms, err := migrations()
+	if err == nil {
+		err = migrate(ctx, s.w, ms)
+	}
+	if err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+
+	s.r, err = sql.Open("sqlite", dsn(abs, url.Values{
+		"_pragma": {busy, "foreign_keys(1)", "query_only(1)"},
+	}))
+	if err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	s.r.SetMaxOpenConns(o.MaxReaders)
+	s.r.SetMaxIdleConns(o.MaxReaders)
+	if err := s.r.PingContext(ctx); err != nil {
+		s.r.Close()
+		s.w.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// dsn returns the driver's name for the file at the absolute path abs with
+// the query q: a SQLite URI, in which '?', '#' and '%' of the path must be
+// escaped.
+func dsn(abs string, q url.Values) string {
+	p := filepath.ToSlash(abs)
+	p = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive letter: file:/C:/...
+	}
+	return "file:" + p + "?" + q.Encode()
+}
+
+// Path returns the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// Close implements metadata.Store. It waits for calls in progress, then
+// closes the database; calls after it, Close included, return
+// metadata.ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("sqlitestore: close: %w", metadata.ErrClosed)
+	}
+	s.closed = true
+	errR := s.r.Close()
+	errW := s.w.Close()
+	if errR != nil {
+		return fmt.Errorf("sqlitestore: close: %w", errR)
+	}
+	if errW != nil {
+		return fmt.Errorf("sqlitestore: close: %w", errW)
+	}
+	return nil
+}
+
+// acquire holds s open for the length of one call: it returns a func that
+// releases it, or an error wrapping metadata.ErrClosed.
+func (s *Store) acquire(op string) (release func(), err error) {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return nil, fmt.Errorf("sqlitestore: %s: %w", op, metadata.ErrClosed)
+	}
+	return s.mu.RUnlock, nil
+}

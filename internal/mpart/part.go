@@ -92,6 +92,9 @@ func (p *Part) readRaw(b []byte) (int, error) {
 		if p.err != nil {
 			return 0, p.err
 		}
+		if n := p.readDirect(b); n > 0 || p.err != nil {
+			return n, p.err
+		}
 		p.more()
 		if p.n == 0 {
 			return 0, p.err
@@ -104,6 +107,39 @@ func (p *Part) readRaw(b []byte) (int, error) {
 		return n, p.err
 	}
 	return n, nil
+}
+
+// directReadMin is the smallest Read for which readDirect reads the source
+// into the caller's buffer.
+const directReadMin = 8 << 10
+
+// readDirect saves Read a copy: when the buffer holds no more than a
+// possible start of a delimiter, it reads the source straight into b,
+// after those bytes, and scans b as more would scan the buffer. It
+// returns the number of body bytes now at the start of b, sets p.err if
+// the body ends after them, and puts whatever follows them back into the
+// buffer (at most a delimiter's worth, unless the part ends here). It
+// returns 0 with p.err nil if it did nothing, or if it needs more input.
+func (p *Part) readDirect(b []byte) int {
+	mr := p.mr
+	tail := mr.w - mr.r
+	if mr.rerr != nil || len(b) < directReadMin || len(b) < 4*len(mr.find.d) || tail > len(mr.find.d)+1 {
+		return 0
+	}
+	// Whatever is not body must fit back into the buffer.
+	b = b[:min(len(b), len(mr.buf))]
+	n := copy(b, mr.buf[mr.r:mr.w])
+	mr.r, mr.w = 0, 0
+	n += mr.readSrc(b[n:])
+	readErr := mr.rerr
+	if readErr == io.EOF {
+		readErr = io.ErrUnexpectedEOF
+	}
+	body, err := scanUntilBoundary(b[:n], mr.dashBoundary, &mr.find, p.total, readErr)
+	mr.w = copy(mr.buf, b[body:n])
+	p.total += int64(body)
+	p.err = err
+	return body
 }
 
 // WriteTo writes the part's body to w, decoded if it is quoted-printable,
@@ -175,7 +211,7 @@ func (p *Part) more() {
 		if readErr == io.EOF {
 			readErr = io.ErrUnexpectedEOF
 		}
-		p.n, p.err = scanUntilBoundary(mr.buf[mr.r:mr.w], mr.dashBoundary, mr.nlDashBoundary, p.total, readErr)
+		p.n, p.err = scanUntilBoundary(mr.buf[mr.r:mr.w], mr.dashBoundary, &mr.find, p.total, readErr)
 		if p.n == 0 && p.err == nil {
 			// buf holds at most a delimiter and a byte, so fill has room.
 			mr.fill()
@@ -189,8 +225,8 @@ func (p *Part) more() {
 // return once they are read: io.EOF at a delimiter, readErr at the end of
 // input.
 //
-// dashBoundary is "--boundary"; nlDashBoundary is "\r\n--boundary" or
-// "\n--boundary". total is the number of body bytes consumed before buf:
+// dashBoundary is "--boundary"; find finds nlDashBoundary, which is
+// "\r\n--boundary" or "\n--boundary". total is the number of body bytes consumed before buf:
 // only at the very start of a body is "--boundary" without a line ending
 // before it a delimiter. readErr is the error that follows the bytes in
 // buf, nil if more may come.
@@ -201,7 +237,8 @@ func (p *Part) more() {
 // itself, and the only possible start of a delimiter cut by the end of buf
 // is its last '\r' (or '\n'). That is why a large buffer gives the same
 // parts as mime/multipart's 4 KiB one.
-func scanUntilBoundary(buf, dashBoundary, nlDashBoundary []byte, total int64, readErr error) (int, error) {
+func scanUntilBoundary(buf, dashBoundary []byte, find *finder, total int64, readErr error) (int, error) {
+	nlDashBoundary := find.d
 	if total == 0 {
 		// At the beginning of the body, allow dashBoundary.
 		if bytes.HasPrefix(buf, dashBoundary) {
@@ -220,7 +257,7 @@ func scanUntilBoundary(buf, dashBoundary, nlDashBoundary []byte, total int64, re
 	}
 
 	// Search for "\n--boundary".
-	if i := bytes.Index(buf, nlDashBoundary); i >= 0 {
+	if i := find.index(buf); i >= 0 {
 		switch matchAfterPrefix(buf[i:], nlDashBoundary, readErr) {
 		case -1:
 			return i + len(nlDashBoundary), nil
@@ -237,10 +274,12 @@ func scanUntilBoundary(buf, dashBoundary, nlDashBoundary []byte, total int64, re
 	// Otherwise, anything up to the final \n is not part of the boundary
 	// and so must be part of the body. Also if the section from the final
 	// \n onward is not a prefix of the boundary, it too must be part of the
-	// body.
-	i := bytes.LastIndexByte(buf, nlDashBoundary[0])
-	if i >= 0 && bytes.HasPrefix(nlDashBoundary, buf[i:]) {
-		return i, nil
+	// body. (Only the last len(nlDashBoundary) bytes can hold a prefix of
+	// it: looking no further back gives mime/multipart's answer without
+	// reading the whole buffer again when it has no '\r'.)
+	tail := len(buf) - min(len(buf), len(nlDashBoundary))
+	if i := bytes.LastIndexByte(buf[tail:], nlDashBoundary[0]); i >= 0 && bytes.HasPrefix(nlDashBoundary, buf[tail+i:]) {
+		return tail + i, nil
 	}
 	return len(buf), readErr
 }

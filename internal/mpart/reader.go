@@ -81,6 +81,7 @@ type Reader struct {
 	nlDashBoundary   []byte // nl + "--boundary"
 	dashBoundaryDash []byte // "--boundary--"
 	dashBoundary     []byte // "--boundary"
+	find             finder // of nlDashBoundary
 
 	partsRead int
 	cur       *Part
@@ -118,7 +119,7 @@ func NewReader(r io.Reader, boundary string, opts *Options) *Reader {
 	// too long, a whole line outside parts, and a delimiter with the two
 	// bytes that decide whether it is one.
 	size := max(o.BufferSize, stdLineLimit, o.MaxHeaderBytes+1, 2*len(b)+16)
-	return &Reader{
+	mr := &Reader{
 		src:              r,
 		buf:              make([]byte, size),
 		nl:               b[:2],
@@ -128,6 +129,8 @@ func NewReader(r io.Reader, boundary string, opts *Options) *Reader {
 		maxHeaderBytes:   o.MaxHeaderBytes,
 		maxHeaders:       o.MaxHeaders,
 	}
+	mr.find.reset(mr.nlDashBoundary)
+	return mr
 }
 
 // fill reads more of the source into the buffer, after moving the unread
@@ -144,22 +147,29 @@ func (r *Reader) fill() {
 	if r.w == len(r.buf) {
 		panic("mpart: fill on a full buffer")
 	}
+	r.w += r.readSrc(r.buf[r.w:])
+}
+
+// readSrc reads the source once into b, which is not empty, and returns
+// the count. It retries reads that return nothing, like bufio, and
+// records the source's error in r.rerr.
+func (r *Reader) readSrc(b []byte) int {
 	for range maxConsecutiveEmptyReads {
-		n, err := r.src.Read(r.buf[r.w:])
-		if n < 0 || n > len(r.buf)-r.w {
+		n, err := r.src.Read(b)
+		if n < 0 || n > len(b) {
 			r.rerr = errNegativeRead
-			return
+			return 0
 		}
-		r.w += n
 		if err != nil {
 			r.rerr = err
-			return
+			return n
 		}
 		if n > 0 {
-			return
+			return n
 		}
 	}
 	r.rerr = io.ErrNoProgress
+	return 0
 }
 
 // NextPart returns the next part, or io.EOF after the closing boundary.
@@ -273,6 +283,7 @@ func (r *Reader) isBoundaryDelimiterLine(line []byte) bool {
 	if r.partsRead == 0 && len(rest) == 1 && rest[0] == '\n' {
 		r.nl = r.nl[1:]
 		r.nlDashBoundary = r.nlDashBoundary[1:]
+		r.find.reset(r.nlDashBoundary)
 	}
 	return bytes.Equal(rest, r.nl)
 }

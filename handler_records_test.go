@@ -3,6 +3,7 @@ package attachment_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -142,4 +143,32 @@ func TestRouting(t *testing.T) {
 	assert.Contains(t, rec.Header().Get("Allow"), "GET")
 	requireProblem(t, e.do("DELETE", e.prefix+"/", nil), http.StatusMethodNotAllowed, "bad_request")
 	requireProblem(t, e.do("POST", a.URL+"/metadata", nil), http.StatusMethodNotAllowed, "bad_request")
+}
+
+// Hosts with their own router call the operations one by one; URLs use
+// the prefix they told the handler.
+func TestOperationsOnOwnRouter(t *testing.T) {
+	e := newEnv(t, backends()[1], nil)
+	h := attachment.NewHandler(e.svc, &attachment.HandlerOptions{Prefix: "/files"})
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /files/{$}", h.Upload)
+	mux.HandleFunc("GET /files/{$}", h.List)
+	mux.HandleFunc("GET /files/{id}", func(w http.ResponseWriter, r *http.Request) { h.Download(w, r, r.PathValue("id")) })
+	mux.HandleFunc("GET /files/{id}/info", func(w http.ResponseWriter, r *http.Request) { h.Metadata(w, r, r.PathValue("id")) })
+	mux.HandleFunc("DELETE /files/{id}", func(w http.ResponseWriter, r *http.Request) { h.Delete(w, r, r.PathValue("id")) })
+
+	do := func(method, path string, body string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		return rec
+	}
+	rec := do("POST", "/files/?filename=a.txt", "hello")
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	loc := rec.Header().Get("Location")
+	require.True(t, strings.HasPrefix(loc, "/files/"), loc)
+	assert.Equal(t, "hello", do("GET", loc, "").Body.String())
+	info := decodeRecord(t, do("GET", loc+"/info", "").Body.Bytes())
+	assert.Equal(t, loc, info.URL)
+	assert.Equal(t, http.StatusOK, do("DELETE", loc, "").Code)
+	assert.Equal(t, http.StatusNotFound, do("GET", loc, "").Code)
 }

@@ -2,49 +2,78 @@ package memstore
 
 import (
 	"slices"
-
-	"github.com/attachkit/attachment/metadata"
+	"strings"
 )
 
-// tenantIndex keeps one tenant's IDs in ascending order: all of them, and
-// those of each owner. IDs are UUIDv7 strings and arrive nearly in order, so
-// an insertion is almost always an append.
+// tenantIndex keeps one tenant's entries in ascending ID order: all of
+// them, those of each owner, and those with each label. IDs are UUIDv7
+// strings and arrive nearly in order, so an insertion is almost always an
+// append.
 type tenantIndex struct {
-	all    []string
-	owners map[string][]string
+	all    []*entry
+	owners map[string][]*entry
+	labels map[label][]*entry
 }
 
-func (t *tenantIndex) add(r *metadata.Record) {
-	t.all = insertSorted(t.all, r.ID)
-	t.owners[r.Owner] = insertSorted(t.owners[r.Owner], r.ID)
+// label is one key/value pair.
+type label struct{ key, value string }
+
+func newTenantIndex() *tenantIndex {
+	return &tenantIndex{owners: make(map[string][]*entry), labels: make(map[label][]*entry)}
 }
 
-func (t *tenantIndex) remove(r *metadata.Record) {
-	t.all = removeSorted(t.all, r.ID)
-	ids := removeSorted(t.owners[r.Owner], r.ID)
-	if len(ids) == 0 {
-		delete(t.owners, r.Owner)
-	} else {
-		t.owners[r.Owner] = ids
+// add indexes e under its current owner and labels.
+func (t *tenantIndex) add(e *entry) {
+	t.all = insertSorted(t.all, e)
+	t.owners[e.rec.Owner] = insertSorted(t.owners[e.rec.Owner], e)
+	for k, v := range e.rec.Labels {
+		l := label{k, v}
+		t.labels[l] = insertSorted(t.labels[l], e)
+	}
+}
+
+// remove drops e from the lists of its current owner and labels.
+func (t *tenantIndex) remove(e *entry) {
+	t.all = removeSorted(t.all, e)
+	removeFrom(t.owners, e.rec.Owner, e)
+	for k, v := range e.rec.Labels {
+		removeFrom(t.labels, label{k, v}, e)
 	}
 }
 
 func (t *tenantIndex) empty() bool { return len(t.all) == 0 }
 
-// insertSorted inserts id into the ascending slice ids.
-func insertSorted(ids []string, id string) []string {
-	if n := len(ids); n == 0 || ids[n-1] < id {
-		return append(ids, id)
+// removeFrom removes e from m[k], dropping the key once its list is empty.
+func removeFrom[K comparable](m map[K][]*entry, k K, e *entry) {
+	if list := removeSorted(m[k], e); len(list) > 0 {
+		m[k] = list
+	} else {
+		delete(m, k)
 	}
-	i, _ := slices.BinarySearch(ids, id)
-	return slices.Insert(ids, i, id)
 }
 
-// removeSorted removes id from the ascending slice ids, if it is there.
-func removeSorted(ids []string, id string) []string {
-	i, found := slices.BinarySearch(ids, id)
-	if !found {
-		return ids
+func cmpID(e *entry, id string) int { return strings.Compare(e.rec.ID, id) }
+
+// search returns where id is, or would be, in list.
+func search(list []*entry, id string) (int, bool) {
+	return slices.BinarySearchFunc(list, id, cmpID)
+}
+
+// insertSorted inserts e into list, which is in ascending ID order.
+func insertSorted(list []*entry, e *entry) []*entry {
+	if n := len(list); n == 0 || list[n-1].rec.ID < e.rec.ID {
+		return append(list, e)
 	}
-	return slices.Delete(ids, i, i+1)
+	i, _ := search(list, e.rec.ID)
+	return slices.Insert(list, i, e)
+}
+
+// removeSorted removes e from list, which is in ascending ID order, if it
+// is there.
+func removeSorted(list []*entry, e *entry) []*entry {
+	i, found := search(list, e.rec.ID)
+	if !found {
+		return list
+	}
+	return slices.Delete(list, i, i+1)
 }

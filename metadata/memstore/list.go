@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/attachkit/attachment/metadata"
 )
 
-// List implements metadata.Store. It walks the tenant's IDs (or, with
-// q.Owner, the owner's) in the chosen order from q.After, and stops once it
-// has q.Limit matches. q.Limit must be positive.
+// List implements metadata.Store. It walks the shortest list that can hold
+// the matches (see candidates) in the chosen order from q.After, and stops
+// once it has q.Limit of them. q.Limit must be positive.
 func (s *Store) List(ctx context.Context, q metadata.Query) ([]*metadata.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: list: %w", err)
@@ -30,13 +29,13 @@ func (s *Store) List(ctx context.Context, q metadata.Query) ([]*metadata.Record,
 	if t == nil {
 		return out, nil
 	}
-	ids := t.all
-	if q.Owner != "" {
-		ids = t.owners[q.Owner]
+	list, ok := t.candidates(q)
+	if !ok {
+		return out, nil
 	}
 	m := newMatcher(q)
-	visit := func(id string) bool {
-		if e := s.records[id]; m.match(e) {
+	visit := func(e *entry) bool {
+		if m.match(e) {
 			out = append(out, e.rec.Clone())
 		}
 		return len(out) < q.Limit
@@ -45,35 +44,57 @@ func (s *Store) List(ctx context.Context, q metadata.Query) ([]*metadata.Record,
 		start := 0
 		if q.After != "" {
 			// The first ID greater than After.
-			start, _ = slices.BinarySearch(ids, q.After)
-			if start < len(ids) && ids[start] == q.After {
+			var found bool
+			if start, found = search(list, q.After); found {
 				start++
 			}
 		}
-		for _, id := range ids[start:] {
-			if !visit(id) {
+		for _, e := range list[start:] {
+			if !visit(e) {
 				break
 			}
 		}
 		return out, nil
 	}
-	end := len(ids)
+	end := len(list)
 	if q.After != "" {
 		// Everything before the first ID not less than After.
-		end, _ = slices.BinarySearch(ids, q.After)
+		end, _ = search(list, q.After)
 	}
 	for i := end - 1; i >= 0; i-- {
-		if !visit(ids[i]) {
+		if !visit(list[i]) {
 			break
 		}
 	}
 	return out, nil
 }
 
+// candidates returns the shortest of the tenant's lists that holds every
+// match of q: all its entries, the owner's, or one label's. ok is false when
+// a list that q needs does not exist, so nothing can match.
+func (t *tenantIndex) candidates(q metadata.Query) (list []*entry, ok bool) {
+	list = t.all
+	if q.Owner != "" {
+		if list, ok = t.owners[q.Owner]; !ok {
+			return nil, false
+		}
+	}
+	for k, v := range q.Labels {
+		l, ok := t.labels[label{k, v}]
+		if !ok {
+			return nil, false
+		}
+		if len(l) < len(list) {
+			list = l
+		}
+	}
+	return list, true
+}
+
 var errBadLimit = errors.New("limit must be positive")
 
-// matcher tests entries against the filters of a query other than Tenant,
-// Owner and After, which the walk itself applies.
+// matcher tests entries against the filters of a query other than Tenant
+// and After, which the walk itself applies.
 type matcher struct {
 	q         metadata.Query
 	lowerName string

@@ -4,9 +4,10 @@
 // Importing it registers the "mem" scheme with metadata.DefaultURLMux, so
 // that metadata.OpenStore(ctx, "mem://") opens a new, empty store.
 //
-// Records are held in a map by ID; each tenant keeps its IDs, and the IDs of
-// each of its owners, in sorted slices, so List walks only the records it
-// may return instead of sorting on every call. Times are kept to the
+// Records are held in a map by ID; each tenant keeps its records in slices
+// sorted by ID (all of them, each owner's, and each label's), so List walks
+// the shortest list that can hold its matches, from its cursor, instead of
+// sorting on every call. Times are kept to the
 // microsecond, in UTC, as the SQL stores keep them, so that tests written
 // against this store see what the others return.
 package memstore
@@ -34,7 +35,8 @@ type Store struct {
 	tenants map[string]*tenantIndex
 }
 
-// entry is one stored record with what List needs precomputed.
+// entry is one stored record with what List needs precomputed. Updates
+// replace its fields in place, under Store.mu.
 type entry struct {
 	rec       *metadata.Record // owned by the store, never handed out
 	lowerName string           // strings.ToLower(rec.Filename)
@@ -68,7 +70,7 @@ func (s *Store) Create(ctx context.Context, recs []*metadata.Record) error {
 	for _, r := range recs {
 		e := newEntry(r)
 		s.records[r.ID] = e
-		s.tenant(r.Tenant).add(e.rec)
+		s.tenant(r.Tenant).add(e)
 	}
 	return nil
 }
@@ -107,13 +109,16 @@ func (s *Store) Update(ctx context.Context, tenant, id string, u metadata.Update
 	r := e.rec.Clone()
 	apply(r, u)
 	next := newEntry(r)
-	if next.rec.Owner != e.rec.Owner {
-		t := s.tenants[tenant]
-		t.remove(e.rec)
-		t.add(next.rec)
+	reindex := next.rec.Owner != e.rec.Owner || u.Labels != nil
+	t := s.tenants[tenant]
+	if reindex {
+		t.remove(e)
 	}
-	s.records[id] = next
-	return next.rec.Clone(), nil
+	*e = *next
+	if reindex {
+		t.add(e)
+	}
+	return e.rec.Clone(), nil
 }
 
 // Delete implements metadata.Store.
@@ -135,7 +140,7 @@ func (s *Store) Delete(ctx context.Context, tenant, id string, force bool) error
 	}
 	delete(s.records, id)
 	t := s.tenants[tenant]
-	t.remove(e.rec)
+	t.remove(e)
 	if t.empty() {
 		delete(s.tenants, tenant)
 	}
@@ -171,7 +176,7 @@ func (s *Store) lookup(tenant, id string) (*entry, error) {
 func (s *Store) tenant(name string) *tenantIndex {
 	t := s.tenants[name]
 	if t == nil {
-		t = &tenantIndex{owners: make(map[string][]string)}
+		t = newTenantIndex()
 		s.tenants[name] = t
 	}
 	return t

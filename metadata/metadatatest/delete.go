@@ -22,12 +22,15 @@ func deleteTests() []test {
 func testDeleteUnreferenced(t *testing.T, s metadata.Store) {
 	r := newRecord(t, "t1", func(r *metadata.Record) { r.Labels = map[string]string{"k": "v"} })
 	keep := newRecord(t, "t1", func(r *metadata.Record) { r.Labels = map[string]string{"k": "v"} })
+	others := newRecords(t, 3, "t1", func(r *metadata.Record) { r.Owner = "other" })
 	mustCreate(t, s, r, keep)
+	mustCreate(t, s, others...)
 	require.NoError(t, s.Delete(t.Context(), "t1", r.ID, false))
 	requireNotFound(t, s, "t1", r.ID)
 	requireRecord(t, keep, mustGet(t, s, "t1", keep.ID))
-	require.Equal(t, []string{keep.ID}, list(t, s, metadata.Query{Tenant: "t1"}))
+	require.Equal(t, append(sortedIDs(others, false), keep.ID), list(t, s, metadata.Query{Tenant: "t1"}))
 	require.Equal(t, []string{keep.ID}, list(t, s, metadata.Query{Tenant: "t1", Labels: map[string]string{"k": "v"}}))
+	require.Equal(t, []string{keep.ID}, list(t, s, metadata.Query{Tenant: "t1", Owner: keep.Owner}))
 }
 
 func testDeleteReferenced(t *testing.T, s metadata.Store) {

@@ -22,10 +22,10 @@ func TestListQueryPlans(t *testing.T) {
 		q     metadata.Query
 		index string // the index the walk uses
 	}{
-		{"tenant", metadata.Query{Tenant: "t"}, "attachments_tenant_id (tenant=?)"},
-		{"tenant after asc", metadata.Query{Tenant: "t", After: "x", Ascending: true}, "attachments_tenant_id (tenant=? AND id>?)"},
-		{"tenant after desc", metadata.Query{Tenant: "t", After: "x"}, "attachments_tenant_id (tenant=? AND id<?)"},
-		{"search", metadata.Query{Tenant: "t", FilenameContains: "x", ContentTypePrefix: "image/"}, "attachments_tenant_id (tenant=?)"},
+		{"tenant", metadata.Query{Tenant: "t"}, "PRIMARY KEY (tenant=?)"},
+		{"tenant after asc", metadata.Query{Tenant: "t", After: "x", Ascending: true}, "PRIMARY KEY (tenant=? AND id>?)"},
+		{"tenant after desc", metadata.Query{Tenant: "t", After: "x"}, "PRIMARY KEY (tenant=? AND id<?)"},
+		{"search", metadata.Query{Tenant: "t", FilenameContains: "x", ContentTypePrefix: "image/"}, "PRIMARY KEY (tenant=?)"},
 		{"owner", metadata.Query{Tenant: "t", Owner: "o", After: "x"}, "attachments_tenant_owner_id (tenant=? AND owner=? AND id<?)"},
 		{"owner labels", metadata.Query{Tenant: "t", Owner: "o", Labels: map[string]string{"a": "1"}}, "attachments_tenant_owner_id (tenant=? AND owner=?)"},
 		{"labels", metadata.Query{Tenant: "t", Labels: map[string]string{"a": "1", "b": "2"}, After: "x"},

@@ -1,10 +1,12 @@
--- Attachment records. Times are unix microseconds, UTC. labels is a JSON
--- object and refs a JSON array, NULL when there are none. filename_lower is
--- strings.ToLower(filename), computed in Go, searched with instr() so that
--- no character is a wildcard.
+-- Attachment records, clustered by (tenant, id): listing a tenant in ID
+-- order, and searching its filenames, read the table itself in order. id
+-- alone is unique too, across tenants. Times are unix microseconds, UTC.
+-- labels is a JSON object and refs a JSON array, NULL when there are none.
+-- filename_lower is strings.ToLower(filename), computed in Go, searched with
+-- instr() so that no character is a wildcard.
 CREATE TABLE attachments (
-    id             TEXT    NOT NULL PRIMARY KEY,
     tenant         TEXT    NOT NULL,
+    id             TEXT    NOT NULL UNIQUE,
     filename       TEXT    NOT NULL,
     filename_lower TEXT    NOT NULL,
     content_type   TEXT    NOT NULL,
@@ -15,12 +17,11 @@ CREATE TABLE attachments (
     refs           TEXT,
     created_by     TEXT    NOT NULL,
     created_at     INTEGER NOT NULL,
-    updated_at     INTEGER NOT NULL
-);
+    updated_at     INTEGER NOT NULL,
+    PRIMARY KEY (tenant, id)
+) WITHOUT ROWID;
 
--- Listing a tenant, or one owner in a tenant, newest or oldest first from a
--- keyset cursor.
-CREATE INDEX attachments_tenant_id ON attachments (tenant, id);
+-- Listing one owner's records in a tenant from a keyset cursor.
 CREATE INDEX attachments_tenant_owner_id ON attachments (tenant, owner, id);
 
 -- One row per label of each attachment, kept in step with

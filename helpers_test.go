@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"net/url"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -23,6 +24,7 @@ import (
 	"github.com/attachkit/attachment"
 	"github.com/attachkit/attachment/metadata"
 	"github.com/attachkit/attachment/metadata/memstore"
+	"github.com/attachkit/attachment/metadata/sqlitestore"
 	"github.com/attachkit/attachment/storage"
 )
 
@@ -39,6 +41,14 @@ func backends() []backend {
 			b, err := fileblob.OpenBucket(t.TempDir(), &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
 			require.NoError(t, err)
 			return b, memstore.New()
+		}},
+		{"file+sqlite", func(t testing.TB) (*blob.Bucket, metadata.Store) {
+			dir := t.TempDir()
+			b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
+			require.NoError(t, err)
+			st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"), nil)
+			require.NoError(t, err)
+			return b, st
 		}},
 		{"mem+mem", func(t testing.TB) (*blob.Bucket, metadata.Store) {
 			return memblob.OpenBucket(nil), memstore.New()

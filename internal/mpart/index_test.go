@@ -57,18 +57,22 @@ func TestIndexRandom(t *testing.T) {
 }
 
 // BenchmarkIndex compares finder with bytes.Index on 64 KiB with no
-// delimiter, random and text.
+// delimiter: random, text, and a body made against the sampling (with the
+// boundary "aaa...a").
 func BenchmarkIndex(b *testing.B) {
-	d := []byte("\r\n--" + benchBoundary)
 	random := make([]byte, 64<<10)
 	rand.NewChaCha8([32]byte{2}).Read(random)
-	text := bytes.Repeat([]byte("The quick brown fox jumps over the lazy dog, 0123456789abcdef.\r\n"), 1024)
-	var fd finder
-	fd.reset(d)
+	text := randomText(64 << 10)
+	aaa := bytes.Repeat([]byte("a"), 70)
+	hostile := bytes.Repeat([]byte("\r\n--"+string(aaa[:69])+"bb"), 64<<10/75)
 	for _, in := range []struct {
-		name string
-		s    []byte
-	}{{"random", random}, {"text", text}} {
+		name     string
+		boundary []byte
+		s        []byte
+	}{{"random", []byte(benchBoundary), random}, {"text", []byte(benchBoundary), text}, {"hostile", aaa, hostile}} {
+		d := []byte("\r\n--" + string(in.boundary))
+		var fd finder
+		fd.reset(d)
 		b.Run("bytes.Index/"+in.name, func(b *testing.B) {
 			b.SetBytes(int64(len(in.s)))
 			for b.Loop() {
@@ -87,4 +91,21 @@ func BenchmarkIndex(b *testing.B) {
 			}
 		})
 	}
+}
+
+// randomText is CRLF text of words, with lines of 1 to 15 words.
+func randomText(size int) []byte {
+	rng := rand.New(rand.NewPCG(7, 8))
+	words := []string{"the", "upload", "of", "a", "file", "42", "0xdeadbeef", "is", "streamed", "-", "into", "blob", "store", "cafe", "fade", "Data:", "2026-11-23"}
+	var b bytes.Buffer
+	for b.Len() < size {
+		for i := range 1 + rng.IntN(15) {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(words[rng.IntN(len(words))])
+		}
+		b.WriteString("\r\n")
+	}
+	return b.Bytes()[:size]
 }

@@ -1,0 +1,57 @@
+package thumbnail
+
+import (
+	"bytes"
+	"image/jpeg"
+	"io"
+	"sync"
+	"testing"
+)
+
+// bigPhoto is the 12-megapixel photo-like benchmark image, made once per
+// test binary: JPEG quality 90 and PNG.
+var bigPhoto = sync.OnceValues(func() (jpg, pngData []byte) {
+	img := photo(4000, 3000, 1)
+	var j, p bytes.Buffer
+	if err := jpeg.Encode(&j, img, &jpeg.Options{Quality: 90}); err != nil {
+		panic(err)
+	}
+	if err := encodePNGTo(&p, img); err != nil {
+		panic(err)
+	}
+	return j.Bytes(), p.Bytes()
+})
+
+// BenchmarkDecodeOnlyJPEG12MP is the anchor: image/jpeg decoding the
+// 12-megapixel JPEG, nothing else.
+func BenchmarkDecodeOnlyJPEG12MP(b *testing.B) {
+	data, _ := bigPhoto()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMakeJPEG12MP is the whole pipeline on the 12-megapixel JPEG:
+// decode, orient, scale to 256, encode.
+func BenchmarkMakeJPEG12MP(b *testing.B) {
+	data, _ := bigPhoto()
+	benchMake(b, data)
+}
+
+// BenchmarkMakePNG12MP is the whole pipeline on the same image as PNG.
+func BenchmarkMakePNG12MP(b *testing.B) {
+	_, data := bigPhoto()
+	benchMake(b, data)
+}
+
+func benchMake(b *testing.B, data []byte) {
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, _, _, err := Make(io.Discard, bytes.NewReader(data), 256, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

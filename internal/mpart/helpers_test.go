@@ -140,6 +140,11 @@ func seedBodies() []seedBody {
 		{"junk after part", b, []byte(crlf("--XyZzY\n\nbody\n--XyZzY junk\n--XyZzY--\n"))},
 		{"empty boundary", "", []byte(crlf("--\n\nbody\n----\n"))},
 		{"odd boundary", "- a-", []byte(crlf("--- a-\n\nx\r\n--- a--\n--- a---\n"))},
+		{"lf final boundary in crlf mode", b, []byte("--XyZzY\r\n\r\nx\r\n--XyZzY--\n")},
+		{"lf final boundary in preamble", b, []byte("--XyZzY--\n--XyZzY\r\n\r\nx\r\n--XyZzY--")},
+		{"crlf inside lf mode", b, []byte("--XyZzY\nA: b\r\n\r\nx\r\n--XyZzY\r\n\r\ny\n--XyZzY--\r\n")},
+		{"final boundary then dash", b, []byte("--XyZzY\r\n\r\nx\r\n--XyZzY---\r\n")},
+		{"delimiter then cr", b, []byte("--XyZzY\r\n\r\nx\r\n--XyZzY\rz\r\n--XyZzY--")},
 	}
 	return seeds
 }

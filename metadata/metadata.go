@@ -58,6 +58,16 @@ type Record struct {
 	// CreatedBy names the uploader as the host's access hook named it;
 	// may be empty.
 	CreatedBy string
+	// Width and Height are an image's displayed dimensions once analysed;
+	// zero otherwise.
+	Width, Height int
+	// Processing maps each processor that has a job for the record to the
+	// job's state (JobPending, JobProcessing, ...); nil when there are
+	// none. On Create, every key becomes a pending job due at CreatedAt
+	// (the values given are ignored); afterwards the map is read from the
+	// jobs, which only a Queue changes. Stores that are not Queues keep no
+	// jobs and return nil.
+	Processing map[string]string
 	// CreatedAt and UpdatedAt are set by the caller, not the store. A store
 	// keeps at least millisecond precision and returns times in UTC.
 	CreatedAt time.Time
@@ -75,6 +85,12 @@ func (r *Record) Clone() *Record {
 	}
 	if r.Refs != nil {
 		c.Refs = append([]string(nil), r.Refs...)
+	}
+	if r.Processing != nil {
+		c.Processing = make(map[string]string, len(r.Processing))
+		for k, v := range r.Processing {
+			c.Processing[k] = v
+		}
 	}
 	return &c
 }
@@ -94,6 +110,8 @@ type Update struct {
 	// RemoveRefs are removed from Refs after AddRefs are added (so a ref
 	// in both is absent afterwards); absent ones are ignored.
 	RemoveRefs []string
+	// Width and Height, when non-nil, replace the dimensions.
+	Width, Height *int
 	// UpdatedAt is the record's new UpdatedAt. It must be set.
 	UpdatedAt time.Time
 }

@@ -55,3 +55,16 @@ func benchMake(b *testing.B, data []byte) {
 		}
 	}
 }
+
+// BenchmarkScaleYCbCr12MP is the scaling step alone (no decode, no
+// encode) on the decoded 12-megapixel JPEG.
+func BenchmarkScaleYCbCr12MP(b *testing.B) {
+	data, _ := bigPhoto()
+	img, err := jpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		scale(img, 1, 256, false)
+	}
+}

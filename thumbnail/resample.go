@@ -36,34 +36,34 @@ type taps struct {
 	weight []float32 // n per output sample
 }
 
-// makeTaps computes the filter taps that take in samples, each covering
-// unit image pixels, to out samples spread evenly over full image pixels.
-// When an output sample spans more than one input sample the kernel is
-// widened by that ratio, so it low-passes (no aliasing); otherwise it
-// interpolates. Taps outside the input are dropped and the rest
-// renormalised.
-func makeTaps(in int, unit float64, full, out int, k kernel) taps {
+// makeTaps computes the filter taps that take in samples, sample i centred
+// on image coordinate origin+i*unit, to out samples spread evenly over full
+// image pixels. When an output sample spans more than one input sample the
+// kernel is widened by that ratio, so it low-passes (no aliasing);
+// otherwise it interpolates. Taps outside the input are dropped and the
+// rest renormalised.
+func makeTaps(in int, origin, unit float64, full, out int, k kernel) taps {
 	ratio := float64(full) / float64(out) / unit // input samples per output sample
 	scale := max(1, ratio)
 	support := k.support * scale
-	t := taps{start: make([]int, out), count: make([]int, out), n: int(math.Ceil(2*support)) + 1}
+	t := taps{start: make([]int, out), count: make([]int, out), n: int(math.Ceil(2*support)) + 3}
 	t.weight = make([]float32, out*t.n)
 	for j := range out {
-		c := (float64(j) + 0.5) * ratio // centre, in input sample coordinates
+		c := ((float64(j)+0.5)*float64(full)/float64(out) - origin) / unit // centre, in input samples
 		lo := max(0, int(math.Floor(c-support)))
-		hi := min(in, int(math.Ceil(c+support)))
+		hi := min(in, int(math.Ceil(c+support))+1)
 		if hi-lo > t.n {
 			hi = lo + t.n
 		}
-		ws := t.weight[j*t.n : j*t.n+hi-lo]
+		ws := t.weight[j*t.n : j*t.n+max(0, hi-lo)]
 		var sum float64
 		for i := lo; i < hi; i++ {
-			w := k.at((float64(i) + 0.5 - c) / scale)
+			w := k.at((float64(i) - c) / scale)
 			ws[i-lo] = float32(w)
 			sum += w
 		}
 		if sum == 0 || hi <= lo { // cannot happen with the kernels here: nearest sample
-			lo = min(max(0, int(c)), in-1)
+			lo = min(max(0, int(math.Round(c))), in-1)
 			hi = lo + 1
 			ws = t.weight[j*t.n : j*t.n+1]
 			ws[0], sum = 1, 1
@@ -79,8 +79,8 @@ func makeTaps(in int, unit float64, full, out int, k kernel) taps {
 // resample scales p to ow x oh samples spanning the whole full image of
 // fullW x fullH pixels, horizontally then vertically, with kernel k.
 func resample(p fplane, fullW, fullH, ow, oh int, k kernel) []float32 {
-	tx := makeTaps(p.w, p.ux, fullW, ow, k)
-	ty := makeTaps(p.h, p.uy, fullH, oh, k)
+	tx := makeTaps(p.w, p.x0, p.ux, fullW, ow, k)
+	ty := makeTaps(p.h, p.y0, p.uy, fullH, oh, k)
 	tmp := make([]float32, ow*p.h)
 	parallel(p.h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {

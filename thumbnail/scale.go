@@ -9,10 +9,10 @@ import (
 	"math"
 )
 
-// margin is how many reduced samples per output sample the exact box
-// reduction leaves to the final Lanczos filter: the box does the bulk of a
-// large reduction cheaply and without aliasing, and the Lanczos step keeps
-// the result sharp.
+// margin is how many reduced samples per output sample, at least, the
+// cheap integer reduction leaves to the final Lanczos filter: the integer
+// steps do the bulk of a large reduction without aliasing, and the Lanczos
+// step, widened by the remaining ratio, keeps the result sharp.
 const margin = 2
 
 // thumb is a scaled, oriented image ready to be encoded.
@@ -43,17 +43,20 @@ func fit(w, h, box int) (int, int) {
 	return max(1, int(math.Round(float64(w)*float64(box)/float64(h)))), box
 }
 
-// boxFactor is the integer box reduction that leaves at least margin
-// samples per output sample, given ratio input samples per output sample.
-func boxFactor(ratio float64) int {
+// prefactor is the integer tent reduction of an axis with ratio input
+// samples per output sample: as large as leaves at least margin samples
+// per output sample to the Lanczos step; 1 (none) for ratios below
+// 2*margin.
+func prefactor(ratio float64) int {
 	return max(1, int(ratio/margin))
 }
 
 // scale makes the thumbnail of img: stored orientation o (EXIF, 1..8),
-// displayed within size x size; videoRange as for sourcesOf. Every channel is first area-averaged by an
-// integer factor at its own resolution (chroma planes stay subsampled),
-// then filtered with Lanczos3 to the output size, then oriented; colour
-// conversion, if any, happens only at the output size.
+// displayed within size x size; videoRange as for sourcesOf. Every channel
+// is reduced at its own resolution (chroma planes stay subsampled): by a
+// tent filter over an integer factor (see reduce), then with Lanczos3 to
+// the output size, then oriented.
+// Colour conversion, if any, happens only at the output size.
 func scale(img image.Image, o, size int, videoRange bool) thumb {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -72,8 +75,8 @@ func scale(img image.Image, o, size int, videoRange bool) thumb {
 		transparent bool
 	)
 	for _, s := range srcs {
-		fx := boxFactor(float64(w) / float64(sw) / float64(s.ux))
-		fy := boxFactor(float64(h) / float64(sh) / float64(s.uy))
+		fx := prefactor(float64(w) / float64(sw) / float64(s.ux))
+		fy := prefactor(float64(h) / float64(sh) / float64(s.uy))
 		planes, tr := reduce(s, fx, fy)
 		transparent = transparent || tr
 		for _, p := range planes {

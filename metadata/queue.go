@@ -69,8 +69,9 @@ type Outcome struct {
 //     store: a due job is claimed by at most one caller until its lease
 //     runs out (in SQL: SELECT ... FOR UPDATE SKIP LOCKED, or one writer).
 type Queue interface {
-	// Claim leases up to limit jobs due at now, oldest RunAt first: pending
-	// jobs whose RunAt <= now, and processing jobs whose LeaseUntil <= now
+	// Claim leases up to limit jobs due at now, earliest due first (RunAt
+	// of a pending job, LeaseUntil of a processing one): pending jobs
+	// whose RunAt <= now, and processing jobs whose LeaseUntil <= now
 	// (their worker died). Each claimed job becomes processing, with
 	// LeaseUntil = now+lease and Attempt one more than before, and is
 	// returned as it is after the claim. No due jobs is not an error.

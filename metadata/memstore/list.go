@@ -36,7 +36,7 @@ func (s *Store) List(ctx context.Context, q metadata.Query) ([]*metadata.Record,
 	m := newMatcher(q)
 	visit := func(e *entry) bool {
 		if m.match(e) {
-			out = append(out, e.rec.Clone())
+			out = append(out, s.output(e))
 		}
 		return len(out) < q.Limit
 	}

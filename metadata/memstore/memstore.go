@@ -10,6 +10,9 @@
 // sorting on every call. Times are kept to the
 // microsecond, in UTC, as the SQL stores keep them, so that tests written
 // against this store see what the others return.
+//
+// Store is also a metadata.Queue: the jobs live beside the records, under
+// the same lock (see queue.go).
 package memstore
 
 import (
@@ -33,6 +36,7 @@ type Store struct {
 	closed  bool
 	records map[string]*entry
 	tenants map[string]*tenantIndex
+	jobs    jobTable
 }
 
 // entry is one stored record with what List needs precomputed. Updates
@@ -47,6 +51,7 @@ func New() *Store {
 	return &Store{
 		records: make(map[string]*entry),
 		tenants: make(map[string]*tenantIndex),
+		jobs:    newJobTable(),
 	}
 }
 
@@ -71,6 +76,7 @@ func (s *Store) Create(ctx context.Context, recs []*metadata.Record) error {
 		e := newEntry(r)
 		s.records[r.ID] = e
 		s.tenant(r.Tenant).add(e)
+		s.jobs.create(r)
 	}
 	return nil
 }
@@ -89,7 +95,7 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (*metadata.Record, e
 	if err != nil {
 		return nil, fmt.Errorf("memstore: get: %w", err)
 	}
-	return e.rec.Clone(), nil
+	return s.output(e), nil
 }
 
 // Update implements metadata.Store.
@@ -118,7 +124,7 @@ func (s *Store) Update(ctx context.Context, tenant, id string, u metadata.Update
 	if reindex {
 		t.add(e)
 	}
-	return e.rec.Clone(), nil
+	return s.output(e), nil
 }
 
 // Delete implements metadata.Store.
@@ -139,6 +145,7 @@ func (s *Store) Delete(ctx context.Context, tenant, id string, force bool) error
 		return fmt.Errorf("memstore: delete %q: %w", id, metadata.ErrReferenced)
 	}
 	delete(s.records, id)
+	s.jobs.deleteRecord(id)
 	t := s.tenants[tenant]
 	t.remove(e)
 	if t.empty() {
@@ -158,6 +165,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.records = nil
 	s.tenants = nil
+	s.jobs = jobTable{}
 	return nil
 }
 
@@ -182,10 +190,20 @@ func (s *Store) tenant(name string) *tenantIndex {
 	return t
 }
 
+// output returns the copy of e's record that a call hands out, with
+// Processing read from the jobs. s.mu must be held.
+func (s *Store) output(e *entry) *metadata.Record {
+	r := e.rec.Clone()
+	r.Processing = s.jobs.states(r.ID)
+	return r
+}
+
 // newEntry returns an entry holding a normalized deep copy of r: times in
-// UTC to the microsecond, and nil Labels and Refs where there are none.
+// UTC to the microsecond, nil Labels and Refs where there are none, and no
+// Processing (which output reads from the jobs).
 func newEntry(r *metadata.Record) *entry {
 	c := r.Clone()
+	c.Processing = nil
 	c.CreatedAt = normTime(c.CreatedAt)
 	c.UpdatedAt = normTime(c.UpdatedAt)
 	if len(c.Labels) == 0 {
@@ -209,6 +227,12 @@ func apply(r *metadata.Record, u metadata.Update) {
 	}
 	if u.Owner != nil {
 		r.Owner = *u.Owner
+	}
+	if u.Width != nil {
+		r.Width = *u.Width
+	}
+	if u.Height != nil {
+		r.Height = *u.Height
 	}
 	if u.Labels != nil {
 		r.Labels = maps.Clone(u.Labels)

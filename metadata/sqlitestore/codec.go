@@ -15,7 +15,7 @@ import (
 )
 
 // recordColumns are the columns scanRecord reads, in its order.
-const recordColumns = "id, tenant, filename, content_type, size, sha256, owner, labels, refs, created_by, created_at, updated_at"
+const recordColumns = "id, tenant, filename, content_type, size, sha256, owner, labels, refs, created_by, width, height, created_at, updated_at"
 
 // recordColumnsOf is recordColumns qualified with a table alias.
 func recordColumnsOf(alias string) string {
@@ -31,7 +31,8 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
-// scanRecord reads one row of recordColumns.
+// scanRecord reads one row of recordColumns. Processing is left nil: it
+// is read from the jobs table (see processing.go).
 func scanRecord(sc scanner) (*metadata.Record, error) {
 	var (
 		r              metadata.Record
@@ -39,7 +40,7 @@ func scanRecord(sc scanner) (*metadata.Record, error) {
 		created, updat int64
 	)
 	err := sc.Scan(&r.ID, &r.Tenant, &r.Filename, &r.ContentType, &r.Size, &r.SHA256, &r.Owner,
-		&labels, &refs, &r.CreatedBy, &created, &updat)
+		&labels, &refs, &r.CreatedBy, &r.Width, &r.Height, &created, &updat)
 	if err != nil {
 		return nil, err
 	}

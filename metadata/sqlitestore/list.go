@@ -12,7 +12,9 @@ import (
 
 // List implements metadata.Store with keyset pagination: the cursor is a
 // bound on id, so a page costs the same however deep it is (see listQuery
-// for the indexes walked). q.Limit must be positive.
+// for the indexes walked). The page's Processing maps come from one more
+// query over the page's IDs, in the same read transaction. q.Limit must be
+// positive.
 func (s *Store) List(ctx context.Context, q metadata.Query) ([]*metadata.Record, error) {
 	if q.Limit <= 0 {
 		return nil, fmt.Errorf("sqlitestore: list: limit %d: limit must be positive", q.Limit)
@@ -22,22 +24,39 @@ func (s *Store) List(ctx context.Context, q metadata.Query) ([]*metadata.Record,
 		return nil, err
 	}
 	defer release()
-	query, args := listQuery(q)
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	out, err := s.list(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) list(ctx context.Context, q metadata.Query) ([]*metadata.Record, error) {
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to commit
+	query, args := listQuery(q)
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := make([]*metadata.Record, 0, min(q.Limit, 64))
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
-			return nil, fmt.Errorf("sqlitestore: list: %w", err)
+			return nil, err
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: list: %w", err)
+		return nil, err
+	}
+	rows.Close()
+	if err := fillProcessing(ctx, tx, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

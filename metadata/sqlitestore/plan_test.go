@@ -56,3 +56,48 @@ func TestListQueryPlans(t *testing.T) {
 		})
 	}
 }
+
+// Claim and NextDue read the jobs_due index from its start, in the order
+// they need: no scan of the jobs table (final jobs are not in the index)
+// and no sort.
+func TestQueueQueryPlans(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+
+	for _, tc := range []struct {
+		name, query string
+		args        []any
+		index       string
+	}{
+		{"claim", claimSelect, []any{int64(1), 10}, "jobs_due (due_at<?)"},
+		{"next due", nextDueSelect, nil, "jobs_due"},
+		{"processing", `SELECT attachment_id, processor, state FROM jobs WHERE attachment_id IN (?, ?, ?)`,
+			[]any{"a", "b", "c"}, "PRIMARY KEY (attachment_id=?)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			plan := queryPlan(t, s, tc.query, tc.args...)
+			require.Len(t, plan, 1, "plan: %q", plan)
+			require.Contains(t, plan[0], tc.index, "plan: %q", plan)
+			require.NotContains(t, plan[0], "TEMP B-TREE", "plan: %q", plan)
+			require.True(t, strings.HasPrefix(plan[0], "SEARCH jobs USING "), "plan: %q", plan)
+		})
+	}
+}
+
+// queryPlan returns the detail column of EXPLAIN QUERY PLAN query.
+func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
+	t.Helper()
+	rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Err())
+	return plan
+}

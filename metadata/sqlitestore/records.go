@@ -14,8 +14,8 @@ import (
 
 const (
 	insertRecord = `INSERT INTO attachments
-		(id, tenant, filename, filename_lower, content_type, size, sha256, owner, labels, refs, created_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		(id, tenant, filename, filename_lower, content_type, size, sha256, owner, labels, refs, created_by, width, height, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertLabel  = `INSERT INTO attachment_labels (attachment_id, tenant, key, value) VALUES (?, ?, ?, ?)`
 	selectRecord = `SELECT ` + recordColumns + ` FROM attachments WHERE id = ? AND tenant = ?`
 )
@@ -27,8 +27,9 @@ func notFound(op, id string) error {
 	return fmt.Errorf("sqlitestore: %s %q: %w", op, id, metadata.ErrNotFound)
 }
 
-// Create implements metadata.Store: the records are inserted in one
-// transaction, which a taken ID rolls back.
+// Create implements metadata.Store: the records, with their labels and the
+// pending jobs of their Processing keys, are inserted in one transaction,
+// which a taken ID rolls back.
 func (s *Store) Create(ctx context.Context, recs []*metadata.Record) error {
 	release, err := s.acquire("create")
 	if err != nil {
@@ -57,6 +58,11 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 		return err
 	}
 	defer lab.Close()
+	job, err := tx.PrepareContext(ctx, insertJob)
+	if err != nil {
+		return err
+	}
+	defer job.Close()
 	for _, r := range recs {
 		labels, err := labelsJSON(r.Labels)
 		if err != nil {
@@ -67,7 +73,7 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 			return fmt.Errorf("%q: refs: %w", r.ID, err)
 		}
 		_, err = ins.ExecContext(ctx, r.ID, r.Tenant, r.Filename, lower(r.Filename), r.ContentType, r.Size,
-			r.SHA256, r.Owner, labels, refs, r.CreatedBy, toMicros(r.CreatedAt), toMicros(r.UpdatedAt))
+			r.SHA256, r.Owner, labels, refs, r.CreatedBy, r.Width, r.Height, toMicros(r.CreatedAt), toMicros(r.UpdatedAt))
 		if isUniqueViolation(err) {
 			return fmt.Errorf("%q: %w", r.ID, metadata.ErrExists)
 		}
@@ -79,23 +85,43 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 				return fmt.Errorf("%q: label %q: %w", r.ID, k, err)
 			}
 		}
+		if err := createJobs(ctx, job, r); err != nil {
+			return fmt.Errorf("%q: %w", r.ID, err)
+		}
 	}
 	return tx.Commit()
 }
 
-// Get implements metadata.Store.
+// Get implements metadata.Store: the record and its jobs' states are read
+// in one read transaction, so they are of one moment.
 func (s *Store) Get(ctx context.Context, tenant, id string) (*metadata.Record, error) {
 	release, err := s.acquire("get")
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	r, err := scanRecord(s.r.QueryRowContext(ctx, selectRecord, id, tenant))
+	r, err := s.get(ctx, tenant, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("get", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: get %q: %w", id, err)
+	}
+	return r, nil
+}
+
+func (s *Store) get(ctx context.Context, tenant, id string) (*metadata.Record, error) {
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to commit
+	r, err := scanRecord(tx.QueryRowContext(ctx, selectRecord, id, tenant))
+	if err != nil {
+		return nil, err
+	}
+	if err := fillProcessing(ctx, tx, []*metadata.Record{r}); err != nil {
+		return nil, err
 	}
 	return r, nil
 }
@@ -139,9 +165,9 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 		return nil, fmt.Errorf("refs: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE attachments
-		SET filename = ?, filename_lower = ?, owner = ?, labels = ?, refs = ?, updated_at = ?
+		SET filename = ?, filename_lower = ?, owner = ?, labels = ?, refs = ?, width = ?, height = ?, updated_at = ?
 		WHERE id = ?`,
-		r.Filename, lower(r.Filename), r.Owner, labels, refs, toMicros(r.UpdatedAt), id)
+		r.Filename, lower(r.Filename), r.Owner, labels, refs, r.Width, r.Height, toMicros(r.UpdatedAt), id)
 	if err != nil {
 		return nil, err
 	}
@@ -154,6 +180,9 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 				return nil, fmt.Errorf("label %q: %w", k, err)
 			}
 		}
+	}
+	if err := fillProcessing(ctx, tx, []*metadata.Record{r}); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
@@ -169,6 +198,12 @@ func apply(r *metadata.Record, u metadata.Update) {
 	}
 	if u.Owner != nil {
 		r.Owner = *u.Owner
+	}
+	if u.Width != nil {
+		r.Width = *u.Width
+	}
+	if u.Height != nil {
+		r.Height = *u.Height
 	}
 	if u.Labels != nil {
 		r.Labels = maps.Clone(u.Labels)
@@ -193,7 +228,8 @@ func apply(r *metadata.Record, u metadata.Update) {
 }
 
 // Delete implements metadata.Store: the refs check and the removal are one
-// write transaction. The record's labels go with it (ON DELETE CASCADE).
+// write transaction. The record's labels and jobs go with it (ON DELETE
+// CASCADE), so a claim held on one of its jobs is lost.
 func (s *Store) Delete(ctx context.Context, tenant, id string, force bool) error {
 	release, err := s.acquire("delete")
 	if err != nil {

@@ -131,7 +131,7 @@ func TestFormats(t *testing.T) {
 // TestAnalyzeReadsOnlyTheHeader: a 2-megapixel JPEG with Exif is analysed
 // from its first few kilobytes.
 func TestAnalyzeReadsOnlyTheHeader(t *testing.T) {
-	jpg := encodeJPEG(t, photo(1600, 1200, 5), 90)
+	jpg := encodeJPEG(t, noisy(1600, 1200, 5), 75)
 	for _, data := range [][]byte{jpg, withEXIF(jpg, binary.BigEndian, 8)} {
 		cr := &countingReader{r: bytes.NewReader(data)}
 		info, err := Analyze(cr, nil)

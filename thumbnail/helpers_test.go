@@ -225,3 +225,14 @@ func encodePNGTo(w io.Writer, img image.Image) error {
 
 // gray is an 8-bit gray colour.
 func gray(v uint8) color.Gray { return color.Gray{Y: v} }
+
+// noisy is a w x h image of uniform random opaque pixels: cheap to make,
+// and it makes large JPEGs.
+func noisy(w, h int, seed uint64) *image.RGBA {
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	rng := rand.New(rand.NewPCG(seed, 3))
+	for i := 0; i+8 <= len(m.Pix); i += 8 {
+		binary.LittleEndian.PutUint64(m.Pix[i:], rng.Uint64()|0xff000000ff000000)
+	}
+	return m
+}

@@ -144,7 +144,7 @@ func TestMakeSizes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := encodeJPEG(t, photo(tt.w, tt.h, 3), 90)
+			src := encodeJPEG(t, noisy(tt.w, tt.h, 3), 75)
 			var out bytes.Buffer
 			ct, w, h, err := Make(&out, bytes.NewReader(src), tt.size, nil)
 			require.NoError(t, err)

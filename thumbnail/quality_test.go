@@ -160,6 +160,7 @@ func TestQualityAgainstReferences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%dx%d@%d", tt.w, tt.h, tt.size), func(t *testing.T) {
+			t.Parallel()
 			jpg := encodeJPEG(t, photo(tt.w, tt.h, 11), 90)
 			src, err := jpeg.Decode(bytes.NewReader(jpg))
 			require.NoError(t, err)

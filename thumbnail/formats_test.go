@@ -21,9 +21,9 @@ import (
 	"golang.org/x/image/tiff"
 )
 
-// halves is 32x24: left half red, right half blue, an 8x8 green square
+// halvesImage is 32x24: left half red, right half blue, an 8x8 green square
 // at the top left (as the WebP fixtures).
-func halves() *image.NRGBA {
+func halvesImage() *image.NRGBA {
 	m := solid(32, 24, red)
 	draw.Draw(m, image.Rect(16, 0, 32, 24), image.NewUniform(blue), image.Point{}, draw.Src)
 	draw.Draw(m, image.Rect(0, 0, 8, 8), image.NewUniform(green), image.Point{}, draw.Src)
@@ -53,12 +53,12 @@ func formatCases(t testing.TB) []struct {
 	data                      []byte
 	transparentBottom         bool
 } {
-	hv := halves()
+	hv := halvesImage()
 	gray16 := image.NewGray16(hv.Rect)
 	rgba64 := image.NewRGBA64(hv.Rect)
 	draw.Draw(gray16, hv.Rect, hv, image.Point{}, draw.Src)
 	draw.Draw(rgba64, hv.Rect, hv, image.Point{}, draw.Src)
-	withAlpha := halves()
+	withAlpha := halvesImage()
 	for y := 12; y < 24; y++ {
 		for x := range 32 {
 			withAlpha.SetNRGBA(x, y, color.NRGBA{})

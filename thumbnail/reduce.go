@@ -54,36 +54,48 @@ func reduce(src rowSource, fx, fy int) (planes []fplane, transparent bool) {
 		}
 	}
 	n := src.w * src.ch // bytes per row
+	zero := make([]uint32, n)
 	var anyTransparent atomic.Bool
-	parallel(oh, func(lo, hi int) {
-		m := newMoments(n)
-		prev, cur := newMoments(n), newMoments(n)
-		col := make([]uint32, n)
-		buf := make([]byte, n)
+	parallelWith(oh, func() *reducer { return newReducer(n) }, func(w *reducer, lo, hi int) {
 		if fy > 1 && lo > 0 {
-			m.block(src, buf, ay, lo-1, prev)
+			w.m.block(src, w.buf, ay, lo-1, w.prev)
 		}
 		for oy := lo; oy < hi; oy++ {
 			var sumY uint32
 			if fy == 1 {
-				row := src.row(oy, buf)
+				row := src.row(oy, w.buf)
 				for i, v := range row {
-					col[i] = uint32(v)
+					w.col[i] = uint32(v)
 				}
 				sumY = 1
 			} else {
-				m.block(src, buf, ay, oy, cur)
-				sumY = ay.tent(col, prev, cur, oy)
-				prev, cur = cur, prev
+				w.m.block(src, w.buf, ay, oy, w.cur)
+				sumY = ay.tent(w.col, w.prev, w.cur, zero, oy)
+				w.prev, w.cur = w.cur, w.prev
 			}
 			if src.ch == 1 {
-				ax.row1(planes[0].pix[oy*ow:(oy+1)*ow], col, sumY)
-			} else if ax.row4(planes, oy*ow, col, sumY) {
+				ax.row1(planes[0].pix[oy*ow:(oy+1)*ow], w.col, sumY)
+			} else if ax.row4(planes, oy*ow, w.col, sumY) {
 				anyTransparent.Store(true)
 			}
 		}
 	})
 	return planes, anyTransparent.Load()
+}
+
+// reducer is a goroutine's scratch space for reduce.
+type reducer struct {
+	m         *moments
+	prev, cur *halves // of the blocks before and at the output row
+	col       []uint32
+	buf       []byte
+}
+
+func newReducer(n int) *reducer {
+	return &reducer{
+		m: newMoments(n), prev: newHalves(n), cur: newHalves(n),
+		col: make([]uint32, n), buf: make([]byte, n),
+	}
 }
 
 // axis describes the reduction of one axis of n samples by f.
@@ -152,14 +164,14 @@ func (a axis) weight(i int) uint32 {
 
 // tent writes the vertical tent of output row i, from the rising half of
 // block i-1 (prev) and the falling half of block i (cur), to col and
-// returns its weight.
-func (a axis) tent(col []uint32, prev, cur *blockMoments, i int) uint32 {
+// returns its weight. zero stands in for the halves of missing blocks.
+func (a axis) tent(col []uint32, prev, cur *halves, zero []uint32, i int) uint32 {
 	rise, fall := prev.rise[:len(col)], cur.fall[:len(col)]
 	if a.size(i-1) == 0 {
-		rise = cur.zero[:len(col)]
+		rise = zero[:len(col)]
 	}
 	if a.size(i) == 0 {
-		fall = cur.zero[:len(col)]
+		fall = zero[:len(col)]
 	}
 	for x := range col {
 		col[x] = rise[x] + fall[x]
@@ -233,22 +245,29 @@ func (a axis) row4(planes []fplane, off int, col []uint32, sumY uint32) (transpa
 	return transparent
 }
 
-// blockMoments are, for each column of one block of rows, the rising and
+// halves are, for each column of one block of rows, the rising and
 // falling halves of the tents that block is part of: with S0 = Σ x and
 // S1 = Σ r·x over the rows r of the block, 2·S1+S0 and (2f-1)·S0-2·S1.
-type blockMoments struct {
-	rise, fall, zero []uint32
-	// Scratch of a worker: S0 and S1 for the columns not summed in lanes,
-	// or for all columns of a block summed in several chunks.
-	s0, s1 []uint32
-	// Lane sums: byte 8k+2l of a row goes to lane l of e0[k] (and e1[k]
-	// weighted by r), byte 8k+2l+1 to lane l of o0[k] (o1[k]).
+type halves struct {
+	rise, fall []uint32
+}
+
+func newHalves(n int) *halves {
+	return &halves{rise: make([]uint32, n), fall: make([]uint32, n)}
+}
+
+// moments is the scratch space that sums a block: S0 and S1 for the
+// columns not summed in lanes, or for all columns of a block summed in
+// several chunks; and the lane sums, where byte 8k+2l of a row goes to
+// lane l of e0[k] (and e1[k] weighted by r), byte 8k+2l+1 to lane l of
+// o0[k] (o1[k]).
+type moments struct {
+	s0, s1         []uint32
 	e0, o0, e1, o1 []uint64
 }
 
-func newMoments(n int) *blockMoments {
-	return &blockMoments{
-		rise: make([]uint32, n), fall: make([]uint32, n), zero: make([]uint32, n),
+func newMoments(n int) *moments {
+	return &moments{
 		s0: make([]uint32, n), s1: make([]uint32, n),
 		e0: make([]uint64, n/8), o0: make([]uint64, n/8), e1: make([]uint64, n/8), o1: make([]uint64, n/8),
 	}
@@ -257,9 +276,8 @@ func newMoments(n int) *blockMoments {
 // lanes masks the even bytes of a uint64 into four 16-bit lanes.
 const lanes = 0x00ff00ff00ff00ff
 
-// block computes into dst the tent halves of block b of the rows of src;
-// m is the worker's scratch.
-func (m *blockMoments) block(src rowSource, buf []byte, a axis, b int, dst *blockMoments) {
+// block computes into dst the tent halves of block b of the rows of src.
+func (m *moments) block(src rowSource, buf []byte, a axis, b int, dst *halves) {
 	k := a.size(b)
 	f2 := uint32(2*a.f - 1)
 	n := len(dst.rise)
@@ -311,7 +329,7 @@ func (m *blockMoments) block(src rowSource, buf []byte, a axis, b int, dst *bloc
 
 // add adds row (its first 8*len(e0) bytes) to the lane sums, with weight r
 // for the first moments.
-func (m *blockMoments) add(row []byte, r uint64) {
+func (m *moments) add(row []byte, r uint64) {
 	e0, o0, e1, o1 := m.e0, m.o0[:len(m.e0)], m.e1[:len(m.e0)], m.o1[:len(m.e0)]
 	row = row[:8*len(e0)]
 	for k := range e0 {
@@ -326,7 +344,7 @@ func (m *blockMoments) add(row []byte, r uint64) {
 
 // flushTent writes the tent halves of the lane sums, for the columns they
 // hold, to rise and fall.
-func (m *blockMoments) flushTent(rise, fall []uint32, f2 uint32) {
+func (m *moments) flushTent(rise, fall []uint32, f2 uint32) {
 	e0, o0, e1, o1 := m.e0, m.o0[:len(m.e0)], m.e1[:len(m.e0)], m.o1[:len(m.e0)]
 	rise, fall = rise[:8*len(e0)], fall[:8*len(e0)]
 	for k := range e0 {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"image/jpeg"
 	"io"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // bigPhoto is the 12-megapixel photo-like benchmark image, made once per
@@ -45,6 +47,32 @@ func BenchmarkMakeJPEG12MP(b *testing.B) {
 func BenchmarkMakePNG12MP(b *testing.B) {
 	_, data := bigPhoto()
 	benchMake(b, data)
+}
+
+// BenchmarkRatioJPEG12MP alternates the two above, decode-only then the
+// whole pipeline, each after a GC, and reports the ratio of their total
+// times as make/decode: on a busy machine, a ratio taken from runs far
+// apart in time measures the load as much as the code.
+func BenchmarkRatioJPEG12MP(b *testing.B) {
+	data, _ := bigPhoto()
+	var dec, mk time.Duration
+	for b.Loop() {
+		runtime.GC()
+		t0 := time.Now()
+		if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+			b.Fatal(err)
+		}
+		dec += time.Since(t0)
+		runtime.GC()
+		t0 = time.Now()
+		if _, _, _, err := Make(io.Discard, bytes.NewReader(data), 256, nil); err != nil {
+			b.Fatal(err)
+		}
+		mk += time.Since(t0)
+	}
+	b.ReportMetric(float64(mk)/float64(dec), "make/decode")
+	b.ReportMetric(float64(dec.Milliseconds())/float64(b.N), "decode-ms/op")
+	b.ReportMetric(float64(mk.Milliseconds())/float64(b.N), "make-ms/op")
 }
 
 func benchMake(b *testing.B, data []byte) {

@@ -8,7 +8,9 @@
 //	}
 //
 // Each check is one that fails if a store breaks the contract written on
-// metadata.Store, Record, Update and Query.
+// metadata.Store, Record, Update and Query, and, for a store that
+// implements metadata.Queue (found by type assertion), on metadata.Queue:
+// the Queue checks are skipped for other stores.
 package metadatatest
 
 import (
@@ -23,7 +25,8 @@ import (
 	"github.com/attachkit/attachment/metadata"
 )
 
-// Run checks that the stores made by open keep the metadata.Store contract.
+// Run checks that the stores made by open keep the metadata.Store contract,
+// and the metadata.Queue contract when they implement it.
 // open must return a new, empty store each time it is called; Run calls it
 // once per subtest, with that subtest's t, and closes the store when the
 // subtest ends. Run the suite with -race: it checks concurrent use.
@@ -43,6 +46,8 @@ func Run(t *testing.T, open func(t *testing.T) metadata.Store) {
 		{"Concurrency", concurrencyTests()},
 		{"Context", contextTests()},
 		{"Close", closeTests()},
+		{"Processing", processingTests()},
+		{"Queue", queueTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

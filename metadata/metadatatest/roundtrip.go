@@ -15,6 +15,7 @@ func roundTripTests() []test {
 		{"TimesToTheMillisecondInUTC", testRoundTripTimes},
 		{"NoLabelsOrRefsAreNil", testRoundTripNil},
 		{"ZeroValues", testRoundTripZero},
+		{"Dimensions", testRoundTripDimensions},
 	}
 }
 
@@ -40,6 +41,8 @@ func testRoundTripEveryField(t *testing.T, s metadata.Store) {
 		Labels:      map[string]string{"workspace": "660e8400", "ключ": "значение", "empty": "", "": "no key"},
 		Refs:        []string{"message:2", "document:1", "a/b?c=d"},
 		CreatedBy:   "user:42",
+		Width:       4032,
+		Height:      3024,
 		CreatedAt:   time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, cet),
 		UpdatedAt:   time.Date(2026, 3, 5, 0, 0, 1, 1_000_000, cet),
 	}
@@ -101,6 +104,25 @@ func testRoundTripZero(t *testing.T, s metadata.Store) {
 	requireRecord(t, r, got)
 	require.True(t, got.CreatedAt.IsZero(), "zero CreatedAt came back as %v", got.CreatedAt)
 	require.True(t, got.UpdatedAt.IsZero(), "zero UpdatedAt came back as %v", got.UpdatedAt)
+}
+
+// Width and Height come back as stored, each on its own (a store that
+// swapped them, or kept only one, fails), and stay zero when not set.
+func testRoundTripDimensions(t *testing.T, s metadata.Store) {
+	wide := newRecord(t, "t1", func(r *metadata.Record) { r.Width, r.Height = 1920, 1080 })
+	tall := newRecord(t, "t1", func(r *metadata.Record) { r.Width, r.Height = 1, 1<<30 })
+	plain := newRecord(t, "t1")
+	mustCreate(t, s, wide, tall, plain)
+	for _, r := range []*metadata.Record{wide, tall, plain} {
+		requireRecord(t, r, mustGet(t, s, "t1", r.ID))
+	}
+	require.Zero(t, mustGet(t, s, "t1", plain.ID).Width)
+	recs, err := s.List(t.Context(), metadata.Query{Tenant: "t1", Ascending: true, Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, recs, 3)
+	for i, r := range []*metadata.Record{wide, tall, plain} {
+		requireRecord(t, r, recs[i])
+	}
 }
 
 func labelled(r *metadata.Record) {

@@ -22,6 +22,7 @@ func updateTests() []test {
 		{"AddRefsThenRemoveRefs", testUpdateAddThenRemove},
 		{"EveryFieldTogether", testUpdateTogether},
 		{"OnlyUpdatedAt", testUpdateOnlyUpdatedAt},
+		{"Dimensions", testUpdateDimensions},
 		{"Missing", testUpdateMissing},
 		{"OtherTenant", testUpdateOtherTenant},
 	}
@@ -158,12 +159,15 @@ func testUpdateTogether(t *testing.T, s metadata.Store) {
 	want.Owner = "message:7"
 	want.Labels = map[string]string{"x": "y"}
 	want.Refs = []string{"doc:2", "doc:3"}
+	want.Width, want.Height = 640, 480
 	update(t, s, r, metadata.Update{
 		Filename:   ptr("together.bin"),
 		Owner:      ptr("message:7"),
 		Labels:     map[string]string{"x": "y"},
 		AddRefs:    []string{"doc:3"},
 		RemoveRefs: []string{"doc:1"},
+		Width:      ptr(640),
+		Height:     ptr(480),
 	}, want)
 	requireRecord(t, other, mustGet(t, s, "t1", other.ID))
 }
@@ -187,6 +191,27 @@ func testUpdateOnlyUpdatedAt(t *testing.T, s metadata.Store) {
 	requireRecord(t, want, mustGet(t, s, "t1", r.ID))
 }
 
+// Width and Height are set each on its own; nil leaves them, and zero
+// clears them. Other updates leave them as they are.
+func testUpdateDimensions(t *testing.T, s metadata.Store) {
+	r := newRecord(t, "t1", labelled)
+	other := newRecord(t, "t1", func(r *metadata.Record) { r.Width, r.Height = 7, 9 })
+	mustCreate(t, s, r, other)
+	want := r.Clone()
+	want.Width, want.Height = 800, 600
+	update(t, s, r, metadata.Update{Width: ptr(800), Height: ptr(600)}, want)
+
+	want.Width = 1024
+	update(t, s, r, metadata.Update{Width: ptr(1024)}, want)
+	want.Height = 768
+	update(t, s, r, metadata.Update{Height: ptr(768)}, want)
+	want.Filename = "renamed.png"
+	update(t, s, r, metadata.Update{Filename: ptr("renamed.png")}, want)
+	want.Width, want.Height = 0, 0
+	update(t, s, r, metadata.Update{Width: ptr(0), Height: ptr(0)}, want)
+	requireRecord(t, other, mustGet(t, s, "t1", other.ID))
+}
+
 func testUpdateMissing(t *testing.T, s metadata.Store) {
 	mustCreate(t, s, newRecord(t, "t1"))
 	got, err := s.Update(t.Context(), "t1", newID(t), metadata.Update{Filename: ptr("x"), UpdatedAt: later()})
@@ -203,6 +228,8 @@ func testUpdateOtherTenant(t *testing.T, s metadata.Store) {
 		Labels:     map[string]string{},
 		AddRefs:    []string{"z"},
 		RemoveRefs: []string{"doc:1"},
+		Width:      ptr(10),
+		Height:     ptr(20),
 		UpdatedAt:  later(),
 	})
 	require.ErrorIs(t, err, metadata.ErrNotFound)

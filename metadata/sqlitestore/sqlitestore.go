@@ -14,6 +14,10 @@
 // in IMMEDIATE transactions, so they queue in the process instead of failing
 // with SQLITE_BUSY; reads use a pool of read-only connections and never wait
 // for writes. The schema is created and migrated on Open.
+//
+// Store is also a metadata.Queue: jobs live in the jobs table beside the
+// records, are claimed in one IMMEDIATE transaction per Claim, and every
+// Finish and Extend is fenced by the claim's attempt (see queue.go).
 package sqlitestore
 
 import (

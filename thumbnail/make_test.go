@@ -79,7 +79,7 @@ func TestMakeOrientation(t *testing.T) {
 	plain := encodeJPEG(t, markedImage(w, h), 95)
 	for _, order := range []byteOrder{binary.LittleEndian, binary.BigEndian} {
 		for _, tt := range tests {
-			for _, size := range []int{256, 32} {
+			for _, size := range []int{256, 32, 33} {
 				t.Run(fmt.Sprintf("%v/%d/size%d", order, tt.o, size), func(t *testing.T) {
 					jpg := withEXIF(plain, order, tt.o)
 					dw, dh := w, h

@@ -37,19 +37,19 @@ type taps struct {
 }
 
 // makeTaps computes the filter taps that take in samples, sample i centred
-// on image coordinate origin+i*unit, to out samples spread evenly over full
+// on image coordinate origin+i*unit, to out samples spread evenly over span
 // image pixels. When an output sample spans more than one input sample the
 // kernel is widened by that ratio, so it low-passes (no aliasing);
 // otherwise it interpolates. Taps outside the input are dropped and the
 // rest renormalised.
-func makeTaps(in int, origin, unit float64, full, out int, k kernel) taps {
-	ratio := float64(full) / float64(out) / unit // input samples per output sample
+func makeTaps(in int, origin, unit, span float64, out int, k kernel) taps {
+	ratio := span / float64(out) / unit // input samples per output sample
 	scale := max(1, ratio)
 	support := k.support * scale
 	t := taps{start: make([]int, out), count: make([]int, out), n: int(math.Ceil(2*support)) + 3}
 	t.weight = make([]float32, out*t.n)
 	for j := range out {
-		c := ((float64(j)+0.5)*float64(full)/float64(out) - origin) / unit // centre, in input samples
+		c := ((float64(j)+0.5)*span/float64(out) - origin) / unit // centre, in input samples
 		lo := max(0, int(math.Floor(c-support)))
 		hi := min(in, int(math.Ceil(c+support))+1)
 		if hi-lo > t.n {
@@ -76,11 +76,13 @@ func makeTaps(in int, origin, unit float64, full, out int, k kernel) taps {
 	return t
 }
 
-// resample scales p to ow x oh samples spanning the whole full image of
-// fullW x fullH pixels, horizontally then vertically, with kernel k.
-func resample(p fplane, fullW, fullH, ow, oh int, k kernel) []float32 {
-	tx := makeTaps(p.w, p.x0, p.ux, fullW, ow, k)
-	ty := makeTaps(p.h, p.y0, p.uy, fullH, oh, k)
+// resample scales p to ow x oh samples spanning spanX x spanY image pixels
+// from the top-left corner (the whole image, or a little more for the
+// last chroma sample of an odd size), horizontally then vertically, with
+// kernel k.
+func resample(p fplane, spanX, spanY float64, ow, oh int, k kernel) []float32 {
+	tx := makeTaps(p.w, p.x0, p.ux, spanX, ow, k)
+	ty := makeTaps(p.h, p.y0, p.uy, spanY, oh, k)
 	tmp := make([]float32, ow*p.h)
 	parallel(p.h, func(lo, hi int) {
 		for y := lo; y < hi; y++ {

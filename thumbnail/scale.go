@@ -70,18 +70,31 @@ func scale(img image.Image, o, size int, videoRange bool) thumb {
 		sw, sh = th, tw
 	}
 	k, srcs := sourcesOf(img, videoRange)
+	// The JPEG encoder keeps chroma at half resolution (4:2:0), so a YCbCr
+	// thumbnail's chroma planes are made at half size: half the work. Not
+	// when an odd size would be flipped, which would misalign them by a
+	// pixel.
+	halfChroma := k == kindYCbCr && (o == 1 || sw%2 == 0 && sh%2 == 0)
 	var (
 		out         [][]float32
 		transparent bool
 	)
-	for _, s := range srcs {
-		fx := prefactor(float64(w) / float64(sw) / float64(s.ux))
-		fy := prefactor(float64(h) / float64(sh) / float64(s.uy))
+	for i, s := range srcs {
+		// Output sample j covers [j, j+1)*span/ow of the image.
+		ow, oh, spanX, spanY := sw, sh, float64(w), float64(h)
+		if halfChroma && i > 0 {
+			// A chroma sample covers two output pixels, the last one of an
+			// odd size one past the image.
+			ow, oh = (sw+1)/2, (sh+1)/2
+			spanX, spanY = float64(w)*float64(2*ow)/float64(sw), float64(h)*float64(2*oh)/float64(sh)
+		}
+		fx := prefactor(spanX / float64(ow) / float64(s.ux))
+		fy := prefactor(spanY / float64(oh) / float64(s.uy))
 		planes, tr := reduce(s, fx, fy)
 		transparent = transparent || tr
 		for _, p := range planes {
-			r := resample(p, w, h, sw, sh, lanczos3)
-			r, _, _ = orient(r, sw, sh, o)
+			r := resample(p, spanX, spanY, ow, oh, lanczos3)
+			r, _, _ = orient(r, ow, oh, o)
 			out = append(out, r)
 		}
 	}
@@ -92,10 +105,14 @@ func scale(img image.Image, o, size int, videoRange bool) thumb {
 		if videoRange {
 			expandVideoRange(out[0], out[1], out[2])
 		}
-		t.img = &image.YCbCr{
+		ycc := &image.YCbCr{
 			Y: bytesOf(out[0]), Cb: bytesOf(out[1]), Cr: bytesOf(out[2]),
 			YStride: tw, CStride: tw, SubsampleRatio: image.YCbCrSubsampleRatio444, Rect: rect,
 		}
+		if halfChroma {
+			ycc.CStride, ycc.SubsampleRatio = (tw+1)/2, image.YCbCrSubsampleRatio420
+		}
+		t.img = ycc
 	case k == kindGray:
 		t.img = &image.Gray{Pix: bytesOf(out[0]), Stride: tw, Rect: rect}
 	case transparent:

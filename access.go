@@ -7,13 +7,15 @@ type Operation string
 
 // The operations the Handler asks the access hook about.
 const (
-	OpUpload   Operation = "upload"   // POST /
-	OpList     Operation = "list"     // GET /
-	OpDownload Operation = "download" // GET and HEAD /{id}
-	OpRead     Operation = "read"     // GET /{id}/metadata
-	OpUpdate   Operation = "update"   // PATCH and PUT /{id}
-	OpDelete   Operation = "delete"   // DELETE /{id}
-	OpRef      Operation = "ref"      // POST /{id}/refs, DELETE /{id}/refs/{ref}
+	OpUpload    Operation = "upload"    // POST /
+	OpList      Operation = "list"      // GET /
+	OpDownload  Operation = "download"  // GET and HEAD /{id}
+	OpRead      Operation = "read"      // GET /{id}/metadata
+	OpUpdate    Operation = "update"    // PATCH and PUT /{id}
+	OpDelete    Operation = "delete"    // DELETE /{id}
+	OpRef       Operation = "ref"       // POST /{id}/refs, DELETE /{id}/refs/{ref}
+	OpThumbnail Operation = "thumbnail" // GET and HEAD /{id}/thumbnail
+	OpStatus    Operation = "status"    // GET /{id}/status, POST /_status (per attachment)
 )
 
 // Caller is who makes a request, as the host's access hook names them.

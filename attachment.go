@@ -51,9 +51,16 @@ type Attachment struct {
 	Labels      map[string]string `json:"labels,omitempty"`
 	Refs        []string          `json:"refs,omitempty"`
 	CreatedBy   string            `json:"created_by,omitempty"`
+	// Width and Height are an image's dimensions as displayed (EXIF
+	// orientation applied), once the analyze processor has run.
+	Width  int `json:"width,omitempty"`
+	Height int `json:"height,omitempty"`
 	// State is "ready" once the content is stored, which it is for every
-	// attachment the Service returns.
+	// attachment the Service returns. Processing never holds it back.
 	State string `json:"state"`
+	// Processing maps each processor that has work for the attachment to
+	// its job's state: pending, processing, completed, failed or canceled.
+	Processing map[string]string `json:"processing,omitempty"`
 	// URL and ThumbnailURL are set by the Handler (they include its mount
 	// prefix); the Service leaves them empty.
 	URL          string    `json:"url,omitempty"`
@@ -79,7 +86,10 @@ func fromRecord(r *metadata.Record) *Attachment {
 		Labels:      r.Labels,
 		Refs:        r.Refs,
 		CreatedBy:   r.CreatedBy,
+		Width:       r.Width,
+		Height:      r.Height,
 		State:       StateReady,
+		Processing:  r.Processing,
 		CreatedAt:   r.CreatedAt,
 		UpdatedAt:   r.UpdatedAt,
 		Tenant:      r.Tenant,
@@ -104,6 +114,14 @@ type core struct {
 	now     func() time.Time
 	// owned reports whether Close closes content and meta.
 	owned bool
+
+	// procs are the processors, built-in ones first; queue and pool run
+	// their jobs (nil when there are no processors or Workers < 0).
+	procs   []Processor
+	queue   metadata.Queue
+	pool    *pool
+	changed notifier // broadcast when a job of this service finishes
+	thumbs  thumbnailer
 }
 
 // Open opens a Service on content and metadata stores given by URL, for
@@ -146,13 +164,41 @@ func New(content *storage.Store, meta metadata.Store, opts *Options) (*Service, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{core: &core{
+	c := &core{
 		content: content,
 		meta:    meta,
 		opts:    o,
 		log:     log,
 		now:     time.Now,
-	}}, nil
+	}
+	c.thumbs.init(c)
+	if !o.NoImageProcessing {
+		c.procs = append(c.procs, analyzeProcessor{c}, thumbnailProcessor{c})
+	}
+	c.procs = append(c.procs, o.Processors...)
+	byName := make(map[string]Processor, len(c.procs))
+	for _, p := range c.procs {
+		name := p.Name()
+		if !processorName.MatchString(name) {
+			return nil, fmt.Errorf("attachment: processor name %q does not match %s", name, processorName)
+		}
+		if _, dup := byName[name]; dup {
+			return nil, fmt.Errorf("attachment: two processors are named %q", name)
+		}
+		byName[name] = p
+	}
+	if len(c.procs) > 0 {
+		q, ok := meta.(metadata.Queue)
+		if !ok {
+			return nil, fmt.Errorf("attachment: the metadata store (%T) keeps no job queue (metadata.Queue), which processors need; set Options.NoImageProcessing and leave Options.Processors empty to use it", meta)
+		}
+		c.queue = q
+		if o.Workers > 0 {
+			c.pool = newPool(c, q, byName)
+			c.pool.start(o.Workers)
+		}
+	}
+	return &Service{core: c}, nil
 }
 
 // ForTenant returns a view of the service that acts in the tenant: it sees
@@ -168,8 +214,13 @@ func (s *Service) Tenant() string { return s.tenant }
 // Options returns the options in force, defaults filled in.
 func (s *Service) Options() Options { return s.core.opts }
 
-// Close closes the stores if Open opened them.
+// Close stops processing (running jobs get Options.DrainTimeout to finish,
+// then are cancelled and queued again) and closes the stores if Open
+// opened them. Call it once, on the Service that Open or New returned.
 func (s *Service) Close() error {
+	if s.core.pool != nil {
+		s.core.pool.close()
+	}
 	if !s.core.owned {
 		return nil
 	}

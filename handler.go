@@ -89,6 +89,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case strings.HasSuffix(rel, "/") && len(segs) > 0:
 		// "/{id}/" and the like name nothing.
+	case len(segs) == 1 && segs[0] == "_status":
+		if r.Method != http.MethodPost {
+			h.methodNotAllowed(w, r, "POST")
+			return
+		}
+		h.StatusMany(w, r)
+		return
 	case len(segs) == 1:
 		id, ok := unescapeSegment(segs[0])
 		if !ok {
@@ -103,6 +110,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.Delete(w, r, id)
 		default:
 			h.methodNotAllowed(w, r, "GET, HEAD, PATCH, PUT, DELETE")
+		}
+		return
+	case len(segs) == 2 && (segs[1] == "thumbnail" || segs[1] == "status"):
+		id, ok := unescapeSegment(segs[0])
+		if !ok {
+			break
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.methodNotAllowed(w, r, "GET, HEAD")
+			return
+		}
+		if segs[1] == "thumbnail" {
+			h.Thumbnail(w, r, id)
+		} else {
+			h.Status(w, r, id)
 		}
 		return
 	case len(segs) == 2 && segs[1] == "metadata":

@@ -17,6 +17,9 @@ const maxJSONBody = 1 << 20
 // decorate sets the URLs of a, which the Handler serves under base.
 func (h *Handler) decorate(base string, a *Attachment) {
 	a.URL = base + "/" + url.PathEscape(a.ID)
+	if hasThumbnail(a.ContentType) {
+		a.ThumbnailURL = a.URL + "/thumbnail"
+	}
 }
 
 // Metadata handles GET /{id}/metadata: the record as JSON.

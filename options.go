@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"mime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,7 +18,21 @@ const (
 	DefaultMaxLabels        = 32
 	DefaultMaxFieldBytes    = 1024
 	DefaultCommitTimeout    = 30 * time.Second
+
+	DefaultWorkers          = 2
+	DefaultJobLease         = time.Minute
+	DefaultMaxAttempts      = 5
+	DefaultRetryDelay       = time.Second
+	DefaultPollInterval     = time.Second
+	DefaultDrainTimeout     = 10 * time.Second
+	DefaultThumbnailSize    = 256
+	DefaultMaxPixels        = 50_000_000
+	DefaultThumbnailWorkers = 2
 )
+
+// DefaultThumbnailSizes are the thumbnail sizes allowed when
+// Options.ThumbnailSizes is empty.
+var DefaultThumbnailSizes = []int{64, 128, 256, 512, 1024}
 
 // Options configures a Service. The zero value, or a nil *Options, means
 // the documented defaults; every field is optional.
@@ -53,6 +68,55 @@ type Options struct {
 	CommitTimeout time.Duration
 	// Logger receives the service's logs. Nil discards them.
 	Logger *slog.Logger
+
+	// Processors are the host's own processing steps, run after upload
+	// beside the built-in ones ("analyze": image dimensions; "thumbnail":
+	// the default thumbnail made ahead of the first request). Names must be
+	// unique.
+	Processors []Processor
+	// NoImageProcessing leaves out the built-in processors. Thumbnails are
+	// then made on their first request only, and records carry no width
+	// and height.
+	NoImageProcessing bool
+	// Workers is how many jobs this Service runs at once. Zero means
+	// DefaultWorkers (2); a negative value runs none here (the jobs are
+	// still queued, for other instances sharing the store to run).
+	Workers int
+	// JobLease is how long a claimed job stays with its worker without a
+	// renewal; a job whose worker died is taken up again after it. Zero
+	// means DefaultJobLease (1 min).
+	JobLease time.Duration
+	// MaxAttempts is how many times a job runs before it is failed. Zero
+	// means DefaultMaxAttempts (5).
+	MaxAttempts int
+	// RetryDelay is the wait before the first retry of a failed job; each
+	// further retry waits twice as long, up to 5 minutes. Zero means
+	// DefaultRetryDelay (1 s).
+	RetryDelay time.Duration
+	// PollInterval bounds how long an idle worker waits before it looks
+	// for jobs queued by other instances. Zero means DefaultPollInterval
+	// (1 s).
+	PollInterval time.Duration
+	// DrainTimeout is how long Close waits for running jobs before it
+	// cancels them (they are then queued again). Zero means
+	// DefaultDrainTimeout (10 s).
+	DrainTimeout time.Duration
+
+	// ThumbnailSizes are the sizes (longest side, pixels) a client may ask
+	// for. Empty means DefaultThumbnailSizes (64, 128, 256, 512, 1024).
+	ThumbnailSizes []int
+	// DefaultThumbnailSize is the size served without ?size= and made by the
+	// thumbnail processor. Zero means DefaultThumbnailSize (256); it must be
+	// one of ThumbnailSizes.
+	DefaultThumbnailSize int
+	// MaxPixels refuses to decode images whose header claims more pixels;
+	// they get no thumbnail and no dimensions. Zero means DefaultMaxPixels
+	// (50 million).
+	MaxPixels int64
+	// ThumbnailWorkers bounds how many images are decoded at once, for
+	// thumbnails and analysis together. Zero means DefaultThumbnailWorkers
+	// (2).
+	ThumbnailWorkers int
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -78,6 +142,49 @@ func (o *Options) withDefaults() (Options, error) {
 	if c.CommitTimeout == 0 {
 		c.CommitTimeout = DefaultCommitTimeout
 	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.JobLease == 0 {
+		c.JobLease = DefaultJobLease
+	}
+	if c.MaxAttempts == 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.RetryDelay == 0 {
+		c.RetryDelay = DefaultRetryDelay
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if len(c.ThumbnailSizes) == 0 {
+		c.ThumbnailSizes = DefaultThumbnailSizes
+	}
+	c.ThumbnailSizes = append([]int(nil), c.ThumbnailSizes...)
+	if c.DefaultThumbnailSize == 0 {
+		c.DefaultThumbnailSize = DefaultThumbnailSize
+	}
+	if c.MaxPixels == 0 {
+		c.MaxPixels = DefaultMaxPixels
+	}
+	if c.ThumbnailWorkers == 0 {
+		c.ThumbnailWorkers = DefaultThumbnailWorkers
+	}
+	if !slices.Contains(c.ThumbnailSizes, c.DefaultThumbnailSize) {
+		return Options{}, fmt.Errorf("attachment: Options.DefaultThumbnailSize %d is not one of ThumbnailSizes %v", c.DefaultThumbnailSize, c.ThumbnailSizes)
+	}
+	for _, n := range c.ThumbnailSizes {
+		if n < 1 || n > 4096 {
+			return Options{}, fmt.Errorf("attachment: Options.ThumbnailSizes: %d is not between 1 and 4096", n)
+		}
+	}
+	if c.JobLease < 0 || c.MaxAttempts < 0 || c.RetryDelay < 0 || c.PollInterval < 0 || c.DrainTimeout < 0 || c.MaxPixels < 0 || c.ThumbnailWorkers < 0 {
+		return Options{}, errors.New("attachment: Options durations and limits must not be negative")
+	}
+	c.Processors = append([]Processor(nil), c.Processors...)
 	if c.MaxFiles < 0 || c.MaxFilenameBytes < 0 || c.MaxLabels < 0 || c.MaxFieldBytes < 0 || c.CommitTimeout < 0 {
 		return Options{}, errors.New("attachment: Options limits must not be negative (except MaxFileSize, where negative means none)")
 	}

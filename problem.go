@@ -19,6 +19,7 @@ const (
 	codeUnsupportedType  = "unsupported_type"
 	codeChecksumMismatch = "checksum_mismatch"
 	codeInvalidFilename  = "invalid_filename"
+	codeInvalidSize      = "invalid_size"
 	codeReferenced       = "referenced"
 	codeUnauthorized     = "unauthorized"
 	codeForbidden        = "forbidden"
@@ -50,6 +51,7 @@ var errorKinds = []struct {
 	{ErrUnsupportedType, http.StatusUnsupportedMediaType, codeUnsupportedType},
 	{ErrChecksumMismatch, http.StatusBadRequest, codeChecksumMismatch},
 	{ErrInvalidFilename, http.StatusBadRequest, codeInvalidFilename},
+	{ErrInvalidSize, http.StatusBadRequest, codeInvalidSize},
 	{ErrReferenced, http.StatusConflict, codeReferenced},
 	{metadata.ErrExists, http.StatusConflict, codeConflict},
 	{ErrUnauthorized, http.StatusUnauthorized, codeUnauthorized},

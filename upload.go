@@ -182,7 +182,7 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 		return err
 	}
 	now := c.timestamp()
-	b.recs = append(b.recs, &metadata.Record{
+	rec := &metadata.Record{
 		ID:          id,
 		Tenant:      b.s.tenant,
 		Filename:    name,
@@ -194,7 +194,19 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 		CreatedBy:   b.opts.CreatedBy,
 		CreatedAt:   now,
 		UpdatedAt:   now,
-	})
+	}
+	if c.queue != nil {
+		a := fromRecord(rec)
+		for _, p := range c.procs {
+			if p.Accept(a) {
+				if rec.Processing == nil {
+					rec.Processing = map[string]string{}
+				}
+				rec.Processing[p.Name()] = metadata.JobPending
+			}
+		}
+	}
+	b.recs = append(b.recs, rec)
 	return nil
 }
 
@@ -218,6 +230,9 @@ func (b *Batch) Commit(ctx context.Context) ([]*Attachment, error) {
 		return nil, fmt.Errorf("attachment: commit upload: %w", err)
 	}
 	b.done = true
+	if c.pool != nil {
+		c.pool.poke()
+	}
 	out := make([]*Attachment, len(b.recs))
 	for i, r := range b.recs {
 		out[i] = fromRecord(r)

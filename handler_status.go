@@ -1,0 +1,102 @@
+package attachment
+
+import (
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Status handles GET /{id}/status: {"id", "state", "processing"}. With
+// ?wait=DURATION (a Go duration such as 10s, or seconds; at most
+// MaxStatusWait) it answers as soon as every processor has finished, or
+// when the wait is over.
+func (h *Handler) Status(w http.ResponseWriter, r *http.Request, id string) {
+	var wait time.Duration
+	if v := r.URL.Query().Get("wait"); v != "" {
+		d, err := parseWait(v)
+		if err != nil {
+			h.problem(w, r, http.StatusBadRequest, codeBadRequest, "wait must be a duration such as 10s (at most 30s)")
+			return
+		}
+		wait = d
+	}
+	_, svc, _, err := h.authorize(r, OpStatus, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	st, err := svc.WaitStatus(r.Context(), id, wait)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, "application/json", st)
+}
+
+// parseWait reads a wait duration: a Go duration ("10s", "1500ms") or
+// whole seconds ("10"). Over MaxStatusWait is cut to it.
+func parseWait(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		d, err = time.ParseDuration(v + "s")
+	}
+	if err != nil || d < 0 {
+		return 0, errors.New("bad wait")
+	}
+	return min(d, MaxStatusWait), nil
+}
+
+// statusManyRequest is the body of POST /_status.
+type statusManyRequest struct {
+	Attachments []string `json:"attachments"`
+}
+
+// maxStatusMany bounds the IDs of one POST /_status.
+const maxStatusMany = 1000
+
+// statusEntry is one value of the POST /_status answer: a status, or an
+// error for an ID that does not exist or that the caller may not see.
+type statusEntry struct {
+	*Status
+	Error string `json:"error,omitempty"`
+}
+
+// StatusMany handles POST /_status with {"attachments": ["id", ...]}: 200
+// and a map from each ID to its status, or to {"error": "not_found"} for
+// an ID that does not exist or that the caller may not see.
+func (h *Handler) StatusMany(w http.ResponseWriter, r *http.Request) {
+	c, svc, err := h.identify(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req statusManyRequest
+	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
+	if err := decodeJSON(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if len(req.Attachments) > maxStatusMany {
+		h.problem(w, r, http.StatusBadRequest, codeBadRequest, "at most 1000 attachments per request")
+		return
+	}
+	out := make(map[string]statusEntry, len(req.Attachments))
+	for _, id := range req.Attachments {
+		a, err := svc.Get(r.Context(), id)
+		if err == nil {
+			if aerr := h.access.Allow(r, c, OpStatus, a); aerr != nil {
+				err = ErrNotFound // what the caller may not see does not exist
+			}
+		}
+		switch {
+		case err == nil:
+			out[id] = statusEntry{Status: statusOf(a)}
+		case errors.Is(err, ErrNotFound):
+			out[id] = statusEntry{Error: codeNotFound}
+		default:
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, r, http.StatusOK, "application/json", out)
+}

@@ -1,0 +1,48 @@
+package attachment
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+)
+
+// Thumbnail handles GET and HEAD /{id}/thumbnail?size=N: a JPEG (opaque
+// images) or PNG (transparent ones) whose longest side is at most N (one
+// of Options.ThumbnailSizes; default Options.DefaultThumbnailSize), made
+// once and then served from the store with a weak ETag and conditional
+// requests. 204 No Content when no thumbnail can be made; 400
+// invalid_size for a size not allowed.
+func (h *Handler) Thumbnail(w http.ResponseWriter, r *http.Request, id string) {
+	size := 0
+	if v := r.URL.Query().Get("size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			h.writeError(w, r, inputErr(ErrInvalidSize, "size must be one of %v", h.svc.core.opts.ThumbnailSizes))
+			return
+		}
+		size = n
+	}
+	_, svc, _, err := h.authorize(r, OpThumbnail, id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	th, err := svc.Thumbnail(r.Context(), id, size)
+	if errors.Is(err, ErrNoThumbnail) {
+		w.Header().Set("Cache-Control", "private, no-cache")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	defer th.Close()
+	hdr := w.Header()
+	hdr.Set("Content-Type", th.ContentType)
+	hdr.Set("ETag", th.ETag)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Security-Policy", "sandbox")
+	hdr.Set("Cache-Control", "private, no-cache")
+	http.ServeContent(&contentWriter{ResponseWriter: w, h: h, r: r}, r, "", th.ModTime(), th)
+}

@@ -1,0 +1,168 @@
+package attachment
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/attachkit/attachment/storage"
+	"github.com/attachkit/attachment/thumbnail"
+)
+
+// Thumbnail errors.
+var (
+	// ErrInvalidSize: a thumbnail size that is not in
+	// Options.ThumbnailSizes.
+	ErrInvalidSize = errors.New("invalid thumbnail size")
+	// ErrNoThumbnail: no thumbnail can be made for the attachment (it is
+	// not an image, is undecodable, or has more pixels than
+	// Options.MaxPixels).
+	ErrNoThumbnail = errors.New("no thumbnail")
+)
+
+// thumbnailTypes are the content types thumbnails are made from.
+var thumbnailTypes = []string{"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}
+
+// hasThumbnail reports whether a thumbnail may be made for the type.
+func hasThumbnail(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return slices.Contains(thumbnailTypes, strings.TrimSpace(mt))
+}
+
+// Thumbnail is a thumbnail opened for reading. The caller must Close it.
+type Thumbnail struct {
+	*storage.Object
+	// ContentType is image/jpeg or image/png.
+	ContentType string
+	// Size is the bounding size it was made for.
+	Size int
+	// ETag is a weak entity tag: the content's digest and the size.
+	ETag string
+}
+
+// thumbnailer makes thumbnails once, sharing one generation among
+// concurrent requests for the same one, with a bound on decodes at once.
+type thumbnailer struct {
+	c     *core
+	sem   chan struct{}
+	group singleflight.Group
+}
+
+func (t *thumbnailer) init(c *core) {
+	t.c = c
+	t.sem = make(chan struct{}, c.opts.ThumbnailWorkers)
+}
+
+// acquire takes a decode slot.
+func (t *thumbnailer) acquire(ctx context.Context) error {
+	select {
+	case t.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (t *thumbnailer) release() { <-t.sem }
+
+func thumbName(size int) string { return "thumb-" + strconv.Itoa(size) }
+
+// Thumbnail returns the thumbnail of the attachment with the ID that fits
+// in size x size (0 means Options.DefaultThumbnailSize), making it on the
+// first request and keeping it beside the content. It returns
+// ErrInvalidSize for a size not in Options.ThumbnailSizes and ErrNoThumbnail
+// when none can be made.
+func (s *Service) Thumbnail(ctx context.Context, id string, size int) (*Thumbnail, error) {
+	c := s.core
+	if size == 0 {
+		size = c.opts.DefaultThumbnailSize
+	}
+	if !slices.Contains(c.opts.ThumbnailSizes, size) {
+		return nil, inputErr(ErrInvalidSize, "size must be one of %v", c.opts.ThumbnailSizes)
+	}
+	a, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !hasThumbnail(a.ContentType) {
+		return nil, ErrNoThumbnail
+	}
+	th, err := c.thumbs.open(ctx, a, size)
+	if errors.Is(err, storage.ErrNotFound) {
+		key := a.ID + "/" + strconv.Itoa(size)
+		_, err, _ = c.thumbs.group.Do(key, func() (any, error) {
+			// Detached from the first caller: the others share the result.
+			gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
+			defer cancel()
+			return nil, c.thumbs.make(gctx, a, size)
+		})
+		if err != nil {
+			return nil, err
+		}
+		th, err = c.thumbs.open(ctx, a, size)
+	}
+	return th, err
+}
+
+// open opens a stored thumbnail. An empty one records that none can be
+// made.
+func (t *thumbnailer) open(ctx context.Context, a *Attachment, size int) (*Thumbnail, error) {
+	obj, err := t.c.content.OpenDerivative(ctx, a.ID, thumbName(size))
+	if err != nil {
+		return nil, err
+	}
+	if obj.Size() == 0 {
+		obj.Close()
+		return nil, ErrNoThumbnail
+	}
+	var magic [2]byte
+	if _, err := io.ReadFull(obj, magic[:]); err != nil {
+		obj.Close()
+		return nil, fmt.Errorf("attachment %s: read thumbnail: %w", a.ID, err)
+	}
+	if _, err := obj.Seek(0, io.SeekStart); err != nil {
+		obj.Close()
+		return nil, fmt.Errorf("attachment %s: read thumbnail: %w", a.ID, err)
+	}
+	ct := "image/png"
+	if magic == [2]byte{0xFF, 0xD8} {
+		ct = "image/jpeg"
+	}
+	return &Thumbnail{
+		Object:      obj,
+		ContentType: ct,
+		Size:        size,
+		ETag:        `W/"` + a.SHA256[:32] + "-" + strconv.Itoa(size) + `"`,
+	}, nil
+}
+
+// make decodes the content and stores its thumbnail, or an empty marker
+// when the content cannot be decoded.
+func (t *thumbnailer) make(ctx context.Context, a *Attachment, size int) error {
+	if err := t.acquire(ctx); err != nil {
+		return err
+	}
+	defer t.release()
+	obj, err := t.c.content.OpenContent(ctx, a.ID)
+	if err != nil {
+		return fmt.Errorf("attachment %s: open content: %w", a.ID, err)
+	}
+	defer obj.Close()
+	var buf bytes.Buffer
+	ct, _, _, err := thumbnail.Make(&buf, obj, size, &thumbnail.Options{MaxPixels: t.c.opts.MaxPixels})
+	if err != nil {
+		if !errors.Is(err, thumbnail.ErrUnsupported) && !errors.Is(err, thumbnail.ErrTooLarge) {
+			return fmt.Errorf("attachment %s: thumbnail: %w", a.ID, err)
+		}
+		buf.Reset() // remembered as "none can be made"
+		ct = ""
+	}
+	return t.c.content.WriteDerivative(ctx, a.ID, thumbName(size), buf.Bytes(), ct)
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sync/singleflight"
 
@@ -53,6 +54,7 @@ type thumbnailer struct {
 	c     *core
 	sem   chan struct{}
 	group singleflight.Group
+	made  atomic.Int64 // generations run, for tests
 }
 
 func (t *thumbnailer) init(c *core) {
@@ -150,6 +152,7 @@ func (t *thumbnailer) make(ctx context.Context, a *Attachment, size int) error {
 		return err
 	}
 	defer t.release()
+	t.made.Add(1)
 	obj, err := t.c.content.OpenContent(ctx, a.ID)
 	if err != nil {
 		return fmt.Errorf("attachment %s: open content: %w", a.ID, err)

@@ -1,0 +1,47 @@
+package attachment
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gocloud.dev/blob/memblob"
+
+	"github.com/attachkit/attachment/metadata/memstore"
+	"github.com/attachkit/attachment/storage"
+)
+
+// Concurrent requests for one thumbnail run one generation.
+func TestThumbnailGeneratedOnce(t *testing.T) {
+	svc, err := New(storage.New(memblob.OpenBucket(nil)), memstore.New(), &Options{NoImageProcessing: true})
+	require.NoError(t, err)
+	defer svc.Close()
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, image.NewGray(image.Rect(0, 0, 2000, 1500))))
+	ctx := context.Background()
+	atts, err := svc.Upload(ctx, nil, File{Name: "g.png", Content: &buf})
+	require.NoError(t, err)
+
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			th, err := svc.Thumbnail(ctx, atts[0].ID, 128)
+			if assert.NoError(t, err) {
+				th.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, int64(1), svc.core.thumbs.made.Load())
+	th, err := svc.Thumbnail(ctx, atts[0].ID, 64)
+	require.NoError(t, err)
+	th.Close()
+	assert.Equal(t, int64(2), svc.core.thumbs.made.Load(), "each size once")
+}

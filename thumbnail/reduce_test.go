@@ -129,3 +129,34 @@ func TestReduceOpaqueRGBA(t *testing.T) {
 	_, transparent = reduce(srcs[0], 7, 7)
 	assert.True(t, transparent)
 }
+
+// TestScaleExtremes: extreme aspect ratios and reductions (the factor cap
+// included) keep a solid colour solid.
+func TestScaleExtremes(t *testing.T) {
+	tests := []struct{ w, h, size, wantW, wantH int }{
+		{20000, 3, 2, 2, 1},
+		{3, 20000, 1, 1, 1},
+		{9000, 9, 3, 3, 1},
+		{1, 1, 1, 1, 1},
+		{2, 1, 1, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%dx%d@%d", tt.w, tt.h, tt.size), func(t *testing.T) {
+			m := image.NewGray(image.Rect(0, 0, tt.w, tt.h))
+			for i := range m.Pix {
+				m.Pix[i] = 77
+			}
+			for _, o := range []int{1, 8} {
+				th := scale(m, o, tt.size, false)
+				w, h := tt.wantW, tt.wantH
+				if o == 8 {
+					w, h = fit(tt.h, tt.w, tt.size)
+				}
+				require.Equal(t, [2]int{w, h}, [2]int{th.w, th.h})
+				for _, v := range th.img.(*image.Gray).Pix {
+					assert.Equal(t, uint8(77), v)
+				}
+			}
+		})
+	}
+}

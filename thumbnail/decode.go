@@ -24,28 +24,24 @@ const maxJPEGScans = 100
 // decode decodes the image whose header is h from r, which holds the whole
 // input from its first byte. GIFs give their first frame only. A decoder
 // panic is an error, never a crash.
-func decode(h header, r io.Reader, maxPixels int64) (img image.Image, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			img, err = nil, fmt.Errorf("%w: %s decoder panic: %v", ErrUnsupported, h.format, p)
+func decode(h header, r io.Reader, maxPixels int64) (image.Image, error) {
+	img, err := guard(h.format+" decoder", func() (image.Image, error) {
+		switch h.format {
+		case "jpeg":
+			return jpeg.Decode(&scanCounter{r: r, max: maxJPEGScans})
+		case "png":
+			return png.Decode(r)
+		case "gif":
+			return gifFirstFrame(r, h)
+		case "webp":
+			return webp.Decode(r)
+		case "bmp":
+			return bmp.Decode(r)
+		case "tiff":
+			return decodeTIFF(r, maxPixels)
 		}
-	}()
-	switch h.format {
-	case "jpeg":
-		img, err = jpeg.Decode(&scanCounter{r: r, max: maxJPEGScans})
-	case "png":
-		img, err = png.Decode(r)
-	case "gif":
-		img, err = gifFirstFrame(r, h)
-	case "webp":
-		img, err = webp.Decode(r)
-	case "bmp":
-		img, err = bmp.Decode(r)
-	case "tiff":
-		img, err = decodeTIFF(r, maxPixels)
-	default:
-		err = errNoImage
-	}
+		return nil, errNoImage
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -57,6 +53,18 @@ func decode(h header, r io.Reader, maxPixels int64) (img image.Image, err error)
 		return nil, fmt.Errorf("%w: %s decoded to %dx%d", ErrTooLarge, h.format, b.Dx(), b.Dy())
 	}
 	return img, nil
+}
+
+// guard calls fn, turning a panic into an ErrUnsupported that names what
+// panicked.
+func guard[T any](what string, fn func() (T, error)) (v T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			var zero T
+			v, err = zero, fmt.Errorf("%w: %s panic: %v", ErrUnsupported, what, p)
+		}
+	}()
+	return fn()
 }
 
 // gifFirstFrame decodes the first frame of a GIF and nothing after it

@@ -302,3 +302,21 @@ func TestVideoRangeYCbCr(t *testing.T) {
 
 // rgbaOf8 shows a colour as 8-bit non-premultiplied RGBA.
 func rgbaOf8(c color.Color) color.NRGBA { return color.NRGBAModel.Convert(c).(color.NRGBA) }
+
+// panicky is an image whose pixels cannot be read.
+type panicky struct{ atOnly }
+
+func (*panicky) At(x, y int) color.Color { panic("no pixels here") }
+
+// TestPanicsAreUnsupported: a panic while decoding or scaling, even in a
+// worker goroutine, is an ErrUnsupported and not a crash.
+func TestPanicsAreUnsupported(t *testing.T) {
+	_, err := guard("test decoder", func() (image.Image, error) { panic("corrupt") })
+	assert.ErrorIs(t, err, ErrUnsupported)
+	assert.ErrorContains(t, err, "test decoder panic: corrupt")
+
+	m := &panicky{atOnly{image.NewGray(image.Rect(0, 0, 500, 500))}}
+	_, err = scaleSafe(m, 1, 64, false)
+	assert.ErrorIs(t, err, ErrUnsupported)
+	assert.ErrorContains(t, err, "no pixels here")
+}

@@ -65,12 +65,12 @@ var errNoImage = errors.New("not an image in a supported format")
 
 // readHeader sniffs the format and reads the header of the image in r,
 // reading no pixel data. A parser panic is an error, never a crash.
-func readHeader(r *bufio.Reader) (h header, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			h, err = header{}, fmt.Errorf("header parser panic: %v", p)
-		}
-	}()
+func readHeader(r *bufio.Reader) (header, error) {
+	return guard("header parser", func() (header, error) { return parseHeader(r) })
+}
+
+// parseHeader is readHeader without the guard.
+func parseHeader(r *bufio.Reader) (h header, err error) {
 	b, _ := r.Peek(16)
 	format := sniff(b)
 	var cfg image.Config

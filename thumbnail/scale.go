@@ -1,7 +1,6 @@
 package thumbnail
 
 import (
-	"fmt"
 	"image"
 	"image/jpeg"
 	"image/png"
@@ -123,15 +122,10 @@ func scale(img image.Image, o, size int, videoRange bool) thumb {
 	return t
 }
 
-// scaleSafe is scale with a panic (a bug, or an image type misbehaving)
-// turned into an ErrUnsupported.
-func scaleSafe(img image.Image, o, size int, videoRange bool) (t thumb, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			t, err = thumb{}, fmt.Errorf("%w: scaling panic: %v", ErrUnsupported, p)
-		}
-	}()
-	return scale(img, o, size, videoRange), nil
+// scaleSafe is scale with a panic (a bug, or an image type misbehaving,
+// in any of its goroutines) turned into an ErrUnsupported.
+func scaleSafe(img image.Image, o, size int, videoRange bool) (thumb, error) {
+	return guard("scaling", func() (thumb, error) { return scale(img, o, size, videoRange), nil })
 }
 
 // clamp8 rounds v to the nearest byte, clamped to 0..255.

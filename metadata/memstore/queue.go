@@ -2,10 +2,10 @@ package memstore
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/attachkit/attachment/metadata"
@@ -13,24 +13,33 @@ import (
 
 var _ metadata.Queue = (*Store)(nil)
 
-// jobKey identifies a job: its attachment and its processor.
-type jobKey struct{ id, processor string }
+// job is one stored job, with its place in the due heap (-1 once final).
+type job struct {
+	metadata.Job
+	index int
+}
 
-// jobTable holds the jobs of a Store, under Store.mu. Every job is in
-// byRecord, which Get, List and Delete use; the pending and processing ones
-// are also in active, which Claim and NextDue scan. A scan costs the number
-// of active jobs, which suits the store's purpose (tests, small programs)
-// better than an index that every claim and finish would have to re-sort.
+// due is when an active job becomes due: RunAt while pending, LeaseUntil
+// while processing.
+func (j *job) due() time.Time {
+	if j.State == metadata.JobProcessing {
+		return j.LeaseUntil
+	}
+	return j.RunAt
+}
+
+// jobTable holds the jobs of a Store, under Store.mu: every job in
+// byRecord, which Get, List and Delete read, and the pending and processing
+// ones in a heap ordered as Claim hands them out (due time, then
+// attachment ID and processor), so that Claim and NextDue look only at the
+// jobs they return.
 type jobTable struct {
-	byRecord map[string]map[string]*metadata.Job // attachment ID → processor → job
-	active   map[jobKey]*metadata.Job
+	byRecord map[string]map[string]*job // attachment ID → processor → job
+	heap     *dueHeap
 }
 
 func newJobTable() jobTable {
-	return jobTable{
-		byRecord: make(map[string]map[string]*metadata.Job),
-		active:   make(map[jobKey]*metadata.Job),
-	}
+	return jobTable{byRecord: make(map[string]map[string]*job), heap: &dueHeap{}}
 }
 
 // create makes a pending job, due at r.CreatedAt, for each key of
@@ -39,25 +48,27 @@ func (jt jobTable) create(r *metadata.Record) {
 	if len(r.Processing) == 0 {
 		return
 	}
-	jobs := make(map[string]*metadata.Job, len(r.Processing))
+	jobs := make(map[string]*job, len(r.Processing))
 	for p := range r.Processing {
-		j := &metadata.Job{
+		j := &job{Job: metadata.Job{
 			Tenant:       r.Tenant,
 			AttachmentID: r.ID,
 			Processor:    p,
 			State:        metadata.JobPending,
 			RunAt:        normTime(r.CreatedAt),
-		}
+		}}
 		jobs[p] = j
-		jt.active[jobKey{r.ID, p}] = j
+		heap.Push(jt.heap, j)
 	}
 	jt.byRecord[r.ID] = jobs
 }
 
 // deleteRecord drops the jobs of the attachment.
 func (jt jobTable) deleteRecord(id string) {
-	for p := range jt.byRecord[id] {
-		delete(jt.active, jobKey{id, p})
+	for _, j := range jt.byRecord[id] {
+		if j.index >= 0 {
+			heap.Remove(jt.heap, j.index)
+		}
 	}
 	delete(jt.byRecord, id)
 }
@@ -78,7 +89,7 @@ func (jt jobTable) states(id string) map[string]string {
 
 // held returns the job that j claimed, if that claim still holds: the job
 // is processing with j's Attempt.
-func (jt jobTable) held(j metadata.Job) (*metadata.Job, bool) {
+func (jt jobTable) held(j metadata.Job) (*job, bool) {
 	cur := jt.byRecord[j.AttachmentID][j.Processor]
 	if cur == nil || cur.State != metadata.JobProcessing || cur.Attempt != j.Attempt {
 		return nil, false
@@ -86,13 +97,37 @@ func (jt jobTable) held(j metadata.Job) (*metadata.Job, bool) {
 	return cur, true
 }
 
-// dueAt is when an active job becomes due: RunAt when pending, LeaseUntil
-// when processing.
-func dueAt(j *metadata.Job) time.Time {
-	if j.State == metadata.JobProcessing {
-		return j.LeaseUntil
-	}
-	return j.RunAt
+// dueHeap is a container/heap of the active jobs, earliest due first.
+type dueHeap []*job
+
+func (h dueHeap) Len() int { return len(h) }
+
+func (h dueHeap) Less(a, b int) bool {
+	x, y := h[a], h[b]
+	return cmp.Or(x.due().Compare(y.due()),
+		cmp.Compare(x.AttachmentID, y.AttachmentID), cmp.Compare(x.Processor, y.Processor)) < 0
+}
+
+func (h dueHeap) Swap(a, b int) {
+	h[a], h[b] = h[b], h[a]
+	h[a].index, h[b].index = a, b
+}
+
+// Push implements heap.Interface.
+func (h *dueHeap) Push(x any) {
+	j := x.(*job)
+	j.index = len(*h)
+	*h = append(*h, j)
+}
+
+// Pop implements heap.Interface.
+func (h *dueHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	j.index = -1
+	return j
 }
 
 var (
@@ -114,24 +149,21 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 		return nil, fmt.Errorf("memstore: claim: %w", metadata.ErrClosed)
 	}
 	now = normTime(now)
-	var due []*metadata.Job
-	for _, j := range s.jobs.active {
-		if !dueAt(j).After(now) {
-			due = append(due, j)
-		}
-	}
-	slices.SortFunc(due, func(a, b *metadata.Job) int {
-		return cmp.Or(dueAt(a).Compare(dueAt(b)),
-			cmp.Compare(a.AttachmentID, b.AttachmentID), cmp.Compare(a.Processor, b.Processor))
-	})
-	due = due[:min(limit, len(due))]
-	out := make([]metadata.Job, len(due))
 	until := normTime(now.Add(lease))
+	h := s.jobs.heap
+	// Take the due jobs out first, so that none is met twice even if its
+	// new lease (rounded to the microsecond) has already run out.
+	var due []*job
+	for len(due) < limit && h.Len() > 0 && !(*h)[0].due().After(now) {
+		due = append(due, heap.Pop(h).(*job))
+	}
+	out := make([]metadata.Job, len(due))
 	for i, j := range due {
 		j.State = metadata.JobProcessing
 		j.Attempt++
 		j.LeaseUntil = until
-		out[i] = *j
+		heap.Push(h, j)
+		out[i] = j.Job
 	}
 	return out, nil
 }
@@ -162,8 +194,9 @@ func (s *Store) Finish(ctx context.Context, j metadata.Job, o metadata.Outcome) 
 	cur.LeaseUntil = time.Time{}
 	if o.State == metadata.JobPending {
 		cur.RunAt = normTime(o.RetryAt)
+		heap.Fix(s.jobs.heap, cur.index)
 	} else {
-		delete(s.jobs.active, jobKey{j.AttachmentID, j.Processor})
+		heap.Remove(s.jobs.heap, cur.index)
 	}
 	return nil
 }
@@ -183,6 +216,7 @@ func (s *Store) Extend(ctx context.Context, j metadata.Job, until time.Time) err
 		return fmt.Errorf("memstore: extend %s/%s attempt %d: %w", j.AttachmentID, j.Processor, j.Attempt, metadata.ErrLeaseLost)
 	}
 	cur.LeaseUntil = normTime(until)
+	heap.Fix(s.jobs.heap, cur.index)
 	return nil
 }
 
@@ -196,12 +230,8 @@ func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
 	if s.closed {
 		return time.Time{}, false, fmt.Errorf("memstore: next due: %w", metadata.ErrClosed)
 	}
-	var next time.Time
-	found := false
-	for _, j := range s.jobs.active {
-		if t := dueAt(j); !found || t.Before(next) {
-			next, found = t, true
-		}
+	if h := *s.jobs.heap; len(h) > 0 {
+		return h[0].due(), true, nil
 	}
-	return next, found, nil
+	return time.Time{}, false, nil
 }

@@ -3,6 +3,7 @@ package metadatatest
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -14,7 +15,9 @@ import (
 // "owner:<i mod owners>", the label workspace=<i mod 4> (and pinned=yes
 // when i is a multiple of 1000), and is named "Report-<i>.pdf"
 // (application/pdf) when i is a multiple of 10, else "photo-<i>.jpg"
-// (image/jpeg).
+// (image/jpeg). Every record asks for the processors "analyze" and
+// "thumbnail", so a metadata.Queue holds two pending jobs per record, and
+// List reads them.
 func Fill(tb testing.TB, s metadata.Store, tenant string, n, owners int) []string {
 	tb.Helper()
 	out := make([]string, 0, n)
@@ -27,6 +30,7 @@ func Fill(tb testing.TB, s metadata.Store, tenant string, n, owners int) []strin
 		r := newRecord(tb, tenant, func(r *metadata.Record) {
 			r.Owner = fmt.Sprintf("owner:%d", i%owners)
 			r.Labels = map[string]string{"workspace": fmt.Sprint(i % 4)}
+			r.Processing = map[string]string{"analyze": "", "thumbnail": ""}
 			if i%1000 == 0 {
 				r.Labels["pinned"] = "yes"
 			}
@@ -50,7 +54,9 @@ func Fill(tb testing.TB, s metadata.Store, tenant string, n, owners int) []strin
 
 // Benchmark measures the common calls on the store open returns, filled by
 // Fill with n records over 100 owners in tenant "t1" (and as many in "t2").
-// Each sub-benchmark reports ns/op for one call.
+// Each sub-benchmark reports ns/op for one call; ClaimFinish, run when the
+// store is a metadata.Queue, claims one job and re-queues it behind the
+// others (so every op claims a different job) per op.
 func Benchmark(b *testing.B, n int, open func(b *testing.B) metadata.Store) {
 	s := open(b)
 	b.Cleanup(func() { _ = s.Close() })
@@ -91,6 +97,22 @@ func Benchmark(b *testing.B, n int, open func(b *testing.B) metadata.Store) {
 				}
 				if len(recs) == 0 {
 					b.Fatal("no records listed")
+				}
+			}
+		})
+	}
+	if q, ok := s.(metadata.Queue); ok {
+		b.Run("ClaimFinish", func(b *testing.B) {
+			now := baseTime()
+			for b.Loop() {
+				now = now.Add(time.Microsecond)
+				jobs, err := q.Claim(ctx, now, time.Minute, 1)
+				if err != nil || len(jobs) != 1 {
+					b.Fatalf("claimed %d jobs: %v", len(jobs), err)
+				}
+				err = q.Finish(ctx, jobs[0], metadata.Outcome{State: metadata.JobPending, RetryAt: now, Now: now})
+				if err != nil {
+					b.Fatal(err)
 				}
 			}
 		})

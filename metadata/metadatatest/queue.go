@@ -35,6 +35,7 @@ func queueTests() []test {
 		{"FinishOrExtendUnheldIsLeaseLost", testFinishUnheld},
 		{"FinishBadStateChangesNothing", testFinishBadState},
 		{"ExtendMovesLease", testExtend},
+		{"RetryAndExtendReorder", testReorder},
 		{"ProcessingFollowsJobs", testProcessingFollowsJobs},
 		{"DeleteCascades", testQueueDelete},
 		{"NextDue", testNextDue},
@@ -432,6 +433,35 @@ func testExtend(t *testing.T, s metadata.Store, q metadata.Queue) {
 	requireLeaseLost(t, q, j)
 	requireNextDue(t, q, next.LeaseUntil)
 	finish(t, q, next, metadata.JobCompleted, at(5*time.Minute))
+}
+
+// A retry and an extension move a job among the others: Claim and NextDue
+// follow its new due time, earlier or later than theirs.
+func testReorder(t *testing.T, s metadata.Store, q metadata.Queue) {
+	var id []string // records due at +0s, +10s, +20s, +30s
+	for i := range 4 {
+		r := newRecord(t, "t1", processing("p"), createdAt(at(time.Duration(i)*10*time.Second)))
+		mustCreate(t, s, r)
+		id = append(id, r.ID)
+	}
+	a := claimOne(t, q, baseTime(), id[0], "p", 1) // leased until +60s
+	requireNextDue(t, q, at(10*time.Second))
+	require.NoError(t, q.Finish(t.Context(), a, metadata.Outcome{
+		State: metadata.JobPending, RetryAt: at(5 * time.Second), Now: baseTime(),
+	}))
+	requireNextDue(t, q, at(5*time.Second))
+
+	jobs := claim(t, q, at(15*time.Second), 1)
+	require.Equal(t, []string{id[0] + "/p"}, keys(jobs), "the retry at +5s comes before +10s")
+	a = jobs[0]                                            // leased until +75s
+	b := claimOne(t, q, at(15*time.Second), id[1], "p", 1) // leased until +75s
+	require.NoError(t, q.Extend(t.Context(), a, at(17*time.Second)))
+	requireNextDue(t, q, at(17*time.Second))
+	require.NoError(t, q.Extend(t.Context(), b, at(25*time.Second)))
+
+	jobs = claim(t, q, at(40*time.Second), 10)
+	require.Equal(t, []string{id[0] + "/p", id[2] + "/p", id[1] + "/p", id[3] + "/p"}, keys(jobs),
+		"due at +17s (extended), +20s, +25s (extended), +30s")
 }
 
 // Get and List report each job's current state, one record's jobs in all

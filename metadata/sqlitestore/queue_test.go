@@ -125,3 +125,18 @@ func TestClaimArguments(t *testing.T) {
 	_, err = s.Claim(t.Context(), time.Now(), 0, 1)
 	require.ErrorContains(t, err, "must be positive")
 }
+
+// A lease shorter than the microsecond the store keeps runs out at once:
+// the job is claimed once per call, not again within the call.
+func TestClaimTinyLease(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "meta.db"))
+	r := record("t1")
+	r.Processing = map[string]string{"p": ""}
+	require.NoError(t, s.Create(t.Context(), []*metadata.Record{r}))
+	for attempt := 1; attempt <= 3; attempt++ {
+		jobs, err := s.Claim(t.Context(), r.CreatedAt, time.Nanosecond, 10)
+		require.NoError(t, err)
+		require.Len(t, jobs, 1)
+		require.Equal(t, attempt, jobs[0].Attempt)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"gocloud.dev/blob/memblob"
 
@@ -120,4 +121,35 @@ func ExampleService_ForTenant() {
 	_, err := globex.Get(ctx, atts[0].ID)
 	fmt.Println(errors.Is(err, attachment.ErrNotFound))
 	// Output: true
+}
+
+// A host's own processor runs after every upload from the durable queue;
+// WaitStatus returns once every processor has finished.
+func ExampleProcessorFunc() {
+	wordCount := attachment.ProcessorFunc("wordcount",
+		func(a *attachment.Attachment) bool { return strings.HasPrefix(a.ContentType, "text/") },
+		func(ctx context.Context, t *attachment.Task) error {
+			obj, err := t.Open(ctx)
+			if err != nil {
+				return err // retried with backoff
+			}
+			defer obj.Close()
+			b, err := io.ReadAll(obj)
+			if err != nil {
+				return err
+			}
+			fmt.Println("words:", len(strings.Fields(string(b))))
+			return nil
+		})
+	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(),
+		&attachment.Options{Processors: []attachment.Processor{wordCount}})
+	defer svc.Close()
+
+	ctx := context.Background()
+	atts, _ := svc.Upload(ctx, nil, attachment.File{Name: "a.txt", Content: strings.NewReader("one two three")})
+	st, _ := svc.WaitStatus(ctx, atts[0].ID, 10*time.Second)
+	fmt.Println(st.Processing["wordcount"])
+	// Output:
+	// words: 3
+	// completed
 }

@@ -25,12 +25,18 @@
 //
 // Scaling works on the decoder's own pixel layout: for JPEG and lossy WebP
 // the Y, Cb and Cr planes at their own (subsampled) resolutions, never a
-// full-size RGBA copy. Each plane is first reduced by an exact area
-// average over integer boxes, spread over GOMAXPROCS goroutines, to about
-// twice the output size; a Lanczos3 filter, widened by the remaining ratio,
-// then makes the output. The box step does the bulk of a large reduction
-// cheaply and cannot alias; the Lanczos step keeps the result sharp.
-// Colour conversion happens only at the output size (and not at all for
-// YCbCr images, which are encoded as YCbCr). Alpha is premultiplied while
-// scaling.
+// full-size RGBA copy. Each plane is first reduced by an integer factor
+// with a tent filter (an area average convolved with itself, computed
+// exactly in integers, eight bytes at a time, over GOMAXPROCS goroutines)
+// to two to four times the output size; a Lanczos3 filter, widened by the
+// remaining ratio, then makes the output. The tent does the bulk of a
+// large reduction cheaply and, unlike a plain area average, lets almost no
+// detail finer than its grid fold back as moiré; the Lanczos step keeps
+// the result as sharp as a full-resolution Lanczos3 (disintegration/
+// imaging's Lanczos). Colour conversion happens only at the output size,
+// and not at all for YCbCr images: their thumbnails are encoded as YCbCr,
+// with chroma made directly at the half resolution the JPEG encoder keeps.
+// Alpha is premultiplied while scaling; lossy WebP's video-range YCbCr
+// (which golang.org/x/image/webp hands over as is) is expanded to full
+// range.
 package thumbnail

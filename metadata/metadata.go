@@ -14,6 +14,8 @@ package metadata
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -178,4 +180,43 @@ type Store interface {
 	// Close releases the store's resources. Calls after Close return
 	// ErrClosed.
 	Close() error
+}
+
+// Apply changes r as u describes, for stores that read a record, change
+// it and write it back: AddRefs are appended (each once), then RemoveRefs
+// removed; Labels and Refs are left nil when empty; UpdatedAt is set as
+// given (a store normalises its precision).
+func (u Update) Apply(r *Record) {
+	if u.Filename != nil {
+		r.Filename = *u.Filename
+	}
+	if u.Owner != nil {
+		r.Owner = *u.Owner
+	}
+	if u.Width != nil {
+		r.Width = *u.Width
+	}
+	if u.Height != nil {
+		r.Height = *u.Height
+	}
+	if u.Labels != nil {
+		r.Labels = maps.Clone(u.Labels)
+	}
+	for _, ref := range u.AddRefs {
+		if !slices.Contains(r.Refs, ref) {
+			r.Refs = append(r.Refs, ref)
+		}
+	}
+	if len(u.RemoveRefs) > 0 {
+		r.Refs = slices.DeleteFunc(r.Refs, func(ref string) bool {
+			return slices.Contains(u.RemoveRefs, ref)
+		})
+	}
+	if len(r.Labels) == 0 {
+		r.Labels = nil
+	}
+	if len(r.Refs) == 0 {
+		r.Refs = nil
+	}
+	r.UpdatedAt = u.UpdatedAt
 }

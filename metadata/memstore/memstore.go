@@ -18,8 +18,6 @@ package memstore
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -113,7 +111,8 @@ func (s *Store) Update(ctx context.Context, tenant, id string, u metadata.Update
 		return nil, fmt.Errorf("memstore: update: %w", err)
 	}
 	r := e.rec.Clone()
-	apply(r, u)
+	u.Apply(r)
+	r.UpdatedAt = normTime(r.UpdatedAt)
 	next := newEntry(r)
 	reindex := next.rec.Owner != e.rec.Owner || u.Labels != nil
 	t := s.tenants[tenant]
@@ -219,33 +218,3 @@ func normTime(t time.Time) time.Time {
 	return t.Truncate(time.Microsecond).UTC()
 }
 
-// apply changes r as u describes: AddRefs are appended (each once), then
-// RemoveRefs are removed.
-func apply(r *metadata.Record, u metadata.Update) {
-	if u.Filename != nil {
-		r.Filename = *u.Filename
-	}
-	if u.Owner != nil {
-		r.Owner = *u.Owner
-	}
-	if u.Width != nil {
-		r.Width = *u.Width
-	}
-	if u.Height != nil {
-		r.Height = *u.Height
-	}
-	if u.Labels != nil {
-		r.Labels = maps.Clone(u.Labels)
-	}
-	for _, ref := range u.AddRefs {
-		if !slices.Contains(r.Refs, ref) {
-			r.Refs = append(r.Refs, ref)
-		}
-	}
-	if len(u.RemoveRefs) > 0 {
-		r.Refs = slices.DeleteFunc(r.Refs, func(ref string) bool {
-			return slices.Contains(u.RemoveRefs, ref)
-		})
-	}
-	r.UpdatedAt = u.UpdatedAt
-}

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/attachkit/attachment/metadata"
 )
@@ -155,7 +153,8 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 	if err != nil {
 		return nil, err
 	}
-	apply(r, u)
+	u.Apply(r)
+	r.UpdatedAt = normTime(r.UpdatedAt)
 	labels, err := labelsJSON(r.Labels)
 	if err != nil {
 		return nil, fmt.Errorf("labels: %w", err)
@@ -190,42 +189,6 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 	return r, nil
 }
 
-// apply changes r as u describes: AddRefs are appended (each once), then
-// RemoveRefs are removed. Labels and Refs are left nil when empty.
-func apply(r *metadata.Record, u metadata.Update) {
-	if u.Filename != nil {
-		r.Filename = *u.Filename
-	}
-	if u.Owner != nil {
-		r.Owner = *u.Owner
-	}
-	if u.Width != nil {
-		r.Width = *u.Width
-	}
-	if u.Height != nil {
-		r.Height = *u.Height
-	}
-	if u.Labels != nil {
-		r.Labels = maps.Clone(u.Labels)
-	}
-	for _, ref := range u.AddRefs {
-		if !slices.Contains(r.Refs, ref) {
-			r.Refs = append(r.Refs, ref)
-		}
-	}
-	if len(u.RemoveRefs) > 0 {
-		r.Refs = slices.DeleteFunc(r.Refs, func(ref string) bool {
-			return slices.Contains(u.RemoveRefs, ref)
-		})
-	}
-	if len(r.Labels) == 0 {
-		r.Labels = nil
-	}
-	if len(r.Refs) == 0 {
-		r.Refs = nil
-	}
-	r.UpdatedAt = normTime(u.UpdatedAt)
-}
 
 // Delete implements metadata.Store: the refs check and the removal are one
 // write transaction. The record's labels and jobs go with it (ON DELETE

@@ -217,4 +217,3 @@ func newEntry(r *metadata.Record) *entry {
 func normTime(t time.Time) time.Time {
 	return t.Truncate(time.Microsecond).UTC()
 }
-

@@ -189,7 +189,6 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 	return r, nil
 }
 
-
 // Delete implements metadata.Store: the refs check and the removal are one
 // write transaction. The record's labels and jobs go with it (ON DELETE
 // CASCADE), so a claim held on one of its jobs is lost.

@@ -248,12 +248,21 @@ func (s *Service) OpenContent(ctx context.Context, id string) (*Attachment, *sto
 	if err != nil {
 		return nil, nil, err
 	}
-	obj, err := s.core.content.OpenContent(ctx, id)
+	obj, err := s.core.openContent(ctx, a)
 	if err != nil {
-		// The record exists: missing content is a server fault, not a 404.
-		return nil, nil, fmt.Errorf("attachment %s: content: %w", id, errors.Join(errMissingContent, err))
+		return nil, nil, err
 	}
 	return a, obj, nil
+}
+
+// openContent opens the content of a record already read.
+func (c *core) openContent(ctx context.Context, a *Attachment) (*storage.Object, error) {
+	obj, err := c.content.OpenContent(ctx, a.ID)
+	if err != nil {
+		// The record exists: missing content is a server fault, not a 404.
+		return nil, fmt.Errorf("attachment %s: content: %w", a.ID, errors.Join(errMissingContent, err))
+	}
+	return obj, nil
 }
 
 var errMissingContent = errors.New("content missing for a stored record")

@@ -44,12 +44,12 @@ func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 		h.problem(w, r, http.StatusBadRequest, codeBadRequest, "disposition must be inline or attachment")
 		return
 	}
-	_, svc, _, err := h.authorize(r, OpDownload, id)
+	_, _, a, err := h.authorize(r, OpDownload, id)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	a, obj, err := svc.OpenContent(r.Context(), id)
+	obj, err := h.svc.core.openContent(r.Context(), a)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

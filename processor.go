@@ -3,7 +3,6 @@ package attachment
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 
 	"github.com/attachkit/attachment/storage"
@@ -52,11 +51,7 @@ type Task struct {
 
 // Open opens the attachment's content. The caller must close it.
 func (t *Task) Open(ctx context.Context) (*storage.Object, error) {
-	obj, err := t.svc.core.content.OpenContent(ctx, t.Attachment.ID)
-	if err != nil {
-		return nil, fmt.Errorf("attachment %s: open content: %w", t.Attachment.ID, err)
-	}
-	return obj, nil
+	return t.svc.core.openContent(ctx, t.Attachment)
 }
 
 // Service returns the service, acting in the attachment's tenant, for

@@ -230,7 +230,7 @@ func (b *Batch) Commit(ctx context.Context) ([]*Attachment, error) {
 		return nil, fmt.Errorf("attachment: commit upload: %w", err)
 	}
 	b.done = true
-	if c.pool != nil {
+	if c.pool != nil && b.hasJobs() {
 		c.pool.poke()
 	}
 	out := make([]*Attachment, len(b.recs))
@@ -238,6 +238,16 @@ func (b *Batch) Commit(ctx context.Context) ([]*Attachment, error) {
 		out[i] = fromRecord(r)
 	}
 	return out, nil
+}
+
+// hasJobs reports whether a processor accepted any file of the batch.
+func (b *Batch) hasJobs() bool {
+	for _, r := range b.recs {
+		if len(r.Processing) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Abort removes the content of every file added and ends the batch. It is

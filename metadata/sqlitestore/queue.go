@@ -24,6 +24,7 @@ var _ metadata.Queue = (*Store)(nil)
 // its partial index from the start, in the order it returns, and stops at
 // the limit.
 const (
+	anyDue      = `SELECT 1 FROM jobs WHERE due_at <= ? LIMIT 1`
 	claimSelect = `SELECT attachment_id, processor, tenant, state, attempt, run_at, error
 		FROM jobs WHERE due_at <= ? ORDER BY due_at, attachment_id, processor LIMIT ?`
 	claimUpdate = `UPDATE jobs SET state = 'processing', attempt = attempt + 1, lease_until = ?, updated_at = ?
@@ -59,6 +60,18 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 }
 
 func (s *Store) claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]metadata.Job, error) {
+	// Idle workers claim often and mostly find nothing: look first with a
+	// reader, so that they do not take the one write lock that uploads
+	// need. A job that falls due right after the look waits for the next
+	// claim, as one falling due after the claim would.
+	var any int
+	err := s.r.QueryRowContext(ctx, anyDue, toMicros(now)).Scan(&any)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err

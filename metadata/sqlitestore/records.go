@@ -16,6 +16,9 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertLabel  = `INSERT INTO attachment_labels (attachment_id, tenant, key, value) VALUES (?, ?, ?, ?)`
 	selectRecord = `SELECT ` + recordColumns + ` FROM attachments WHERE id = ? AND tenant = ?`
+	// getRecord is selectRecord with the job states as a JSON object, in
+	// one statement (one consistent read, no transaction needed).
+	getRecord = `SELECT ` + recordColumns + `, (SELECT json_group_object(processor, state) FROM jobs WHERE jobs.attachment_id = attachments.id) FROM attachments WHERE id = ? AND tenant = ?`
 )
 
 // notFound is the error for a record that is missing from the tenant. It
@@ -46,21 +49,11 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	ins, err := tx.PrepareContext(ctx, insertRecord)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
-	lab, err := tx.PrepareContext(ctx, insertLabel)
-	if err != nil {
-		return err
-	}
-	defer lab.Close()
-	job, err := tx.PrepareContext(ctx, insertJob)
-	if err != nil {
-		return err
-	}
-	defer job.Close()
+	// The statements were prepared once on the writer's one connection:
+	// binding them to tx reuses them.
+	ins := tx.StmtContext(ctx, s.insRecord)
+	lab := tx.StmtContext(ctx, s.insLabel)
+	job := tx.StmtContext(ctx, s.insJob)
 	for _, r := range recs {
 		labels, err := labelsJSON(r.Labels)
 		if err != nil {
@@ -109,20 +102,27 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (*metadata.Record, e
 }
 
 func (s *Store) get(ctx context.Context, tenant, id string) (*metadata.Record, error) {
-	tx, err := s.r.BeginTx(ctx, nil)
+	var processing sql.NullString
+	r, err := scanRecord(withExtra{s.getStmt.QueryRowContext(ctx, id, tenant), []any{&processing}})
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback() //nolint:errcheck // read-only: nothing to commit
-	r, err := scanRecord(tx.QueryRowContext(ctx, selectRecord, id, tenant))
-	if err != nil {
-		return nil, err
-	}
-	if err := fillProcessing(ctx, tx, []*metadata.Record{r}); err != nil {
-		return nil, err
+	if processing.Valid && processing.String != "{}" {
+		if err := json.Unmarshal([]byte(processing.String), &r.Processing); err != nil {
+			return nil, fmt.Errorf("record %s: processing: %w", r.ID, err)
+		}
 	}
 	return r, nil
 }
+
+// withExtra scans the columns a scanner's caller asks for, then extra
+// ones.
+type withExtra struct {
+	sc    scanner
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.extra...)...) }
 
 // Update implements metadata.Store: it reads, changes and writes the record
 // in one write transaction, so concurrent updates never lose each other's

@@ -64,6 +64,13 @@ type Store struct {
 	path string  // the absolute path of the database file
 	w    *sql.DB // one connection; every write transaction
 	r    *sql.DB // read-only connections
+	// getStmt is Get's query, prepared once (per reader connection, by
+	// database/sql) rather than parsed on every call: Get runs on every
+	// request about one attachment.
+	getStmt *sql.Stmt
+	// insRecord, insLabel and insJob are Create's statements, prepared
+	// once on the writer.
+	insRecord, insLabel, insJob *sql.Stmt
 }
 
 // Open opens the SQLite database at path, relative to the working directory
@@ -133,6 +140,11 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		s.w.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.r.Close()
+		s.w.Close()
+		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
 	return s, nil
 }
 
@@ -161,6 +173,9 @@ func (s *Store) Close() error {
 		return fmt.Errorf("sqlitestore: close: %w", metadata.ErrClosed)
 	}
 	s.closed = true
+	for _, st := range []*sql.Stmt{s.getStmt, s.insRecord, s.insLabel, s.insJob} {
+		st.Close()
+	}
 	errR := s.r.Close()
 	errW := s.w.Close()
 	if errR != nil {
@@ -181,4 +196,24 @@ func (s *Store) acquire(op string) (release func(), err error) {
 		return nil, fmt.Errorf("sqlitestore: %s: %w", op, metadata.ErrClosed)
 	}
 	return s.mu.RUnlock, nil
+}
+
+// prepare prepares the statements of the hot paths once.
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	for _, p := range []struct {
+		db    *sql.DB
+		query string
+		stmt  **sql.Stmt
+	}{
+		{s.r, getRecord, &s.getStmt},
+		{s.w, insertRecord, &s.insRecord},
+		{s.w, insertLabel, &s.insLabel},
+		{s.w, insertJob, &s.insJob},
+	} {
+		if *p.stmt, err = p.db.PrepareContext(ctx, p.query); err != nil {
+			return err
+		}
+	}
+	return nil
 }

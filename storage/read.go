@@ -36,12 +36,15 @@ func (s *Store) OpenContent(ctx context.Context, id string) (*Object, error) {
 }
 
 func (s *Store) open(ctx context.Context, key string) (*Object, error) {
-	o := &Object{}
+	// The callback must not capture the Object: the blob.Reader has a
+	// finalizer, and a cycle through an object with a finalizer is never
+	// collected (every download would leak).
+	var file *os.File
 	r, err := s.bucket.NewReader(ctx, key, &blob.ReaderOptions{
 		BeforeRead: func(as func(any) bool) error {
 			var f *os.File
 			if as(&f) {
-				o.f = f
+				file = f
 			}
 			return nil
 		},
@@ -52,7 +55,7 @@ func (s *Store) open(ctx context.Context, key string) (*Object, error) {
 		}
 		return nil, fmt.Errorf("storage: open %s: %w", key, err)
 	}
-	o.r = r
+	o := &Object{r: r, f: file}
 	if o.f != nil {
 		// The driver may have positioned the file; start at 0 as r does.
 		if _, err := o.f.Seek(0, io.SeekStart); err != nil {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -244,4 +245,35 @@ func TestOpenByURL(t *testing.T) {
 	require.NoError(t, s.Close())
 	_, err = storage.Open(context.Background(), "nope://x")
 	assert.Error(t, err)
+}
+
+// Opening and closing objects must not leak them (a reference cycle
+// through gocloud's finalized reader would never be collected).
+func TestOpenDoesNotLeak(t *testing.T) {
+	b, _ := buckets()[0].open(t)
+	s := storage.New(b)
+	ctx := context.Background()
+	_, err := s.WriteContent(ctx, id, bytes.NewReader([]byte("abc")), nil)
+	require.NoError(t, err)
+	open := func(n int) {
+		for i := 0; i < n; i++ {
+			obj, err := s.OpenContent(ctx, id)
+			require.NoError(t, err)
+			_, _ = io.Copy(io.Discard, obj)
+			require.NoError(t, obj.Close())
+		}
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	open(1000)
+	before := heap()
+	open(20000)
+	after := heap()
+	t.Logf("heap before %d KiB, after 20000 opens %d KiB", before>>10, after>>10)
+	assert.Less(t, after, before+4<<20, "heap grows with every open")
 }

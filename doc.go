@@ -1,7 +1,8 @@
 // Package attachment gives a Go web application a complete attachment API:
-// upload, download, metadata, list and search, rename, references and
-// delete, over HTTP (a net/http Handler mounted under any prefix) and from
-// Go (a Service that does everything the handler does).
+// upload, download, thumbnails, image dimensions, metadata, list and
+// search, rename, references, delete and processing status, over HTTP (a
+// net/http Handler mounted under any prefix) and from Go (a Service that
+// does everything the handler does).
 //
 // # Quick start
 //
@@ -24,8 +25,19 @@
 //
 // The HTTP API is documented in docs/api.md: POST / uploads (multipart or a
 // raw body), GET /{id} downloads with Range and conditional requests,
-// GET /{id}/metadata, PATCH /{id}, DELETE /{id}, POST /{id}/refs, and
+// GET /{id}/metadata, PATCH /{id}, DELETE /{id}, POST /{id}/refs,
+// GET /{id}/thumbnail, GET /{id}/status (with ?wait=), POST /_status, and
 // GET / lists with filters and cursors.
+//
+// # Processing
+//
+// After an upload, Processors run from a durable queue kept in the metadata
+// store (metadata.Queue): the built-in "analyze" (image width and height)
+// and "thumbnail" (the default thumbnail), and the host's own, given in
+// Options.Processors (see ProcessorFunc). Jobs survive restarts, are retried
+// with backoff, and are taken up again when a worker dies; Close drains
+// them. Thumbnails are made once, kept beside the content, and served from
+// there.
 //
 // # Stores
 //

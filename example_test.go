@@ -61,6 +61,7 @@ func ExampleService() {
 // the API returns includes the prefix.
 func ExampleNewHandler() {
 	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), nil)
+	defer svc.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/attachments/", attachment.NewHandler(svc, &attachment.HandlerOptions{Prefix: "/attachments"}))
 	// Or, equally: mux.Handle("/attachments/", http.StripPrefix("/attachments", attachment.NewHandler(svc, nil)))
@@ -95,6 +96,7 @@ func ExampleAccessFuncs() {
 		},
 	}
 	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), nil)
+	defer svc.Close()
 	h := attachment.NewHandler(svc, &attachment.HandlerOptions{Access: access})
 
 	req := httptest.NewRequest("POST", "/?filename=a.txt", strings.NewReader("x"))
@@ -116,6 +118,7 @@ func ExampleAccessFuncs() {
 func ExampleService_ForTenant() {
 	ctx := context.Background()
 	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), nil)
+	defer svc.Close()
 	acme, globex := svc.ForTenant("acme"), svc.ForTenant("globex")
 	atts, _ := acme.Upload(ctx, nil, attachment.File{Name: "plan.txt", Content: strings.NewReader("secret")})
 	_, err := globex.Get(ctx, atts[0].ID)

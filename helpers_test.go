@@ -83,6 +83,7 @@ func newEnv(t testing.TB, be backend, o *envOpts) *env {
 	t.Cleanup(func() { bucket.Close(); meta.Close() })
 	svc, err := attachment.New(storage.New(bucket), meta, o.svc)
 	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() }) // stops the workers before the stores close
 	const prefix = "/api/files"
 	var hopts attachment.HandlerOptions
 	if o.handler != nil {

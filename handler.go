@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -72,12 +73,9 @@ func NewHandler(svc *Service, opts *HandlerOptions) *Handler {
 // ServeHTTP routes a request to one of the API's operations.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, rel := h.split(r)
-	segs := strings.Split(strings.Trim(rel, "/"), "/")
-	if rel == "" || rel == "/" {
-		segs = nil
-	}
+	trimmed := strings.Trim(rel, "/")
 	switch {
-	case len(segs) == 0:
+	case trimmed == "":
 		switch r.Method {
 		case http.MethodPost:
 			h.Upload(w, r)
@@ -87,82 +85,67 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.methodNotAllowed(w, r, "GET, HEAD, POST")
 		}
 		return
-	case strings.HasSuffix(rel, "/") && len(segs) > 0:
-		// "/{id}/" and the like name nothing.
-	case len(segs) == 1 && segs[0] == "_status":
-		if r.Method != http.MethodPost {
-			h.methodNotAllowed(w, r, "POST")
-			return
+	case trimmed == "_status" && !strings.HasSuffix(rel, "/"):
+		if h.allow(w, r, http.MethodPost) {
+			h.StatusMany(w, r)
 		}
-		h.StatusMany(w, r)
-		return
-	case len(segs) == 1:
-		id, ok := unescapeSegment(segs[0])
-		if !ok {
-			break
-		}
-		switch r.Method {
-		case http.MethodGet, http.MethodHead:
-			h.Download(w, r, id)
-		case http.MethodPatch, http.MethodPut:
-			h.Update(w, r, id)
-		case http.MethodDelete:
-			h.Delete(w, r, id)
-		default:
-			h.methodNotAllowed(w, r, "GET, HEAD, PATCH, PUT, DELETE")
-		}
-		return
-	case len(segs) == 2 && (segs[1] == "thumbnail" || segs[1] == "status"):
-		id, ok := unescapeSegment(segs[0])
-		if !ok {
-			break
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			h.methodNotAllowed(w, r, "GET, HEAD")
-			return
-		}
-		if segs[1] == "thumbnail" {
-			h.Thumbnail(w, r, id)
-		} else {
-			h.Status(w, r, id)
-		}
-		return
-	case len(segs) == 2 && segs[1] == "metadata":
-		id, ok := unescapeSegment(segs[0])
-		if !ok {
-			break
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			h.methodNotAllowed(w, r, "GET, HEAD")
-			return
-		}
-		h.Metadata(w, r, id)
-		return
-	case len(segs) == 2 && segs[1] == "refs":
-		id, ok := unescapeSegment(segs[0])
-		if !ok {
-			break
-		}
-		if r.Method != http.MethodPost {
-			h.methodNotAllowed(w, r, "POST")
-			return
-		}
-		h.AddRef(w, r, id)
-		return
-	case len(segs) == 3 && segs[1] == "refs":
-		id, ok1 := unescapeSegment(segs[0])
-		ref, ok2 := unescapeSegment(segs[2])
-		if !ok1 || !ok2 {
-			break
-		}
-		if r.Method != http.MethodDelete {
-			h.methodNotAllowed(w, r, "DELETE")
-			return
-		}
-		h.RemoveRef(w, r, id, ref)
 		return
 	}
-	h.problem(w, r, http.StatusNotFound, codeNotFound, "no such route")
+	segs := strings.Split(trimmed, "/")
+	id, ok := unescapeSegment(segs[0])
+	if !ok || strings.HasSuffix(rel, "/") || len(segs) > 3 {
+		// "/{id}/" and the like name nothing.
+		h.problem(w, r, http.StatusNotFound, codeNotFound, "no such route")
+		return
+	}
+	var (
+		methods []string
+		serve   func()
+	)
+	switch {
+	case len(segs) == 1:
+		methods = []string{http.MethodGet, http.MethodHead, http.MethodPatch, http.MethodPut, http.MethodDelete}
+		serve = func() {
+			switch r.Method {
+			case http.MethodGet, http.MethodHead:
+				h.Download(w, r, id)
+			case http.MethodPatch, http.MethodPut:
+				h.Update(w, r, id)
+			default:
+				h.Delete(w, r, id)
+			}
+		}
+	case len(segs) == 2 && segs[1] == "metadata":
+		methods, serve = []string{http.MethodGet, http.MethodHead}, func() { h.Metadata(w, r, id) }
+	case len(segs) == 2 && segs[1] == "thumbnail":
+		methods, serve = []string{http.MethodGet, http.MethodHead}, func() { h.Thumbnail(w, r, id) }
+	case len(segs) == 2 && segs[1] == "status":
+		methods, serve = []string{http.MethodGet, http.MethodHead}, func() { h.Status(w, r, id) }
+	case len(segs) == 2 && segs[1] == "refs":
+		methods, serve = []string{http.MethodPost}, func() { h.AddRef(w, r, id) }
+	case len(segs) == 3 && segs[1] == "refs":
+		ref, ok := unescapeSegment(segs[2])
+		if ok {
+			methods, serve = []string{http.MethodDelete}, func() { h.RemoveRef(w, r, id, ref) }
+		}
+	}
+	if serve == nil {
+		h.problem(w, r, http.StatusNotFound, codeNotFound, "no such route")
+		return
+	}
+	if h.allow(w, r, methods...) {
+		serve()
+	}
+}
+
+// allow reports whether r's method is one of methods, and answers 405
+// (with an Allow header) when it is not.
+func (h *Handler) allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+	if slices.Contains(methods, r.Method) {
+		return true
+	}
+	h.methodNotAllowed(w, r, strings.Join(methods, ", "))
+	return false
 }
 
 func unescapeSegment(s string) (string, bool) {

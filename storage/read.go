@@ -18,10 +18,17 @@ import (
 //
 // When the bucket is a local directory (fileblob), Object reads the file
 // directly and exposes it through SyscallConn, so that net/http sends it
-// with sendfile(2) instead of copying it through user space.
+// with sendfile(2) instead of copying it through user space. Other objects
+// stream through the blob reader; on S3, a Read after a Seek that moved
+// the offset is a new ranged GET.
 type Object struct {
 	r *blob.Reader
 	f *os.File // the file under r, for fileblob buckets; else nil
+	// pos is the offset of the next Read from r. Object keeps it because
+	// blob.Reader does not read at or past the end as a file does: it
+	// moves an offset past the end back to the end (and logs it), and at
+	// the end S3 answers a ranged GET with 416 where a file gives io.EOF.
+	pos int64
 }
 
 var (
@@ -65,20 +72,49 @@ func (s *Store) open(ctx context.Context, key string) (*Object, error) {
 	return o, nil
 }
 
-// Read reads content.
+// Read reads content. At and past the end it returns io.EOF.
 func (o *Object) Read(p []byte) (int, error) {
 	if o.f != nil {
 		return o.f.Read(p)
 	}
-	return o.r.Read(p)
+	if o.pos >= o.r.Size() {
+		return 0, io.EOF
+	}
+	n, err := o.r.Read(p)
+	o.pos += int64(n)
+	return n, err
 }
 
-// Seek sets the offset of the next Read, as io.Seeker.
+// errNegativeOffset is Seek's answer to an offset before the start.
+var errNegativeOffset = errors.New("storage: seek to a negative offset")
+
+// Seek sets the offset of the next Read, as io.Seeker. An offset past the
+// end is allowed; reading there gives io.EOF.
 func (o *Object) Seek(offset int64, whence int) (int64, error) {
 	if o.f != nil {
 		return o.f.Seek(offset, whence)
 	}
-	return o.r.Seek(offset, whence)
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += o.pos
+	case io.SeekEnd:
+		offset += o.r.Size()
+	default:
+		return 0, fmt.Errorf("storage: seek: bad whence %d", whence)
+	}
+	if offset < 0 {
+		return 0, errNegativeOffset
+	}
+	if offset < o.r.Size() {
+		// blob.Reader only notes the offset; the next Read opens a new
+		// reader there if it moved.
+		if _, err := o.r.Seek(offset, io.SeekStart); err != nil {
+			return 0, err
+		}
+	}
+	o.pos = offset
+	return offset, nil
 }
 
 // Close releases the object.

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"reflect"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocloud.dev/blob"
@@ -28,9 +31,11 @@ const (
 const cleanupTimeout = 30 * time.Second
 
 // WriteOptions tunes one content write. The zero value (or nil) writes
-// with no size limit, no MD5 and no content type recorded in the bucket.
+// with no size limit, no MD5 and application/octet-stream as the type
+// recorded in the bucket.
 type WriteOptions struct {
-	// ContentType is recorded with the blob where the driver supports it.
+	// ContentType is recorded with the blob where the driver supports it
+	// (application/octet-stream when empty).
 	ContentType string
 	// MaxBytes, when positive, bounds the content's length: a reader that
 	// yields more fails the write with ErrTooLarge after reading at most
@@ -68,135 +73,322 @@ var bufPool = sync.Pool{New: func() any {
 // computing its SHA-256 (and MD5 if asked) on the way. It returns only once
 // the content is committed to the bucket. On any error, a cancelled ctx, a
 // failing reader, ErrTooLarge or an error from opts.Check, nothing is left
-// under the key.
+// under the key. opts.Check may run on a goroutine of the bucket's driver.
+//
+// The bucket's driver pulls the content (blob.Bucket.Upload), and a
+// failure reaches it as an error from its source, before the source ever
+// ends: a driver never sees the end of content it must not commit. What it
+// does then depends on where it reads:
+//
+//   - Drivers that read on the caller's goroutine (fileblob, memblob,
+//     gcsblob) commit whatever they have in Close unless their context is
+//     cancelled, so the source cancels it before it fails.
+//   - Drivers that read on a goroutine of their own (s3blob, azureblob)
+//     abandon the upload themselves when the source fails, and need a live
+//     context to do it: s3blob aborts a multipart upload with the writer's
+//     context, and with a cancelled one the abort fails and the uploaded
+//     parts stay on the server. Their context outlives the caller's by up
+//     to cleanupTimeout.
+//
+// The key is deleted once more after any failure, for drivers that commit
+// anyway.
 func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *WriteOptions) (WriteResult, error) {
 	if opts == nil {
 		opts = &WriteOptions{}
 	}
 	key := ContentKey(id)
-	// Cancelling wctx before Close is what makes the driver discard a
-	// partial object instead of committing it.
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := s.bucket.NewWriter(wctx, key, &blob.WriterOptions{
-		ContentType:                 opts.ContentType,
+	contentType := opts.ContentType
+	if contentType == "" {
+		contentType = "application/octet-stream" // blob.Bucket.Upload wants one
+	}
+	u := newUpload(ctx, r, opts)
+	defer u.release()
+	err := uploadTo(u, s.bucket, key, &blob.WriterOptions{
+		ContentType:                 contentType,
 		DisableContentTypeDetection: true,
-		BufferSize:                  5 << 20,
+		// S3's smallest part. s3blob's uploader holds MaxConcurrency+1 (6)
+		// parts and reads up to 16 MiB before it decides on one PUT or a
+		// multipart upload: about 64 MiB per large upload, whatever its size.
+		BufferSize: 5 << 20,
 	})
-	if err != nil {
-		return WriteResult{}, fmt.Errorf("storage: write %s: %w", id, err)
+	switch {
+	case u.err != nil:
+		// The source failed: its error is the cause, whatever the driver
+		// made of it.
+		err = u.err
+	case err != nil:
+		err = fmt.Errorf("storage: write %s: %w", id, err)
+	case u.state != ended:
+		err = fmt.Errorf("storage: write %s: the bucket's driver stopped reading before the end of the content", id)
 	}
-	res, err := copyHashed(w, r, opts)
-	if err == nil && opts.Check != nil {
-		err = opts.Check(res)
-	}
 	if err != nil {
-		cancel()
-		_ = w.Close()
 		s.discard(ctx, key)
 		return WriteResult{}, err
 	}
-	if err := w.Close(); err != nil {
-		s.discard(ctx, key)
-		return WriteResult{}, fmt.Errorf("storage: commit %s: %w", id, err)
+	return u.res, nil
+}
+
+// uploadTo has the driver pull u into key. A driver that reads u on the
+// goroutine that called uploadTo has uploadTo on the stack of the read;
+// upload.classify looks for it there.
+//
+//go:noinline
+func uploadTo(u *upload, b *blob.Bucket, key string, opts *blob.WriterOptions) error {
+	return b.Upload(u.wctx, key, u, opts)
+}
+
+// uploadToName is uploadTo's name as runtime.Frame reports it.
+var uploadToName = runtime.FuncForPC(reflect.ValueOf(uploadTo).Pointer()).Name()
+
+// onUploadStack reports whether the calling goroutine is inside uploadTo.
+func onUploadStack() bool {
+	var pcs [128]uintptr
+	n := runtime.Callers(2, pcs[:])
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		if f.Function == uploadToName {
+			return true
+		}
+		if !more {
+			return false
+		}
 	}
-	return res, nil
 }
 
 // discard deletes key after a failed write, in case a driver committed a
-// partial object despite the cancelled context. It runs even if ctx is
-// done, bounded by its own timeout.
+// partial object despite its failed source. It runs even if ctx is done,
+// bounded by its own timeout.
 func (s *Store) discard(ctx context.Context, key string) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	_ = s.deleteKey(dctx, key)
 }
 
-// copyHashed copies r to w in chunkSize pieces. The SHA-256 (and MD5) of a
-// chunk is computed on a second goroutine while the next chunks are read
-// and written, so hashing costs little wall time on a machine with a core
-// to spare. Content that fits in one chunk is hashed inline.
-func copyHashed(w io.Writer, r io.Reader, opts *WriteOptions) (WriteResult, error) {
-	bp := bufPool.Get().(*[][]byte)
-	defer bufPool.Put(bp)
-	bufs := *bp
+// Upload states.
+const (
+	reading = iota
+	ended   // the source ended and its content was accepted
+	failed  // the source failed; err says why
+)
 
-	var res WriteResult
-	hashers := []hash.Hash{sha256.New()}
+// upload is the source a driver pulls content from (io.Reader, and
+// io.WriterTo for drivers that copy). It reads r in chunkSize pieces and
+// counts them; the SHA-256 (and MD5) of a chunk is computed on a second
+// goroutine while the next chunks are read and written, so hashing costs
+// little wall time on a machine with a core to spare. Content that fits in
+// one chunk is hashed inline. Only one goroutine reads an upload at a time.
+type upload struct {
+	ctx  context.Context // the caller's
+	r    io.Reader
+	opts *WriteOptions
+	// wctx is the driver's context. It is cancelled when the upload fails
+	// on the caller's goroutine, when the caller's ctx ends if the driver
+	// reads there, and cleanupTimeout after that otherwise.
+	wctx       context.Context
+	cancel     context.CancelFunc
+	stopWatch  func() bool
+	classified bool
+	sync       atomic.Bool // the driver reads on the caller's goroutine
+
+	bp      *[][]byte
+	hashers []hash.Hash
+	toHash  chan []byte
+	hashed  chan struct{}
+	// inFlight chunks were sent to the hashing goroutine and not yet
+	// hashed.
+	inFlight int
+	// n chunks were read; chunk is what the driver has not yet taken of
+	// the last one, and last that r ended with it.
+	n     int
+	chunk []byte
+	last  bool
+
+	state int
+	res   WriteResult
+	err   error
+}
+
+func newUpload(ctx context.Context, r io.Reader, opts *WriteOptions) *upload {
+	u := &upload{ctx: ctx, r: r, opts: opts, hashers: []hash.Hash{sha256.New()}}
 	if opts.MD5 {
-		hashers = append(hashers, md5.New())
+		u.hashers = append(u.hashers, md5.New())
 	}
-	hashAll := func(p []byte) {
-		for _, h := range hashers {
-			h.Write(p)
+	u.wctx, u.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	cancel := u.cancel
+	u.stopWatch = context.AfterFunc(ctx, func() {
+		if u.sync.Load() {
+			cancel()
+			return
 		}
-	}
-	limit := opts.MaxBytes
+		// The read that sees ctx end fails the upload; this bounds a
+		// driver that stopped reading.
+		time.AfterFunc(cleanupTimeout, cancel)
+	})
+	u.bp = bufPool.Get().(*[][]byte)
+	return u
+}
 
-	var (
-		toHash chan []byte
-		hashed chan struct{}
-	)
-	inFlight := 0
-	// drain waits for every chunk sent to the hashing goroutine and stops
-	// it. It must run before the buffers go back to the pool.
-	drain := func() {
-		if toHash != nil {
-			close(toHash)
-			for ; inFlight > 0; inFlight-- {
-				<-hashed
-			}
-			toHash = nil
-		}
+// release ends the upload once the driver is done with it.
+func (u *upload) release() {
+	u.stopWatch()
+	u.cancel()
+	u.drain()
+	if u.bp != nil {
+		bufPool.Put(u.bp)
+		u.bp = nil
 	}
-	defer drain()
+}
 
-	for i := 0; ; i++ {
-		buf := bufs[i%pipeDepth]
-		// buf was last filled pipeDepth chunks ago; hashing is in order, so
-		// once at most pipeDepth-1 chunks are unhashed, buf is free.
-		for ; inFlight > pipeDepth-1; inFlight-- {
-			<-hashed
+// classify records, on the driver's first read, whether it reads on the
+// caller's goroutine.
+func (u *upload) classify() {
+	if !u.classified {
+		u.classified = true
+		u.sync.Store(onUploadStack())
+	}
+}
+
+// fail records err as the upload's failure and returns it. A driver that
+// reads on the caller's goroutine gets its context cancelled first, as it
+// would otherwise commit in Close.
+func (u *upload) fail(err error) error {
+	if u.state != failed {
+		u.state, u.err = failed, err
+		if u.sync.Load() {
+			u.cancel()
 		}
-		n, last, rerr := iox.Fill(r, buf)
-		if rerr != nil {
-			return WriteResult{}, fmt.Errorf("storage: read content: %w", rerr)
+		u.drain()
+	}
+	return u.err
+}
+
+// Read gives the driver content, and the failure or io.EOF at the end.
+func (u *upload) Read(p []byte) (int, error) {
+	u.classify()
+	for len(u.chunk) == 0 {
+		if err := u.advance(); err != nil {
+			return 0, err
 		}
-		res.Size += int64(n)
-		if limit > 0 && res.Size > limit {
-			return WriteResult{}, ErrTooLarge
-		}
-		chunk := buf[:n]
-		switch {
-		case i == 0 && last:
-			hashAll(chunk) // small content: no goroutine
-		case toHash == nil:
-			toHash = make(chan []byte, pipeDepth)
-			hashed = make(chan struct{}, pipeDepth)
-			go func() {
-				for p := range toHash {
-					hashAll(p)
-					hashed <- struct{}{}
-				}
-			}()
-			fallthrough
-		default:
-			toHash <- chunk
-			inFlight++
-		}
-		if n > 0 {
-			if _, err := w.Write(chunk); err != nil {
-				return WriteResult{}, fmt.Errorf("storage: write content: %w", err)
+	}
+	n := copy(p, u.chunk)
+	u.chunk = u.chunk[n:]
+	return n, nil
+}
+
+// WriteTo writes the content to w, a chunk at a time, and returns nil at
+// its end.
+func (u *upload) WriteTo(w io.Writer) (int64, error) {
+	u.classify()
+	var total int64
+	for {
+		if len(u.chunk) > 0 {
+			n, err := w.Write(u.chunk)
+			total += int64(n)
+			if err == nil && n < len(u.chunk) {
+				err = io.ErrShortWrite
 			}
+			if err != nil {
+				return total, u.fail(fmt.Errorf("storage: write content: %w", err))
+			}
+			u.chunk = nil
 		}
-		if last {
-			break
+		if err := u.advance(); err == io.EOF {
+			return total, nil
+		} else if err != nil {
+			return total, err
 		}
 	}
-	drain()
-	copy(res.SHA256[:], hashers[0].Sum(nil))
-	if opts.MD5 {
-		res.MD5 = hashers[1].Sum(nil)
+}
+
+// advance reads the next chunk, or ends the upload after the last one:
+// then it returns io.EOF if the content is accepted, else the failure.
+func (u *upload) advance() error {
+	switch u.state {
+	case ended:
+		return io.EOF
+	case failed:
+		return u.err
 	}
-	return res, nil
+	if u.last {
+		return u.finish()
+	}
+	if err := u.ctx.Err(); err != nil {
+		return u.fail(err)
+	}
+	bufs := *u.bp
+	buf := bufs[u.n%pipeDepth]
+	// buf was last filled pipeDepth chunks ago and the driver has taken
+	// it; hashing is in order, so once at most pipeDepth-1 chunks are
+	// unhashed, buf is free.
+	for ; u.inFlight > pipeDepth-1; u.inFlight-- {
+		<-u.hashed
+	}
+	n, last, err := iox.Fill(u.r, buf)
+	if err != nil {
+		return u.fail(fmt.Errorf("storage: read content: %w", err))
+	}
+	u.res.Size += int64(n)
+	if limit := u.opts.MaxBytes; limit > 0 && u.res.Size > limit {
+		return u.fail(ErrTooLarge)
+	}
+	chunk := buf[:n]
+	switch {
+	case u.n == 0 && last:
+		u.hashAll(chunk) // small content: no goroutine
+	case u.toHash == nil:
+		u.toHash = make(chan []byte, pipeDepth)
+		u.hashed = make(chan struct{}, pipeDepth)
+		go func(toHash <-chan []byte, hashed chan<- struct{}) {
+			for p := range toHash {
+				u.hashAll(p)
+				hashed <- struct{}{}
+			}
+		}(u.toHash, u.hashed)
+		fallthrough
+	default:
+		u.toHash <- chunk
+		u.inFlight++
+	}
+	u.n++
+	u.chunk, u.last = chunk, last
+	return nil
+}
+
+func (u *upload) hashAll(p []byte) {
+	for _, h := range u.hashers {
+		h.Write(p)
+	}
+}
+
+// finish completes the digests once all content is read, and accepts the
+// content (io.EOF) or fails the upload.
+func (u *upload) finish() error {
+	u.drain()
+	copy(u.res.SHA256[:], u.hashers[0].Sum(nil))
+	if u.opts.MD5 {
+		u.res.MD5 = u.hashers[1].Sum(nil)
+	}
+	if err := u.ctx.Err(); err != nil {
+		return u.fail(err)
+	}
+	if u.opts.Check != nil {
+		if err := u.opts.Check(u.res); err != nil {
+			return u.fail(err)
+		}
+	}
+	u.state = ended
+	return io.EOF
+}
+
+// drain waits for every chunk sent to the hashing goroutine and stops it.
+// It must run before the buffers go back to the pool.
+func (u *upload) drain() {
+	if u.toHash != nil {
+		close(u.toHash)
+		for ; u.inFlight > 0; u.inFlight-- {
+			<-u.hashed
+		}
+		u.toHash = nil
+	}
 }

@@ -35,18 +35,8 @@ func TestListQueryPlans(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.q.Limit = 20
-			query, args := listQuery(tc.q)
-			rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
-			require.NoError(t, err)
-			defer rows.Close()
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-				plan = append(plan, detail)
-			}
-			require.NoError(t, rows.Err())
+			query, args := listQuery(tc.q, listPlan{})
+			plan := queryPlan(t, s, query, args...)
 			require.NotEmpty(t, plan)
 			require.Contains(t, plan[0], tc.index, "plan: %q", plan)
 			for _, step := range plan {
@@ -54,6 +44,29 @@ func TestListQueryPlans(t *testing.T) {
 				require.True(t, strings.HasPrefix(step, "SEARCH "), "plan step %q is not an index search; plan: %q", step, plan)
 			}
 		})
+	}
+}
+
+// A filename search that matches few names starts from the trigram index,
+// then looks up each name's record by key; only the matches (at most
+// searchCandidates) are sorted.
+func TestSearchQueryPlan(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+
+	for _, q := range []metadata.Query{
+		{Tenant: "t", FilenameContains: "report"},
+		{Tenant: "t", FilenameContains: "report", Owner: "o", After: "x", Labels: map[string]string{"a": "1"}},
+		{Tenant: "t", FilenameContains: "report", Ascending: true},
+	} {
+		q.Limit = 20
+		query, args := listQuery(q, listPlan{viaIndex: true})
+		plan := queryPlan(t, s, query, args...)
+		require.GreaterOrEqual(t, len(plan), 3, "plan: %q", plan)
+		require.Contains(t, plan[0], "SCAN f VIRTUAL TABLE INDEX", "plan: %q", plan)
+		require.Contains(t, plan[1], "SEARCH n USING INTEGER PRIMARY KEY (rowid=?)", "plan: %q", plan)
+		require.Contains(t, plan[2], "SEARCH a USING PRIMARY KEY (tenant=? AND id=?)", "plan: %q", plan)
 	}
 }
 

@@ -71,6 +71,9 @@ type Store struct {
 	// insRecord, insLabel and insJob are Create's statements, prepared
 	// once on the writer.
 	insRecord, insLabel, insJob *sql.Stmt
+	// searchWindow and searchCandidates steer filename searches (see
+	// search); tests lower them.
+	searchWindow, searchCandidates int
 }
 
 // Open opens the SQLite database at path, relative to the working directory
@@ -102,7 +105,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 
-	s := &Store{path: abs}
+	s := &Store{path: abs, searchWindow: defaultSearchWindow, searchCandidates: defaultSearchCandidates}
 	busy := fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds())
 	// The writer turns on WAL (a property of the file) before any reader
 	// connects; journal_mode is not set by readers, which may not write.

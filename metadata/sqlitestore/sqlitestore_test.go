@@ -68,7 +68,9 @@ func TestReopenKeepsData(t *testing.T) {
 	require.Len(t, recs, 1)
 	require.NoError(t, s.Close())
 
-	require.Equal(t, 2, userVersion(t, path), "the schema version is that of the last migration")
+	ms, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
+	require.Equal(t, len(ms), userVersion(t, path), "the schema version is that of the last migration")
 }
 
 // userVersion reads the schema version of the file at path.

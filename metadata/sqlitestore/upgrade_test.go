@@ -85,6 +85,15 @@ func TestUpgradeFromSchema1(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, jobs, 1)
 	require.Equal(t, fresh.ID, jobs[0].AttachmentID)
+	// The names stored before the upgrade are in the search index, and
+	// follow renames.
+	_, err = s.Update(ctx, "t1", want[0].ID, metadata.Update{Filename: new("Holiday.JPG"), UpdatedAt: updated})
+	require.NoError(t, err)
+	for text, n := range map[string]int{"photo": 0, "holiday": 1, "b.txt": 0} {
+		page, err := s.List(ctx, metadata.Query{Tenant: "t1", FilenameContains: text, Limit: 10})
+		require.NoError(t, err)
+		require.Len(t, page, n, "search %q", text)
+	}
 	require.NoError(t, s.Delete(ctx, "t1", want[0].ID, true))
 	require.NoError(t, s.Delete(ctx, "t1", fresh.ID, true))
 	require.ErrorIs(t, s.Finish(ctx, jobs[0], metadata.Outcome{State: metadata.JobCompleted, Now: created}), metadata.ErrLeaseLost)

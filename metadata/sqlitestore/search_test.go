@@ -1,0 +1,135 @@
+package sqlitestore
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/attachkit/attachment/metadata"
+)
+
+// A filename search answers the same from the trigram index as from a walk
+// of the records (the plans listQuery builds), and as List, which chooses
+// between them with a window (see Store.search), for texts that
+// match often, rarely and never, after renames and deletes, with cursors,
+// other filters and characters that are special to FTS5 or LIKE. And the
+// choice itself follows the number of matching names.
+func TestSearchPlansAgree(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "meta.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	s.searchWindow, s.searchCandidates = 50, 400
+
+	names := []string{`Report "Q3".pdf`, "ÉTÉ-photo.JPG", "100%_done.txt", "a*b(c)^d.png", "notes NEAR x.md", "ünï-cødé.txt"}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var ids []string
+	var batch []*metadata.Record
+	for i := range 1200 {
+		id, err := uuid.NewV7()
+		require.NoError(t, err)
+		name := fmt.Sprintf("photo-%05d.jpg", i)
+		if i%2 == 1 {
+			// Common in t2, absent from t1: a search for "-zz" in t1 walks
+			// all of t1 (the index holds too many matches to sort).
+			name = fmt.Sprintf("photo-%05d-zz.jpg", i)
+		}
+		if i%10 == 0 {
+			name = fmt.Sprintf("%s-%d", names[(i/10)%len(names)], i)
+		}
+		batch = append(batch, &metadata.Record{
+			ID: id.String(), Tenant: []string{"t1", "t2"}[i%2], Filename: name, ContentType: "image/jpeg",
+			Owner: fmt.Sprint("owner:", i%3), Labels: map[string]string{"k": fmt.Sprint(i % 5)}, CreatedAt: at, UpdatedAt: at,
+		})
+		ids = append(ids, id.String())
+	}
+	require.NoError(t, s.Create(ctx, batch))
+	for i := 0; i < len(ids); i += 7 {
+		tenant := []string{"t1", "t2"}[i%2]
+		if i%2 == 0 {
+			_, err := s.Update(ctx, tenant, ids[i], metadata.Update{Filename: new(fmt.Sprintf("Renamed-%d.bin", i)), UpdatedAt: at})
+			require.NoError(t, err)
+		} else {
+			require.NoError(t, s.Delete(ctx, tenant, ids[i], true))
+		}
+	}
+
+	texts := []string{"photo", "PHOTO-0", "photo-00123", "report", `"q3"`, `t "q`, "été", "ÉTÉ-P", "100%_", "%_d", "a*b(c)^d",
+		"near x", "ünï-c", "renamed-7", "renamed-14.bin", "renamed-21", "zzz", "-zz", "zz.jp", ".jpg", "-1"}
+	queries := []metadata.Query{{}, {Owner: "owner:1"}, {Labels: map[string]string{"k": "2"}}, {Ascending: true}, {After: ids[600]}, {After: ids[600], Ascending: true}}
+	for _, text := range texts {
+		for _, base := range queries {
+			q := base
+			q.Tenant, q.FilenameContains, q.Limit = "t1", text, 23
+			byIndex := listAll(t, s, q, true)
+			byWalk := listAll(t, s, q, false)
+			require.Equal(t, byWalk, byIndex, "search %q in %+v", text, base)
+			var byList []string // List's own choice of plans, page by page
+			for {
+				page, err := s.List(ctx, q)
+				require.NoError(t, err)
+				for _, r := range page {
+					byList = append(byList, r.ID)
+				}
+				if len(page) < q.Limit {
+					break
+				}
+				q.After = page[len(page)-1].ID
+			}
+			require.Equal(t, byWalk, byList, "search %q in %+v", text, base)
+			for _, id := range byIndex {
+				r, err := s.Get(ctx, "t1", id)
+				require.NoError(t, err)
+				require.Contains(t, strings.ToLower(r.Filename), strings.ToLower(text))
+			}
+		}
+	}
+	require.NotEmpty(t, listAll(t, s, metadata.Query{Tenant: "t1", FilenameContains: "renamed-14.bin", Limit: 5}, true))
+	require.Empty(t, listAll(t, s, metadata.Query{Tenant: "t1", FilenameContains: "photo-00014", Limit: 5}, true), "a renamed record is found by its old name")
+	require.Empty(t, listAll(t, s, metadata.Query{Tenant: "t2", FilenameContains: "photo-00007", Limit: 5}, true), "a deleted record is found")
+
+	// The index is used when few names match, and not when many do.
+	tx, err := s.r.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer tx.Rollback() //nolint:errcheck // read-only
+	for text, want := range map[string]bool{"photo": false, "photo-0": false, "report": true, "photo-00123": true, "ab": false, "": false, "-zz": false} {
+		got, err := searchIndexed(ctx, tx, text, s.searchCandidates)
+		require.NoError(t, err)
+		require.Equal(t, want, got, "search %q", text)
+	}
+}
+
+// listAll lists every page of q with the plan viaIndex, and returns the IDs
+// in the order listed.
+func listAll(t *testing.T, s *Store, q metadata.Query, viaIndex bool) []string {
+	t.Helper()
+	var out []string
+	for {
+		tx, err := s.r.BeginTx(t.Context(), nil)
+		require.NoError(t, err)
+		query, args := listQuery(q, listPlan{viaIndex: viaIndex})
+		rows, err := tx.QueryContext(t.Context(), query, args...)
+		require.NoError(t, err)
+		n := 0
+		for rows.Next() {
+			r, err := scanRecord(rows)
+			require.NoError(t, err)
+			out = append(out, r.ID)
+			q.After = r.ID
+			n++
+		}
+		require.NoError(t, rows.Err())
+		require.NoError(t, tx.Rollback())
+		if n < q.Limit {
+			break
+		}
+	}
+	require.Len(t, slices.Compact(slices.Clone(out)), len(out), "an ID is listed twice")
+	return out
+}

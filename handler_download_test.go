@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -148,4 +149,52 @@ func TestDownloadLarge(t *testing.T) {
 	rec := e.do("GET", a.URL, nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.True(t, bytes.Equal(content, rec.Body.Bytes()))
+}
+
+// Downloads over a real connection, where net/http sends file content
+// with sendfile and copies the rest (mem, S3) through Read: Object's
+// SyscallConn error is what tells it to.
+func TestDownloadOverHTTP(t *testing.T) {
+	content := make([]byte, 3<<20+3)
+	for i := range content {
+		content[i] = byte(i*13 + i>>10)
+	}
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			e := newEnv(t, be, nil)
+			a := e.mustUpload("big.bin", content)
+			srv := httptest.NewServer(e.srv)
+			defer srv.Close()
+			get := func(method string, hdr ...string) (*http.Response, []byte) {
+				t.Helper()
+				req, err := http.NewRequest(method, srv.URL+a.URL, nil)
+				require.NoError(t, err)
+				for i := 0; i+1 < len(hdr); i += 2 {
+					req.Header.Set(hdr[i], hdr[i+1])
+				}
+				resp, err := srv.Client().Do(req)
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				body, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				return resp, body
+			}
+			resp, body := get("GET")
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, int64(len(content)), resp.ContentLength)
+			assert.True(t, bytes.Equal(content, body), "the whole content")
+
+			resp, body = get("GET", "Range", "bytes=1048576-2097151")
+			require.Equal(t, http.StatusPartialContent, resp.StatusCode)
+			assert.True(t, bytes.Equal(content[1<<20:2<<20], body), "a range")
+			resp, body = get("GET", "Range", "bytes=-3")
+			require.Equal(t, http.StatusPartialContent, resp.StatusCode)
+			assert.Equal(t, content[len(content)-3:], body, "a suffix")
+
+			resp, body = get("HEAD")
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, int64(len(content)), resp.ContentLength)
+			assert.Empty(t, body)
+		})
+	}
 }

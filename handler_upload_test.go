@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -257,4 +258,74 @@ func TestUploadMultipartFilenameEncodings(t *testing.T) {
 	require.Len(t, res.Attachments, 2)
 	assert.Equal(t, "café.txt", res.Attachments[0].Filename)
 	assert.Equal(t, "evil.txt", res.Attachments[1].Filename)
+}
+
+// Uploads past s3blob's multipart threshold (16 MiB) that fail leave
+// nothing behind on any backend: on S3, neither an object nor the parts of
+// a multipart upload.
+func TestUploadLargeFailuresLeaveNothing(t *testing.T) {
+	const size = 20 << 20
+	content := func() io.Reader { return &genReader{n: size, state: 1} }
+	cases := []struct {
+		name   string
+		opts   *attachment.Options
+		body   func() io.Reader
+		hdr    []string
+		status int
+		code   string
+	}{
+		{"checksum mismatch", nil, content,
+			[]string{"Content-Digest", "sha-256=:" + b64sha256([]byte("other")) + ":"},
+			http.StatusBadRequest, "checksum_mismatch"},
+		{"client cut off", nil,
+			func() io.Reader { return io.MultiReader(content(), errReader{io.ErrUnexpectedEOF}) },
+			nil, http.StatusBadRequest, "bad_request"},
+		{"too large while streaming", &attachment.Options{MaxFileSize: size - 1}, content,
+			nil, http.StatusRequestEntityTooLarge, "too_large"},
+	}
+	for _, be := range backends() {
+		for _, tc := range cases {
+			t.Run(be.name+"/"+tc.name, func(t *testing.T) {
+				e := newEnv(t, be, &envOpts{svc: tc.opts})
+				req := httptest.NewRequest("POST", e.prefix+"/?filename=big.bin", tc.body())
+				req.ContentLength = -1 // streamed, length unknown
+				for i := 0; i+1 < len(tc.hdr); i += 2 {
+					req.Header.Set(tc.hdr[i], tc.hdr[i+1])
+				}
+				rec := httptest.NewRecorder()
+				e.srv.ServeHTTP(rec, req)
+				requireProblem(t, rec, tc.status, tc.code)
+				e.requireNothingStored()
+
+				// The same upload, whole and unchecked, is stored.
+				if tc.opts == nil {
+					rec := e.do("POST", e.prefix+"/?filename=big.bin", content())
+					require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+					assert.Len(t, e.keys(), 1)
+				}
+			})
+		}
+	}
+}
+
+// An empty file is a file: stored, listed, downloaded, deleted.
+func TestUploadEmptyFile(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			e := newEnv(t, be, nil)
+			a := e.mustUpload("empty.txt", nil)
+			sum := sha256.Sum256(nil)
+			assert.Equal(t, int64(0), a.Size)
+			assert.Equal(t, hex.EncodeToString(sum[:]), a.SHA256)
+			assert.Len(t, e.keys(), 1)
+
+			rec := e.do("GET", a.URL, nil)
+			require.Equal(t, http.StatusOK, rec.Code)
+			assert.Equal(t, "0", rec.Header().Get("Content-Length"))
+			assert.Empty(t, rec.Body.Bytes())
+
+			require.Equal(t, http.StatusOK, e.do("DELETE", a.URL, nil).Code)
+			e.requireNothingStored()
+		})
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"gocloud.dev/blob/memblob"
 
 	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/internal/s3test"
 	"github.com/attachkit/attachment/metadata"
 	"github.com/attachkit/attachment/metadata/memstore"
 	"github.com/attachkit/attachment/metadata/sqlitestore"
@@ -32,26 +33,45 @@ import (
 // suite runs on.
 type backend struct {
 	name string
-	open func(t testing.TB) (*blob.Bucket, metadata.Store)
+	// skip, when set, is why the backend cannot run here; newEnv skips the
+	// test with it.
+	skip string
+	open func(t testing.TB) stores
 }
 
+// stores are a backend's stores, opened for one test.
+type stores struct {
+	bucket *blob.Bucket
+	meta   metadata.Store
+	s3     *s3test.Bucket // the S3 bucket under bucket, or nil
+}
+
+// backends are the backends the suites loop over. Tests that need one
+// backend take backends()[0], [1] or [2]; s3+sqlite comes last and skips,
+// saying how to start a server, when ATTACHMENT_TEST_S3_URL is not set.
 func backends() []backend {
 	return []backend{
-		{"file+mem", func(t testing.TB) (*blob.Bucket, metadata.Store) {
+		{"file+mem", "", func(t testing.TB) stores {
 			b, err := fileblob.OpenBucket(t.TempDir(), &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
 			require.NoError(t, err)
-			return b, memstore.New()
+			return stores{bucket: b, meta: memstore.New()}
 		}},
-		{"file+sqlite", func(t testing.TB) (*blob.Bucket, metadata.Store) {
+		{"file+sqlite", "", func(t testing.TB) stores {
 			dir := t.TempDir()
 			b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
 			require.NoError(t, err)
 			st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"), nil)
 			require.NoError(t, err)
-			return b, st
+			return stores{bucket: b, meta: st}
 		}},
-		{"mem+mem", func(t testing.TB) (*blob.Bucket, metadata.Store) {
-			return memblob.OpenBucket(nil), memstore.New()
+		{"mem+mem", "", func(t testing.TB) stores {
+			return stores{bucket: memblob.OpenBucket(nil), meta: memstore.New()}
+		}},
+		{"s3+sqlite", s3test.Skip(), func(t testing.TB) stores {
+			b := s3test.Open(t) // a prefix of its own, emptied when t ends
+			st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"), nil)
+			require.NoError(t, err)
+			return stores{bucket: b.Bucket, meta: st, s3: b}
 		}},
 	}
 }
@@ -60,6 +80,7 @@ func backends() []backend {
 type env struct {
 	t      testing.TB
 	bucket *blob.Bucket
+	s3     *s3test.Bucket // the S3 bucket under bucket, or nil
 	meta   metadata.Store
 	svc    *attachment.Service
 	srv    http.Handler
@@ -76,10 +97,14 @@ type envOpts struct {
 
 func newEnv(t testing.TB, be backend, o *envOpts) *env {
 	t.Helper()
+	if be.skip != "" {
+		t.Skip(be.skip)
+	}
 	if o == nil {
 		o = &envOpts{}
 	}
-	bucket, meta := be.open(t)
+	st := be.open(t)
+	bucket, meta := st.bucket, st.meta
 	t.Cleanup(func() { bucket.Close(); meta.Close() })
 	svc, err := attachment.New(storage.New(bucket), meta, o.svc)
 	require.NoError(t, err)
@@ -96,7 +121,7 @@ func newEnv(t testing.TB, be backend, o *envOpts) *env {
 		hopts.Prefix = prefix
 		mux.Handle(prefix+"/", attachment.NewHandler(svc, &hopts))
 	}
-	return &env{t: t, bucket: bucket, meta: meta, svc: svc, srv: mux, prefix: prefix}
+	return &env{t: t, bucket: bucket, s3: st.s3, meta: meta, svc: svc, srv: mux, prefix: prefix}
 }
 
 // do sends a request to the handler and returns the recorded response.
@@ -153,11 +178,16 @@ func (e *env) count() int {
 	return n
 }
 
-// requireNothingStored checks that no record and no content exist.
+// requireNothingStored checks that no record and no content exist, and on
+// S3 that no multipart upload was left pending (its parts are stored, if
+// not as an object).
 func (e *env) requireNothingStored() {
 	e.t.Helper()
 	require.Zero(e.t, e.count(), "records stored")
 	require.Empty(e.t, e.keys(), "content stored")
+	if e.s3 != nil {
+		require.Empty(e.t, e.s3.PendingUploads(e.t), "multipart uploads left pending")
+	}
 }
 
 // problem decodes a problem+json answer and checks status and code.

@@ -85,24 +85,32 @@ func TestImageProcessingAndThumbnails(t *testing.T) {
 }
 
 func TestThumbnailNoneCanBeMade(t *testing.T) {
-	e := newEnv(t, backends()[0], nil)
-	txt := e.mustUpload("a.txt", []byte("not an image"))
-	assert.Empty(t, txt.ThumbnailURL)
-	assert.Empty(t, txt.Processing, "no processor accepts text")
-	rec := e.do("GET", txt.URL+"/thumbnail", nil)
-	assert.Equal(t, http.StatusNoContent, rec.Code)
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			e := newEnv(t, be, nil)
+			txt := e.mustUpload("a.txt", []byte("not an image"))
+			assert.Empty(t, txt.ThumbnailURL)
+			assert.Empty(t, txt.Processing, "no processor accepts text")
+			rec := e.do("GET", txt.URL+"/thumbnail", nil)
+			assert.Equal(t, http.StatusNoContent, rec.Code)
 
-	// A PNG header that claims 60000 x 60000 pixels, in a few bytes.
-	huge := pngBytes(t, 1, 1)
-	copy(huge[16:24], []byte{0, 0, 0xEA, 0x60, 0, 0, 0xEA, 0x60})
-	bomb := e.mustUpload("bomb.png", huge)
-	st := e.waitDone(bomb.ID)
-	assert.Equal(t, "failed", st.Processing["analyze"])
-	assert.Equal(t, "failed", st.Processing["thumbnail"])
-	assert.Equal(t, http.StatusNoContent, e.do("GET", bomb.URL+"/thumbnail", nil).Code)
-	assert.Equal(t, http.StatusNoContent, e.do("GET", bomb.URL+"/thumbnail?size=64", nil).Code)
-	// The server goes on.
-	assert.Equal(t, http.StatusOK, e.do("GET", bomb.URL, nil).Code)
+			// A PNG header that claims 60000 x 60000 pixels, in a few bytes.
+			huge := pngBytes(t, 1, 1)
+			copy(huge[16:24], []byte{0, 0, 0xEA, 0x60, 0, 0, 0xEA, 0x60})
+			bomb := e.mustUpload("bomb.png", huge)
+			st := e.waitDone(bomb.ID)
+			assert.Equal(t, "failed", st.Processing["analyze"])
+			assert.Equal(t, "failed", st.Processing["thumbnail"])
+			assert.Equal(t, http.StatusNoContent, e.do("GET", bomb.URL+"/thumbnail", nil).Code)
+			assert.Equal(t, http.StatusNoContent, e.do("GET", bomb.URL+"/thumbnail?size=64", nil).Code)
+			// What remembers it is an empty object beside the content.
+			attrs, err := e.bucket.Attributes(context.Background(), storage.DerivativeKey(bomb.ID, "thumb-256"))
+			require.NoError(t, err)
+			assert.Zero(t, attrs.Size)
+			// The server goes on.
+			assert.Equal(t, http.StatusOK, e.do("GET", bomb.URL, nil).Code)
+		})
+	}
 }
 
 func TestStatusRoutes(t *testing.T) {

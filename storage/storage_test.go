@@ -287,6 +287,19 @@ func TestOpenByURL(t *testing.T) {
 	assert.Error(t, err)
 }
 
+func TestOpenS3ByURL(t *testing.T) {
+	b := s3test.Open(t)
+	ctx := context.Background()
+	s, err := storage.Open(ctx, b.URL)
+	require.NoError(t, err)
+	_, err = s.WriteContent(ctx, id, bytes.NewReader([]byte("by URL")), nil)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	got, err := b.ReadAll(ctx, storage.ContentKey(id))
+	require.NoError(t, err)
+	assert.Equal(t, "by URL", string(got), "under the test's prefix")
+}
+
 // Opening and closing objects must not leak them (a reference cycle
 // through gocloud's finalized reader would never be collected).
 func TestOpenDoesNotLeak(t *testing.T) {

@@ -51,6 +51,8 @@ type Bucket struct {
 	Client *s3.Client
 	// Name is the bucket's name; Prefix ends with "/".
 	Name, Prefix string
+	// URL opens the same bucket and prefix (with blob.OpenBucket).
+	URL string
 }
 
 // Open opens the bucket with a fresh random key prefix, or skips t with
@@ -87,7 +89,7 @@ func Open(t testing.TB) *Bucket {
 	if !b.As(&client) {
 		t.Fatal("s3test: the bucket has no *s3.Client")
 	}
-	sb := &Bucket{Bucket: b, Client: client, Name: u.Host, Prefix: prefix}
+	sb := &Bucket{Bucket: b, Client: client, Name: u.Host, Prefix: prefix, URL: u.String()}
 	t.Cleanup(func() {
 		// Through the client: the test may have closed b.
 		if pending := sb.PendingUploads(t); len(pending) > 0 {

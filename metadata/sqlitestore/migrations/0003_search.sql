@@ -20,6 +20,12 @@ CREATE VIRTUAL TABLE attachment_names_fts USING fts5(
     tokenize = 'trigram case_sensitive 1'
 );
 
+-- Merge index segments sooner than FTS5's default (4): a phrase query
+-- reads every segment, and names arrive one small transaction at a time.
+-- Measured on 20,000 and 2,000,000 names: rare searches 1.0 ms and 10.7 ms
+-- instead of 3.3 ms and 15 ms, for a little more work per insert.
+INSERT INTO attachment_names_fts (attachment_names_fts, rank) VALUES ('automerge', 2);
+
 CREATE TRIGGER attachments_names_insert AFTER INSERT ON attachments BEGIN
     INSERT INTO attachment_names (id) VALUES (new.id);
     INSERT INTO attachment_names_fts (rowid, filename_lower) VALUES (last_insert_rowid(), new.filename_lower);
@@ -41,3 +47,4 @@ END;
 INSERT INTO attachment_names (id) SELECT id FROM attachments;
 INSERT INTO attachment_names_fts (rowid, filename_lower)
     SELECT n.seq, a.filename_lower FROM attachment_names n JOIN attachments a ON a.id = n.id;
+INSERT INTO attachment_names_fts (attachment_names_fts) VALUES ('optimize');

@@ -106,9 +106,10 @@ func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *
 	err := uploadTo(u, s.bucket, key, &blob.WriterOptions{
 		ContentType:                 contentType,
 		DisableContentTypeDetection: true,
-		// S3's smallest part. s3blob's uploader holds MaxConcurrency+1 (6)
-		// parts and reads up to 16 MiB before it decides on one PUT or a
-		// multipart upload: about 64 MiB per large upload, whatever its size.
+		// S3's smallest part. s3blob's uploader reads up to 16 MiB before it
+		// decides on one PUT or a multipart upload, then holds
+		// MaxConcurrency+1 (6) parts: about 46 MiB held (64 MiB allocated)
+		// per large upload, whatever its size.
 		BufferSize: 5 << 20,
 	})
 	switch {

@@ -34,9 +34,11 @@ func benchSizes(b *testing.B) []int {
 // BenchmarkList lists a tenant of n records (and another tenant of as
 // many) on a real server: one owner's newest page of 20, filename searches
 // that match often and almost never, label filters, and more; see
-// metadatatest.Benchmark. -rows sets the sizes:
+// metadatatest.Benchmark. -rows sets the sizes; it is the test binary's
+// flag, so the package comes before it (go test hands an unknown flag and
+// everything after it to the test binary of the current directory):
 //
-//	go test -run '^$' -bench BenchmarkList -rows 10000,1000000 ./metadata/pgstore
+//	go test ./metadata/pgstore -run '^$' -bench BenchmarkList -rows 10000,1000000
 func BenchmarkList(b *testing.B) {
 	for _, n := range benchSizes(b) {
 		b.Run(fmt.Sprint("n=", n), func(b *testing.B) {

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/attachkit/attachment/metadata"
 )
@@ -41,7 +40,7 @@ func (s *Store) list(ctx context.Context, q metadata.Query) ([]*metadata.Record,
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to commit
 	out := make([]*metadata.Record, 0, min(q.Limit, 64))
-	if _, ok := searchPhrase(lower(q.FilenameContains)); ok {
+	if _, ok := searchGrams(lower(q.FilenameContains)); ok {
 		out, err = s.search(ctx, tx, q, out)
 	} else {
 		out, err = queryRecords(ctx, tx, q, listPlan{}, out)
@@ -62,10 +61,10 @@ func (s *Store) list(ctx context.Context, q metadata.Query) ([]*metadata.Record,
 //  1. walk the first searchWindow records the query would walk without
 //     its search, in order, keeping the matches: a common search (one name
 //     in 50 or more) ends here, at the cost of a plain list;
-//  2. if at most searchCandidates names match in the whole index, read
-//     them from the index and list those past the window, sorted;
-//  3. else walk on past the window: the matches are at least one in
-//     n/searchCandidates of n names, so the page is near.
+//  2. if one of the search's grams is in at most searchCandidates names
+//     (of any tenant), read those from the gram index, check them, and
+//     list those past the window, sorted: a rare name has a rare gram;
+//  3. else walk on past the window.
 func (s *Store) search(ctx context.Context, tx *sql.Tx, q metadata.Query, out []*metadata.Record) ([]*metadata.Record, error) {
 	var bound string
 	query, args := listQuery(q, listPlan{idsOnly: true, offset: s.searchWindow - 1})
@@ -83,11 +82,11 @@ func (s *Store) search(ctx context.Context, tx *sql.Tx, q metadata.Query, out []
 	}
 	rest := q
 	rest.After, rest.Limit = bound, q.Limit-len(out)
-	viaIndex, err := searchIndexed(ctx, tx, q.FilenameContains, s.searchCandidates)
+	gram, err := rarestGram(ctx, tx, q.FilenameContains, s.searchCandidates)
 	if err != nil {
 		return nil, err
 	}
-	return queryRecords(ctx, tx, rest, listPlan{viaIndex: viaIndex}, out)
+	return queryRecords(ctx, tx, rest, listPlan{gram: gram}, out)
 }
 
 // queryRecords appends the records that listQuery(q, p) selects to out.
@@ -108,57 +107,49 @@ func queryRecords(ctx context.Context, tx *sql.Tx, q metadata.Query, p listPlan,
 	return out, rows.Err()
 }
 
-// Search costs (see Store.search). Reading a candidate name from the
-// trigram index costs about as much as walking ten records, and FTS5 reads
-// a phrase's whole doclists, so a common search is best answered by a
-// walk: defaultSearchWindow records cover a page of 20 when one name in 50
+// Search costs (see Store.search). Reading a candidate from the gram
+// index and checking its record costs about as much as walking ten
+// records, so a common search is best answered by a walk:
+// defaultSearchWindow records cover a page of 20 when one name in 50
 // matches. defaultSearchCandidates is the most names a search reads from
-// the index and sorts; a search that matches more walks on, and finds a
-// page of 20 within about 20*n/512 records of a tenant of n.
+// the gram index; counting a gram's names reads no more than that.
 const (
 	defaultSearchWindow     = 1024
 	defaultSearchCandidates = 512
 )
 
-// searchPhrase returns the FTS5 query that matches the names containing
-// text (already lowercased): the text as one quoted phrase, whose trigrams
-// must appear in order and next to each other. ok is false when the index
-// cannot answer: text of fewer than three characters has no trigram, and
-// text that is not valid UTF-8 or holds a NUL is not tokenized as stored
-// names are.
-func searchPhrase(text string) (phrase string, ok bool) {
-	if utf8.RuneCountInString(text) < 3 || !utf8.ValidString(text) || strings.ContainsRune(text, 0) {
-		return "", false
-	}
-	return `"` + strings.ReplaceAll(text, `"`, `""`) + `"`, true
-}
-
-// searchIndexed reports whether a filename search for text matches at most
-// limit names in the trigram index, so that listQuery should start from
-// them. It counts no further than one more.
-func searchIndexed(ctx context.Context, tx *sql.Tx, text string, limit int) (bool, error) {
-	if text == "" {
-		return false, nil
-	}
-	phrase, ok := searchPhrase(lower(text))
+// rarestGram returns the gram of the filename search text that the fewest
+// names contain, if they are at most limit, and "" if every gram is in
+// more names (or text has no grams). It counts each gram's names no
+// further than limit+1, and stops at a gram that no name contains.
+func rarestGram(ctx context.Context, tx *sql.Tx, text string, limit int) (string, error) {
+	gs, ok := searchGrams(lower(text))
 	if !ok {
-		return false, nil
+		return "", nil
 	}
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM
-		(SELECT 1 FROM attachment_names_fts WHERE attachment_names_fts MATCH ? LIMIT ?)`,
-		phrase, limit+1).Scan(&n)
-	if err != nil {
-		return false, err
+	best, bestN := "", limit+1
+	for _, g := range gs {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM
+			(SELECT 1 FROM attachment_grams WHERE gram = ? LIMIT ?)`, g, bestN).Scan(&n)
+		if err != nil {
+			return "", err
+		}
+		if n < bestN {
+			best, bestN = g, n
+			if n == 0 {
+				break
+			}
+		}
 	}
-	return n <= limit, nil
+	return best, nil
 }
 
 // listPlan varies the statement listQuery builds for a query.
 type listPlan struct {
-	// viaIndex starts from the names that the trigram index matches with
-	// the query's filename search (see searchIndexed).
-	viaIndex bool
+	// gram, if set, starts from the names that contain it (a gram of the
+	// query's filename search; see rarestGram).
+	gram string
 	// bound, if set, ends the walk at this id (included).
 	bound string
 	// idsOnly selects the id of the offset-th record the walk reaches
@@ -170,9 +161,9 @@ type listPlan struct {
 // listQuery returns the SELECT for q and its arguments. Every value is a
 // parameter; only the shape of the statement depends on q and p.
 //
-// With p.viaIndex (q's filename search matches few names) the statement
-// reads the matching names from the trigram index, checks the other
-// filters on their records, and sorts what is left by id.
+// With p.gram (a rare gram of q's filename search) the statement reads
+// the names that contain the gram from the gram index, checks the search
+// and the other filters on their records, and sorts what is left by id.
 //
 // Otherwise it walks one index in id order from the cursor and stops at
 // the limit, so a page costs what it scans, never a sort: the owner index
@@ -186,15 +177,13 @@ func listQuery(q metadata.Query, p listPlan) (string, []any) {
 	var args []any
 	keys := slices.Sorted(maps.Keys(q.Labels))
 	idCol := "a.id"
-	phrase, ok := searchPhrase(lower(q.FilenameContains))
-	viaIndex := p.viaIndex && ok && !p.idsOnly
 	cols := recordColumnsOf("a")
-	if viaIndex {
-		// CROSS JOIN keeps the order: index, names, records.
-		b.WriteString("SELECT " + cols + " FROM attachment_names_fts f" +
+	if p.gram != "" && !p.idsOnly {
+		// CROSS JOIN keeps the order: grams, names, records.
+		b.WriteString("SELECT " + cols + " FROM attachment_grams g" +
 			" CROSS JOIN attachment_names n CROSS JOIN attachments a" +
-			" WHERE attachment_names_fts MATCH ? AND n.seq = f.rowid AND a.id = n.id AND a.tenant = ?")
-		args = append(args, phrase, q.Tenant)
+			" WHERE g.gram = ? AND n.seq = g.seq AND a.id = n.id AND a.tenant = ?")
+		args = append(args, p.gram, q.Tenant)
 	} else if q.Owner == "" && len(keys) > 0 {
 		// CROSS JOIN makes SQLite walk l first.
 		idCol = "l.attachment_id"
@@ -237,7 +226,7 @@ func listQuery(q metadata.Query, p listPlan) (string, []any) {
 		}
 		args = append(args, p.bound)
 	}
-	if q.FilenameContains != "" && !viaIndex && !p.idsOnly {
+	if q.FilenameContains != "" && !p.idsOnly {
 		// instr, unlike LIKE, has no wildcards and no escapes.
 		b.WriteString(" AND instr(a.filename_lower, ?) > 0")
 		args = append(args, lower(q.FilenameContains))

@@ -54,6 +54,8 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 	ins := tx.StmtContext(ctx, s.insRecord)
 	lab := tx.StmtContext(ctx, s.insLabel)
 	job := tx.StmtContext(ctx, s.insJob)
+	name := tx.StmtContext(ctx, s.insName)
+	gram := tx.StmtContext(ctx, s.insGram)
 	for _, r := range recs {
 		labels, err := labelsJSON(r.Labels)
 		if err != nil {
@@ -70,6 +72,9 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 		}
 		if err != nil {
 			return fmt.Errorf("%q: %w", r.ID, err)
+		}
+		if err := addName(ctx, name, gram, r.ID, lower(r.Filename)); err != nil {
+			return fmt.Errorf("%q: name: %w", r.ID, err)
 		}
 		for k, v := range r.Labels {
 			if _, err := lab.ExecContext(ctx, r.ID, r.Tenant, k, v); err != nil {
@@ -153,6 +158,7 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 	if err != nil {
 		return nil, err
 	}
+	oldLower := lower(r.Filename)
 	u.Apply(r)
 	r.UpdatedAt = normTime(r.UpdatedAt)
 	labels, err := labelsJSON(r.Labels)
@@ -169,6 +175,15 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 		r.Filename, lower(r.Filename), r.Owner, labels, refs, r.Width, r.Height, toMicros(r.UpdatedAt), id)
 	if err != nil {
 		return nil, err
+	}
+	if newLower := lower(r.Filename); newLower != oldLower {
+		seq, err := nameSeq(ctx, tx, id)
+		if err != nil {
+			return nil, fmt.Errorf("name: %w", err)
+		}
+		if err := renameGrams(ctx, tx, seq, oldLower, newLower); err != nil {
+			return nil, fmt.Errorf("name: %w", err)
+		}
 	}
 	if u.Labels != nil {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM attachment_labels WHERE attachment_id = ?`, id); err != nil {
@@ -217,7 +232,8 @@ func (s *Store) delete(ctx context.Context, tenant, id string, force bool) error
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	var refsText sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT refs FROM attachments WHERE id = ? AND tenant = ?`, id, tenant).Scan(&refsText)
+	var nameLower string
+	err = tx.QueryRowContext(ctx, `SELECT refs, filename_lower FROM attachments WHERE id = ? AND tenant = ?`, id, tenant).Scan(&refsText, &nameLower)
 	if err != nil {
 		return err
 	}
@@ -229,6 +245,16 @@ func (s *Store) delete(ctx context.Context, tenant, id string, force bool) error
 		if len(refs) > 0 {
 			return metadata.ErrReferenced
 		}
+	}
+	seq, err := nameSeq(ctx, tx, id)
+	if err != nil {
+		return fmt.Errorf("name: %w", err)
+	}
+	if err := dropGrams(ctx, tx, seq, nameLower); err != nil {
+		return fmt.Errorf("name: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM attachment_names WHERE seq = ?`, seq); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM attachments WHERE id = ?`, id); err != nil {
 		return err

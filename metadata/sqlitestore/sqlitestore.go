@@ -68,9 +68,9 @@ type Store struct {
 	// database/sql) rather than parsed on every call: Get runs on every
 	// request about one attachment.
 	getStmt *sql.Stmt
-	// insRecord, insLabel and insJob are Create's statements, prepared
-	// once on the writer.
-	insRecord, insLabel, insJob *sql.Stmt
+	// insRecord, insLabel, insJob, insName and insGram are Create's
+	// statements, prepared once on the writer.
+	insRecord, insLabel, insJob, insName, insGram *sql.Stmt
 	// searchWindow and searchCandidates steer filename searches (see
 	// search); tests lower them.
 	searchWindow, searchCandidates int
@@ -176,7 +176,7 @@ func (s *Store) Close() error {
 		return fmt.Errorf("sqlitestore: close: %w", metadata.ErrClosed)
 	}
 	s.closed = true
-	for _, st := range []*sql.Stmt{s.getStmt, s.insRecord, s.insLabel, s.insJob} {
+	for _, st := range []*sql.Stmt{s.getStmt, s.insRecord, s.insLabel, s.insJob, s.insName, s.insGram} {
 		st.Close()
 	}
 	errR := s.r.Close()
@@ -213,6 +213,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.w, insertRecord, &s.insRecord},
 		{s.w, insertLabel, &s.insLabel},
 		{s.w, insertJob, &s.insJob},
+		{s.w, insertName, &s.insName},
+		{s.w, insertGram, &s.insGram},
 	} {
 		if *p.stmt, err = p.db.PrepareContext(ctx, p.query); err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -85,8 +86,23 @@ func TestUpgradeFromSchema1(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, jobs, 1)
 	require.Equal(t, fresh.ID, jobs[0].AttachmentID)
-	// The names stored before the upgrade are in the search index, and
-	// follow renames.
+	// The names stored before the upgrade are in the gram index, as the
+	// store itself would have indexed them, and follow renames.
+	for _, r := range want {
+		rows, err := s.r.QueryContext(ctx, `SELECT g.gram FROM attachment_grams g JOIN attachment_names n ON n.seq = g.seq
+			WHERE n.id = ? ORDER BY g.gram`, r.ID)
+		require.NoError(t, err)
+		var got []string
+		for rows.Next() {
+			var g string
+			require.NoError(t, rows.Scan(&g))
+			got = append(got, g)
+		}
+		require.NoError(t, rows.Err())
+		wantGrams := grams(lower(r.Filename))
+		slices.Sort(wantGrams)
+		require.Equal(t, wantGrams, got, "grams of %q", r.Filename)
+	}
 	_, err = s.Update(ctx, "t1", want[0].ID, metadata.Update{Filename: new("Holiday.JPG"), UpdatedAt: updated})
 	require.NoError(t, err)
 	for text, n := range map[string]int{"photo": 0, "holiday": 1, "b.txt": 0} {

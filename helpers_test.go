@@ -2,6 +2,7 @@ package attachment_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"image"
@@ -22,9 +23,11 @@ import (
 	"gocloud.dev/blob/memblob"
 
 	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/internal/pgtest"
 	"github.com/attachkit/attachment/internal/s3test"
 	"github.com/attachkit/attachment/metadata"
 	"github.com/attachkit/attachment/metadata/memstore"
+	"github.com/attachkit/attachment/metadata/pgstore"
 	"github.com/attachkit/attachment/metadata/sqlitestore"
 	"github.com/attachkit/attachment/storage"
 )
@@ -47,8 +50,9 @@ type stores struct {
 }
 
 // backends are the backends the suites loop over. Tests that need one
-// backend take backends()[0], [1] or [2]; s3+sqlite comes last and skips,
-// saying how to start a server, when ATTACHMENT_TEST_S3_URL is not set.
+// backend take backends()[0], [1] or [2]. s3+postgres, the production
+// setup, comes last and skips, saying how to start the servers, unless
+// ATTACHMENT_TEST_S3_URL and ATTACHMENT_TEST_POSTGRES_URL are set.
 func backends() []backend {
 	return []backend{
 		{"file+mem", "", func(t testing.TB) stores {
@@ -67,9 +71,10 @@ func backends() []backend {
 		{"mem+mem", "", func(t testing.TB) stores {
 			return stores{bucket: memblob.OpenBucket(nil), meta: memstore.New()}
 		}},
-		{"s3+sqlite", s3test.Skip(), func(t testing.TB) stores {
-			b := s3test.Open(t) // a prefix of its own, emptied when t ends
-			st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"), nil)
+		{"s3+postgres", cmp.Or(s3test.Skip(), pgtest.Skip()), func(t testing.TB) stores {
+			b := s3test.Open(t)          // a prefix of its own, emptied when t ends
+			_, pgURL := pgtest.Schema(t) // a schema of its own, dropped when t ends
+			st, err := pgstore.Open(context.Background(), pgURL, nil)
 			require.NoError(t, err)
 			return stores{bucket: b.Bucket, meta: st, s3: b}
 		}},

@@ -6,7 +6,12 @@
 //
 // Flags choose the address, the mount prefix, the stores (any gocloud.dev
 // blob URL whose driver is imported below, any metadata store URL), the
-// file size limit and an optional API token.
+// file size limit and an optional API token. For several instances on
+// shared stores:
+//
+//	go run ./examples/server -blob 's3://bucket?region=eu-west-1' -meta 'postgres://user:pass@host/db'
+//
+// gs:// and azblob:// buckets need the cloud build tag (see cloud.go).
 package main
 
 import (
@@ -27,9 +32,11 @@ import (
 
 	_ "gocloud.dev/blob/fileblob"
 	_ "gocloud.dev/blob/memblob"
+	_ "gocloud.dev/blob/s3blob"
 
 	"github.com/attachkit/attachment"
 	_ "github.com/attachkit/attachment/metadata/memstore"
+	_ "github.com/attachkit/attachment/metadata/pgstore"
 	_ "github.com/attachkit/attachment/metadata/sqlitestore"
 )
 
@@ -51,8 +58,8 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.prefix, "prefix", "/attachments", "path the API is mounted under")
-	fs.StringVar(&c.blobURL, "blob", "file://./data/blobs?create_dir=1&no_tmp_dir=1&metadata=skip", "content store: a gocloud.dev/blob URL (file://, mem://)")
-	fs.StringVar(&c.metaURL, "meta", "sqlite://./data/attachments.db", "metadata store URL (sqlite://PATH, mem://)")
+	fs.StringVar(&c.blobURL, "blob", "file://./data/blobs?create_dir=1&no_tmp_dir=1&metadata=skip", "content store: a gocloud.dev/blob URL (file://, mem://, s3://; gs:// and azblob:// with -tags cloud)")
+	fs.StringVar(&c.metaURL, "meta", "sqlite://./data/attachments.db", "metadata store URL (sqlite://PATH, postgres://..., mem://)")
 	fs.Int64Var(&c.maxSize, "max-size", attachment.DefaultMaxFileSize, "largest file accepted, in bytes")
 	fs.StringVar(&c.token, "token", "", "when set, every request needs \"Authorization: Bearer TOKEN\" or \"X-API-Token: TOKEN\"")
 	if err := fs.Parse(args); err != nil {

@@ -11,6 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/attachkit/attachment/internal/pgtest"
+	"github.com/attachkit/attachment/internal/s3test"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -34,20 +37,9 @@ func TestParseFlags(t *testing.T) {
 // it, and shuts it down gracefully.
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-token", "s3cret",
-			"-blob", "file://" + dir + "/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
-			"-meta", "sqlite://" + dir + "/meta.db"}, pw)
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	require.NoError(t, err)
-	go io.Copy(io.Discard, pr)
-	base := strings.TrimSpace(strings.TrimPrefix(line, "attachment API listening on "))
-	require.True(t, strings.HasPrefix(base, "http://127.0.0.1:"), line)
+	base := serve(t, "-token", "s3cret",
+		"-blob", "file://"+dir+"/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
+		"-meta", "sqlite://"+dir+"/meta.db")
 
 	resp, err := http.Post(base+"?filename=a.txt", "text/plain", strings.NewReader("hi"))
 	require.NoError(t, err)
@@ -63,12 +55,71 @@ func TestServe(t *testing.T) {
 		assert.Equal(t, http.StatusCreated, resp.StatusCode)
 		assert.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/attachments/"))
 	}
+}
 
-	cancel()
-	select {
-	case err := <-done:
-		assert.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("server did not shut down")
+// The production setup the README shows: content on S3, records in
+// PostgreSQL, both named by URL on the command line.
+func TestServePostgresS3(t *testing.T) {
+	if reason := pgtest.Skip(); reason != "" {
+		t.Skip(reason)
 	}
+	bucket := s3test.Open(t)
+	_, pgURL := pgtest.Schema(t)
+	base := serve(t, "-blob", bucket.URL, "-meta", pgURL)
+
+	resp, err := http.Post(base+"?filename=a.txt", "text/plain", strings.NewReader("hello from s3"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+	resp, err = http.Get(strings.TrimSuffix(base, "/attachments/") + loc)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "hello from s3", string(body))
+
+	// The content is in the bucket, under the service's key layout.
+	keys := 0
+	it := bucket.List(nil)
+	for {
+		obj, err := it.Next(t.Context())
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(obj.Key, "content/"), obj.Key)
+		keys++
+	}
+	require.Equal(t, 1, keys)
+}
+
+// serve runs the server with args on a free port and returns its API's
+// base URL; when the test ends, it stops the server and checks that it shut
+// down cleanly.
+func serve(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err, "the server did not start")
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSpace(strings.TrimPrefix(line, "attachment API listening on "))
+	require.True(t, strings.HasPrefix(base, "http://127.0.0.1:"), line)
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Error("server did not shut down")
+		}
+	})
+	return base
 }

@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -61,10 +62,16 @@ func (m *URLMux) Schemes() []string {
 }
 
 // OpenStore parses urlstr and opens the Store registered for its scheme.
+// Errors show the URL with its password masked; a URL that does not parse
+// is not shown at all, since its password cannot be found.
 func (m *URLMux) OpenStore(ctx context.Context, urlstr string) (Store, error) {
 	u, err := url.Parse(urlstr)
 	if err != nil {
-		return nil, fmt.Errorf("metadata: open %q: %w", urlstr, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL
+		}
+		return nil, fmt.Errorf("metadata: open: invalid URL: %w", err)
 	}
 	return m.OpenStoreURL(ctx, u)
 }

@@ -135,3 +135,12 @@ func TestURLMuxConcurrent(t *testing.T) {
 	wg.Wait()
 	require.Len(t, m.Schemes(), 8)
 }
+
+// A URL that does not parse is not echoed: it may hold a password.
+func TestOpenStoreBadURLHidesPassword(t *testing.T) {
+	var m metadata.URLMux
+	_, err := m.OpenStore(t.Context(), "postgres://app:hunter2@db:badport/app")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "hunter2")
+	require.Contains(t, err.Error(), "invalid URL")
+}

@@ -25,13 +25,13 @@ func TestSearchPlansAgree(t *testing.T) {
 	s, err := Open(ctx, filepath.Join(t.TempDir(), "meta.db"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
-	s.searchWindow, s.searchCandidates = 50, 400
+	s.searchWindow, s.searchCandidates = 20, 100
 
 	names := []string{`Report "Q3".pdf`, "ÉTÉ-photo.JPG", "100%_done.txt", "a*b(c)^d.png", "notes NEAR x.md", "ünï-cødé.txt"}
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var ids []string
 	var batch []*metadata.Record
-	for i := range 1200 {
+	for i := range 400 {
 		id, err := uuid.NewV7()
 		require.NoError(t, err)
 		name := fmt.Sprintf("photo-%05d.jpg", i)
@@ -62,14 +62,18 @@ func TestSearchPlansAgree(t *testing.T) {
 
 	texts := []string{"photo", "PHOTO-0", "photo-00123", "report", `"q3"`, `t "q`, "été", "ÉTÉ-P", "100%_", "%_d", "a*b(c)^d",
 		"near x", "ünï-c", "renamed-7", "renamed-14.bin", "renamed-21", "zzz", "-zz", "zz.jp", ".jpg", "-1"}
-	queries := []metadata.Query{{}, {Owner: "owner:1"}, {Labels: map[string]string{"k": "2"}}, {Ascending: true}, {After: ids[600]}, {After: ids[600], Ascending: true}}
+	queries := []metadata.Query{{}, {Owner: "owner:1"}, {Labels: map[string]string{"k": "2"}}, {Ascending: true}, {After: ids[200]}, {After: ids[200], Ascending: true}}
 	for _, text := range texts {
 		for _, base := range queries {
 			q := base
 			q.Tenant, q.FilenameContains, q.Limit = "t1", text, 23
 			byWalk := listAll(t, s, q, "")
-			for _, g := range grams(strings.ToLower(text)) {
-				require.Equal(t, byWalk, listAll(t, s, q, g), "search %q from gram %q in %+v", text, g, base)
+			if gs := grams(strings.ToLower(text)); len(gs) > 0 {
+				// From its first and its last gram (the same one if it has
+				// one).
+				for _, g := range []string{gs[0], gs[len(gs)-1]} {
+					require.Equal(t, byWalk, listAll(t, s, q, g), "search %q from gram %q in %+v", text, g, base)
+				}
 			}
 			var byList []string // List's own choice of plans, page by page
 			for {

@@ -120,29 +120,36 @@ const (
 
 // rarestGram returns the gram of the filename search text that the fewest
 // names contain, if they are at most limit, and "" if every gram is in
-// more names (or text has no grams). It counts each gram's names no
-// further than limit+1, and stops at a gram that no name contains.
+// more names (or text has no grams). Counting reads a gram's entries, so
+// it first counts each gram's names only up to 16 (a rare name usually has
+// a gram that rare), and counts further, up to limit, only when none is;
+// it stops at a gram that no name contains.
 func rarestGram(ctx context.Context, tx *sql.Tx, text string, limit int) (string, error) {
 	gs, ok := searchGrams(lower(text))
 	if !ok {
 		return "", nil
 	}
-	best, bestN := "", limit+1
-	for _, g := range gs {
-		var n int
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM
-			(SELECT 1 FROM attachment_grams WHERE gram = ? LIMIT ?)`, g, bestN).Scan(&n)
-		if err != nil {
-			return "", err
-		}
-		if n < bestN {
-			best, bestN = g, n
-			if n == 0 {
-				break
+	for _, bound := range []int{min(16, limit), limit} {
+		best, bestN := "", bound+1
+		for _, g := range gs {
+			var n int
+			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM
+				(SELECT 1 FROM attachment_grams WHERE gram = ? LIMIT ?)`, g, bestN).Scan(&n)
+			if err != nil {
+				return "", err
+			}
+			if n < bestN {
+				best, bestN = g, n
+				if n == 0 {
+					break
+				}
 			}
 		}
+		if best != "" {
+			return best, nil
+		}
 	}
-	return best, nil
+	return "", nil
 }
 
 // listPlan varies the statement listQuery builds for a query.

@@ -3,7 +3,9 @@ package attachment
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/attachkit/attachment/internal/filename"
 )
@@ -65,7 +67,38 @@ func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 	hdr.Set("Content-Security-Policy", "sandbox")
 	hdr.Set("Content-Disposition", filename.ContentDisposition(disp, a.Filename))
 	hdr.Set("Cache-Control", "private, no-cache")
-	http.ServeContent(&contentWriter{ResponseWriter: w, h: h, r: r}, r, "", a.CreatedAt, obj)
+	h.serveContent(w, r, a.CreatedAt, a.Size, obj)
+}
+
+// serveContent serves content with http.ServeContent (ranges and
+// conditional requests), after refusing a Range header of more than
+// Options.MaxRanges ranges with 416 too_many_ranges. The headers that
+// describe the content must be set already.
+func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, modtime time.Time, size int64, content io.ReadSeeker) {
+	if max := h.svc.core.opts.MaxRanges; countRanges(r.Header.Get("Range")) > max {
+		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
+		h.problem(w, r, http.StatusRequestedRangeNotSatisfiable, codeTooManyRanges,
+			"the Range header asks for more than "+strconv.Itoa(max)+" ranges")
+		return
+	}
+	http.ServeContent(&contentWriter{ResponseWriter: w, h: h, r: r}, r, "", modtime, content)
+}
+
+// countRanges counts the ranges of a Range header as http.ServeContent
+// reads it (it skips empty elements); a header it would not take as byte
+// ranges counts as none.
+func countRanges(v string) int {
+	spec, ok := strings.CutPrefix(v, "bytes=")
+	if !ok {
+		return 0
+	}
+	n := 0
+	for ra := range strings.SplitSeq(spec, ",") {
+		if strings.Trim(ra, " \t") != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // contentWriter turns the plain-text errors that http.ServeContent writes

@@ -31,6 +31,21 @@ func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	// The request's size is checked before any of the body is read: net/http
+	// sends "100 Continue" only when a handler first reads, so a client
+	// that asked for it sends nothing more.
+	if max := svc.core.opts.MaxRequestSize; max > 0 {
+		if r.ContentLength > max {
+			h.writeError(w, r, inputErr(ErrTooLarge, "the request body is larger than %d bytes", max))
+			return
+		}
+		// The server's own body goes back before the handler returns:
+		// net/http looks at it to tell whether a 100 Continue was sent
+		// and the rest of the body may be skipped.
+		orig := r.Body
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		defer func() { r.Body = orig }()
+	}
 	var atts []*Attachment
 	mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if perr == nil && mt == "multipart/form-data" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"mime"
 	"slices"
 	"strings"
@@ -13,6 +14,8 @@ import (
 // Defaults for Options fields left zero.
 const (
 	DefaultMaxFileSize      = 100 << 20 // 100 MiB
+	DefaultMaxRequestSize   = 1 << 30   // 1 GiB
+	DefaultMaxRanges        = 64
 	DefaultMaxFiles         = 32
 	DefaultMaxFilenameBytes = 255
 	DefaultMaxLabels        = 32
@@ -41,6 +44,22 @@ type Options struct {
 	// with ErrTooLarge. Zero means DefaultMaxFileSize (100 MiB); a
 	// negative value means no limit.
 	MaxFileSize int64
+	// MaxRequestSize is the most bytes the Handler reads of one upload
+	// request body: all its files and the multipart framing. A body whose
+	// Content-Length is over it is answered 413 too_large before any of it
+	// is read (and without a 100 Continue); a longer body without a length
+	// is cut off there, answered 413 too_large, and nothing is stored. Zero
+	// means DefaultMaxRequestSize (1 GiB), or MaxFileSize plus 1 MiB when
+	// that is more; when MaxFileSize is negative (no limit), zero means no
+	// limit too. A negative value means no limit.
+	MaxRequestSize int64
+	// MaxRanges is the most ranges the Handler serves from one Range
+	// header (a download); a request asking for more is answered 416
+	// too_many_ranges, which a client can follow with fewer ranges or none.
+	// net/http's own rules apply below it (ranges that overlap so much
+	// that they add up to more than the content are ignored: the whole
+	// content is served). Zero means DefaultMaxRanges (64).
+	MaxRanges int
 	// MaxFiles is the most files one upload may have; more fail with
 	// ErrTooManyFiles. Zero means DefaultMaxFiles (32).
 	MaxFiles int
@@ -127,6 +146,17 @@ func (o *Options) withDefaults() (Options, error) {
 	if c.MaxFileSize == 0 {
 		c.MaxFileSize = DefaultMaxFileSize
 	}
+	if c.MaxRequestSize == 0 {
+		switch {
+		case c.MaxFileSize < 0 || c.MaxFileSize > math.MaxInt64-1<<20:
+			c.MaxRequestSize = -1
+		default:
+			c.MaxRequestSize = max(DefaultMaxRequestSize, c.MaxFileSize+1<<20)
+		}
+	}
+	if c.MaxRanges == 0 {
+		c.MaxRanges = DefaultMaxRanges
+	}
 	if c.MaxFiles == 0 {
 		c.MaxFiles = DefaultMaxFiles
 	}
@@ -185,8 +215,8 @@ func (o *Options) withDefaults() (Options, error) {
 		return Options{}, errors.New("attachment: Options durations and limits must not be negative")
 	}
 	c.Processors = append([]Processor(nil), c.Processors...)
-	if c.MaxFiles < 0 || c.MaxFilenameBytes < 0 || c.MaxLabels < 0 || c.MaxFieldBytes < 0 || c.CommitTimeout < 0 {
-		return Options{}, errors.New("attachment: Options limits must not be negative (except MaxFileSize, where negative means none)")
+	if c.MaxFiles < 0 || c.MaxRanges < 0 || c.MaxFilenameBytes < 0 || c.MaxLabels < 0 || c.MaxFieldBytes < 0 || c.CommitTimeout < 0 {
+		return Options{}, errors.New("attachment: Options limits must not be negative (except MaxFileSize and MaxRequestSize, where negative means none)")
 	}
 	c.AllowedTypes = append([]string(nil), c.AllowedTypes...)
 	for i, t := range c.AllowedTypes {

@@ -16,6 +16,7 @@ const (
 	codeNotFound         = "not_found"
 	codeTooLarge         = "too_large"
 	codeTooManyFiles     = "too_many_files"
+	codeTooManyRanges    = "too_many_ranges"
 	codeUnsupportedType  = "unsupported_type"
 	codeChecksumMismatch = "checksum_mismatch"
 	codeInvalidFilename  = "invalid_filename"
@@ -105,6 +106,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
 	hdr := w.Header()
 	for _, k := range []string{"Content-Disposition", "Content-Encoding", "Content-Length", "ETag", "Last-Modified", "Content-Range", "Accept-Ranges"} {
+		if k == "Content-Range" && status == http.StatusRequestedRangeNotSatisfiable {
+			continue // "bytes */size", which a 416 should carry
+		}
 		hdr.Del(k)
 	}
 	writeJSON(w, r, status, "application/problem+json", Problem{

@@ -31,6 +31,12 @@ type HandlerOptions struct {
 	// Logger receives the handler's logs (server errors, with their
 	// detail, which clients never see). Nil means the Service's logger.
 	Logger *slog.Logger
+	// Signer enables signed URLs (POST /{id}/signed-url, and GET and HEAD
+	// of /{id} and /{id}/thumbnail with a signature in the query string)
+	// with the host's keys and lifetimes. Nil, the default, disables them:
+	// there is no built-in key; the route is a 404 and a signed query
+	// string is refused with 403, never honoured.
+	Signer *Signer
 }
 
 // Handler serves the attachment HTTP API (see docs/api.md) for a Service.
@@ -42,6 +48,7 @@ type Handler struct {
 	access Access
 	opts   HandlerOptions
 	log    *slog.Logger
+	signer *Signer
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -67,6 +74,7 @@ func NewHandler(svc *Service, opts *HandlerOptions) *Handler {
 		access: o.Access,
 		opts:   o,
 		log:    o.Logger,
+		signer: o.Signer,
 	}
 }
 
@@ -123,6 +131,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		methods, serve = []string{http.MethodGet, http.MethodHead}, func() { h.Status(w, r, id) }
 	case len(segs) == 2 && segs[1] == "refs":
 		methods, serve = []string{http.MethodPost}, func() { h.AddRef(w, r, id) }
+	case len(segs) == 2 && segs[1] == "signed-url" && h.signer != nil:
+		methods, serve = []string{http.MethodPost}, func() { h.CreateSignedURL(w, r, id) }
 	case len(segs) == 3 && segs[1] == "refs":
 		ref, ok := unescapeSegment(segs[2])
 		if ok {
@@ -199,7 +209,13 @@ func (h *Handler) identify(r *http.Request) (Caller, *Service, error) {
 
 // authorize identifies the caller and checks op. For op on one attachment
 // (id non-empty) it loads it in the caller's tenant first.
+//
+// A GET or HEAD for OpDownload or OpThumbnail that carries a signed-URL
+// query string is judged by its signature alone (see authorizeSigned).
 func (h *Handler) authorize(r *http.Request, op Operation, id string) (Caller, *Service, *Attachment, error) {
+	if (op == OpDownload || op == OpThumbnail) && id != "" && signedRequest(r) {
+		return h.authorizeSigned(r, id)
+	}
 	c, svc, err := h.identify(r)
 	if err != nil {
 		return Caller{}, nil, nil, err

@@ -11,12 +11,24 @@
 //
 //	go run ./examples/server -blob 's3://bucket?region=eu-west-1' -meta 'postgres://user:pass@host/db'
 //
+// -signing-key enables signed URLs (POST /{id}/signed-url). Its value is a
+// secret of at least 32 bytes, in hex (64 hex digits: openssl rand -hex
+// 32) or base64; or several, separated by commas, to rotate keys: the
+// first signs, every one verifies. Each key's ID in the URLs is the first
+// 8 hex digits of the SHA-256 of its secret. When the flag is not given,
+// the environment variable ATTACHMENT_SIGNING_KEY is read instead (this
+// program reads it; the library never reads the environment). Without
+// either, there are no signed URLs.
+//
 // gs:// and azblob:// buckets need the cloud build tag (see cloud.go).
 package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,10 +59,15 @@ func main() {
 	}
 }
 
+// signingKeyEnv is read for -signing-key when the flag is not given.
+const signingKeyEnv = "ATTACHMENT_SIGNING_KEY"
+
 // config is what the flags say.
 type config struct {
 	addr, prefix, blobURL, metaURL, token string
 	maxSize                               int64
+	// signer is nil unless -signing-key (or ATTACHMENT_SIGNING_KEY) is set.
+	signer *attachment.Signer
 }
 
 func parseFlags(args []string) (config, error) {
@@ -62,6 +79,10 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.metaURL, "meta", "sqlite://./data/attachments.db", "metadata store URL (sqlite://PATH, postgres://..., mem://)")
 	fs.Int64Var(&c.maxSize, "max-size", attachment.DefaultMaxFileSize, "largest file accepted, in bytes")
 	fs.StringVar(&c.token, "token", "", "when set, every request needs \"Authorization: Bearer TOKEN\" or \"X-API-Token: TOKEN\"")
+	// No default shown for the key: -help must not print a secret.
+	signingKey := fs.String("signing-key", "", "enables signed URLs: a secret of at least 32 bytes in hex or base64, or several separated by commas (the first signs, all verify); default $"+signingKeyEnv)
+	ttl := fs.Duration("signed-url-ttl", attachment.DefaultSignedURLTTL, "lifetime of a signed URL when the client asks for none")
+	maxTTL := fs.Duration("signed-url-max-ttl", attachment.DefaultSignedURLMaxTTL, "longest lifetime of a signed URL")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -72,7 +93,53 @@ func parseFlags(args []string) (config, error) {
 	if c.prefix == "/" {
 		return c, errors.New("-prefix must not be empty")
 	}
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "signing-key" })
+	if !given {
+		*signingKey = os.Getenv(signingKeyEnv)
+	}
+	if *signingKey != "" {
+		keys, err := parseSigningKeys(*signingKey)
+		if err != nil {
+			return c, err
+		}
+		c.signer, err = attachment.NewSigner(attachment.SignerOptions{Keys: keys, DefaultTTL: *ttl, MaxTTL: *maxTTL})
+		if err != nil {
+			return c, fmt.Errorf("-signing-key: %w", err)
+		}
+	}
 	return c, nil
+}
+
+// parseSigningKeys reads a comma-separated list of secrets, each in hex
+// or base64 (standard or URL alphabet, padded or not). A key's ID is the
+// first 8 hex digits of the SHA-256 of its secret.
+func parseSigningKeys(v string) ([]attachment.SigningKey, error) {
+	var keys []attachment.SigningKey
+	for i, s := range strings.Split(v, ",") {
+		secret, err := decodeSecret(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("-signing-key: key %d is neither hex nor base64", i+1)
+		}
+		if len(secret) < attachment.MinSigningKeyBytes {
+			return nil, fmt.Errorf("-signing-key: key %d has %d bytes, want at least %d (openssl rand -hex 32)", i+1, len(secret), attachment.MinSigningKeyBytes)
+		}
+		sum := sha256.Sum256(secret)
+		keys = append(keys, attachment.SigningKey{ID: hex.EncodeToString(sum[:4]), Secret: secret})
+	}
+	return keys, nil
+}
+
+func decodeSecret(s string) ([]byte, error) {
+	if b, err := hex.DecodeString(s); err == nil {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("not hex or base64")
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -101,6 +168,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	mux.Handle(c.prefix+"/", attachment.NewHandler(svc, &attachment.HandlerOptions{
 		Prefix: c.prefix,
 		Access: access,
+		Signer: c.signer,
 	}))
 
 	ln, err := net.Listen("tcp", c.addr)

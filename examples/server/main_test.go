@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -55,6 +57,91 @@ func TestServe(t *testing.T) {
 		assert.Equal(t, http.StatusCreated, resp.StatusCode)
 		assert.True(t, strings.HasPrefix(resp.Header.Get("Location"), "/attachments/"))
 	}
+}
+
+const (
+	hexKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	oldKey = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+)
+
+func TestParseSigningKey(t *testing.T) {
+	t.Setenv(signingKeyEnv, "")
+	c, err := parseFlags(nil)
+	require.NoError(t, err)
+	assert.Nil(t, c.signer, "no key, no signed URLs")
+
+	b64 := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	for _, v := range []string{hexKey, b64, strings.TrimRight(b64, "="), hexKey + "," + oldKey} {
+		c, err = parseFlags([]string{"-signing-key", v})
+		require.NoError(t, err, v)
+		require.NotNil(t, c.signer, v)
+	}
+	c, err = parseFlags([]string{"-signing-key", hexKey, "-signed-url-ttl", "1m", "-signed-url-max-ttl", "1h"})
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, c.signer.DefaultTTL())
+	assert.Equal(t, time.Hour, c.signer.MaxTTL())
+
+	for _, v := range []string{"00ff", "not a key!", hexKey + ",", hexKey + "," + hexKey} {
+		_, err = parseFlags([]string{"-signing-key", v})
+		assert.Error(t, err, v)
+	}
+	_, err = parseFlags([]string{"-signing-key", hexKey, "-signed-url-ttl", "2h", "-signed-url-max-ttl", "1h"})
+	assert.Error(t, err)
+
+	// The environment variable, when the flag is not given.
+	t.Setenv(signingKeyEnv, hexKey)
+	c, err = parseFlags(nil)
+	require.NoError(t, err)
+	assert.NotNil(t, c.signer)
+	t.Setenv(signingKeyEnv, "short")
+	_, err = parseFlags(nil)
+	assert.Error(t, err)
+	c, err = parseFlags([]string{"-signing-key", hexKey})
+	require.NoError(t, err, "the flag wins over the environment")
+	assert.NotNil(t, c.signer)
+}
+
+// TestServeSigned runs the server with a token and a signing key: a
+// signed URL made with the token reads the attachment without it.
+func TestServeSigned(t *testing.T) {
+	t.Setenv(signingKeyEnv, "")
+	dir := t.TempDir()
+	base := serve(t, "-token", "s3cret", "-signing-key", hexKey+","+oldKey,
+		"-blob", "file://"+dir+"/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
+		"-meta", "sqlite://"+dir+"/meta.db")
+	origin := strings.TrimSuffix(base, "/attachments/")
+	do := func(method, url string, token bool) *http.Response {
+		req, err := http.NewRequest(method, url, strings.NewReader("hello"))
+		require.NoError(t, err)
+		if token {
+			req.Header.Set("X-API-Token", "s3cret")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	resp := do("POST", base+"?filename=a.txt", true)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+
+	resp = do("POST", origin+loc+"/signed-url?ttl=60", true)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var su struct {
+		URL       string    `json:"url"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&su))
+	require.True(t, strings.HasPrefix(su.URL, loc+"?"), su.URL)
+	assert.WithinDuration(t, time.Now().Add(time.Minute), su.ExpiresAt, 5*time.Second)
+
+	resp = do("GET", origin+su.URL, false)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(body))
+	assert.Equal(t, http.StatusUnauthorized, do("GET", origin+loc, false).StatusCode)
+	assert.Equal(t, http.StatusForbidden, do("GET", origin+strings.Replace(su.URL, "sig=", "sig=A", 1), false).StatusCode)
 }
 
 // The production setup the README shows: content on S3, records in

@@ -2,9 +2,14 @@ package attachment_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -135,4 +140,132 @@ func FuzzRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzDownloadRange sends arbitrary Range (and If-Range) headers to a
+// download, as the handler parses them with net/http's ServeContent. It
+// must never answer 5xx; a 206 must carry at most Options.MaxRanges
+// ranges, each a Content-Range within the content whose bytes are the
+// content's; a 200 carries the whole content; every error is problem+json.
+func FuzzDownloadRange(f *testing.F) {
+	for _, s := range []string{
+		"bytes=0-0", "bytes=10-19", "bytes=-5", "bytes=990-", "bytes=0-1,500-502", "bytes=5000-6000",
+		"bytes=0-,0-", "bytes=1-0", "bytes=,,,", "bytes= 1-2 , 3-4", "bytes=-0", "bytes=0-9223372036854775807",
+		"bytes=-9223372036854775808", "items=0-1", "BYTES=0-1", "bytes=0-0,2-2,4-4,6-6,8-8,10-10,12-12,14-14,16-16",
+		"bytes=0-0,0-0,0-0,0-0,0-0", "bytes=999-999,0-0", "bytes=1-1,0-1000",
+	} {
+		f.Add(s, "", uint8(2), false)
+	}
+	f.Add("bytes=0-9", "\"stale\"", uint8(2), false)
+	f.Add("bytes=0-9", "", uint8(0), true)
+	f.Add("bytes=0-0", "", uint8(1), false)
+
+	bucket := memblob.OpenBucket(nil)
+	f.Cleanup(func() { bucket.Close() })
+	const maxRanges = 8
+	svc, err := attachment.New(storage.New(bucket), memstore.New(), &attachment.Options{MaxRanges: maxRanges, Workers: -1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { svc.Close() })
+	contents := [][]byte{nil, {42}, make([]byte, 1000)}
+	for i := range contents[2] {
+		contents[2][i] = byte(i*7 + i>>8)
+	}
+	var ids []string
+	for _, c := range contents {
+		atts, err := svc.Upload(context.Background(), nil, attachment.File{Name: "f.bin", Content: bytes.NewReader(c)})
+		if err != nil {
+			f.Fatal(err)
+		}
+		ids = append(ids, atts[0].ID)
+	}
+	h := attachment.NewHandler(svc, nil)
+
+	f.Fuzz(func(t *testing.T, rangeHdr, ifRange string, which uint8, head bool) {
+		content := contents[int(which)%len(contents)]
+		method := "GET"
+		if head {
+			method = "HEAD"
+		}
+		req := httptest.NewRequest(method, "/"+ids[int(which)%len(ids)], nil)
+		req.Header["Range"] = []string{rangeHdr}
+		if ifRange != "" {
+			req.Header["If-Range"] = []string{ifRange}
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		size := int64(len(content))
+		switch {
+		case rec.Code >= 500:
+			t.Fatalf("%q: %d %s", rangeHdr, rec.Code, rec.Body.String())
+		case rec.Code >= 400:
+			if rec.Code != http.StatusRequestedRangeNotSatisfiable {
+				t.Fatalf("%q: %d", rangeHdr, rec.Code)
+			}
+			if !head && rec.Header().Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("%q: %d without problem+json", rangeHdr, rec.Code)
+			}
+			if got, want := rec.Header().Get("Content-Range"), "bytes */"+strconv.FormatInt(size, 10); got != want {
+				t.Fatalf("%q: 416 with Content-Range %q, want %q", rangeHdr, got, want)
+			}
+		case rec.Code == http.StatusOK:
+			if !head && !bytes.Equal(rec.Body.Bytes(), content) {
+				t.Fatalf("%q: 200 without the whole content", rangeHdr)
+			}
+		case rec.Code == http.StatusPartialContent:
+			if head {
+				return
+			}
+			checkByteranges(t, rangeHdr, rec, content, maxRanges)
+		default:
+			t.Fatalf("%q: unexpected status %d", rangeHdr, rec.Code)
+		}
+		if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("%q: %d without nosniff", rangeHdr, rec.Code)
+		}
+	})
+}
+
+// checkByteranges checks a 206 answer against content: one range with its
+// Content-Range, or a multipart/byteranges of at most maxRanges parts.
+func checkByteranges(t *testing.T, rangeHdr string, rec *httptest.ResponseRecorder, content []byte, maxRanges int) {
+	t.Helper()
+	check := func(cr string, body []byte) {
+		var start, end, total int64
+		if _, err := fmt.Sscanf(cr, "bytes %d-%d/%d", &start, &end, &total); err != nil {
+			t.Fatalf("%q: Content-Range %q: %v", rangeHdr, cr, err)
+		}
+		if total != int64(len(content)) || start < 0 || end < start || end >= total {
+			t.Fatalf("%q: Content-Range %q out of %d bytes", rangeHdr, cr, len(content))
+		}
+		if !bytes.Equal(body, content[start:end+1]) {
+			t.Fatalf("%q: the bytes of %q are not the content's", rangeHdr, cr)
+		}
+	}
+	mt, params, err := mime.ParseMediaType(rec.Header().Get("Content-Type"))
+	if err != nil || mt != "multipart/byteranges" {
+		check(rec.Header().Get("Content-Range"), rec.Body.Bytes())
+		return
+	}
+	mr := multipart.NewReader(rec.Body, params["boundary"])
+	n := 0
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", rangeHdr, err)
+		}
+		body, err := io.ReadAll(p)
+		if err != nil {
+			t.Fatalf("%q: %v", rangeHdr, err)
+		}
+		check(p.Header.Get("Content-Range"), body)
+		n++
+	}
+	if n < 2 || n > maxRanges {
+		t.Fatalf("%q: %d parts; at most %d ranges may be served", rangeHdr, n, maxRanges)
+	}
 }

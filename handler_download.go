@@ -71,34 +71,71 @@ func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 // serveContent serves content with http.ServeContent (ranges and
-// conditional requests), after refusing a Range header of more than
-// Options.MaxRanges ranges with 416 too_many_ranges. The headers that
-// describe the content must be set already.
+// conditional requests) after looking at the Range header itself: one of
+// more than Options.MaxRanges ranges is refused with 416 too_many_ranges;
+// one in a unit other than bytes is ignored, as RFC 9110 has it (net/http
+// would refuse it); and empty suffix ranges ("-0", which net/http would
+// serve as a 206 of no bytes) are dropped, a header of nothing else being
+// unsatisfiable. The headers that describe the content must be set already.
 func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, modtime time.Time, size int64, content io.ReadSeeker) {
-	if max := h.svc.core.opts.MaxRanges; countRanges(r.Header.Get("Range")) > max {
-		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
-		h.problem(w, r, http.StatusRequestedRangeNotSatisfiable, codeTooManyRanges,
-			"the Range header asks for more than "+strconv.Itoa(max)+" ranges")
-		return
-	}
-	http.ServeContent(&contentWriter{ResponseWriter: w, h: h, r: r}, r, "", modtime, content)
-}
-
-// countRanges counts the ranges of a Range header as http.ServeContent
-// reads it (it skips empty elements); a header it would not take as byte
-// ranges counts as none.
-func countRanges(v string) int {
-	spec, ok := strings.CutPrefix(v, "bytes=")
-	if !ok {
-		return 0
-	}
-	n := 0
-	for ra := range strings.SplitSeq(spec, ",") {
-		if strings.Trim(ra, " \t") != "" {
-			n++
+	unsatisfied := "bytes */" + strconv.FormatInt(size, 10)
+	if v := r.Header.Get("Range"); v != "" {
+		spec, n, ok := normalizeRange(v)
+		switch {
+		case n > h.svc.core.opts.MaxRanges:
+			w.Header().Set("Content-Range", unsatisfied)
+			h.problem(w, r, http.StatusRequestedRangeNotSatisfiable, codeTooManyRanges,
+				"the Range header asks for more than "+strconv.Itoa(h.svc.core.opts.MaxRanges)+" ranges")
+			return
+		case !ok:
+			w.Header().Set("Content-Range", unsatisfied)
+			h.problem(w, r, http.StatusRequestedRangeNotSatisfiable, codeBadRequest, "the requested range is not satisfiable")
+			return
+		case spec != v:
+			r = r.Clone(r.Context())
+			if spec == "" {
+				r.Header.Del("Range")
+			} else {
+				r.Header.Set("Range", spec)
+			}
 		}
 	}
-	return n
+	http.ServeContent(&contentWriter{ResponseWriter: w, h: h, r: r, unsatisfied: unsatisfied}, r, "", modtime, content)
+}
+
+// normalizeRange reads a Range header as http.ServeContent would and
+// returns it as ServeContent should see it ("" for none), with the number
+// of ranges in it. A unit other than bytes (in any case) gives "", to be
+// ignored. Empty elements and empty suffix ranges ("-0") are left out; ok
+// is false when those were all there was. Anything else is passed on for
+// ServeContent to judge.
+func normalizeRange(v string) (spec string, n int, ok bool) {
+	unit, set, found := strings.Cut(v, "=")
+	if !found || !strings.EqualFold(strings.Trim(unit, " \t"), "bytes") {
+		return "", 0, true
+	}
+	var keep []string
+	dropped := false
+	for ra := range strings.SplitSeq(set, ",") {
+		ra = strings.Trim(ra, " \t")
+		switch {
+		case ra == "":
+		case len(ra) > 1 && ra[0] == '-' && strings.Trim(ra[1:], "0") == "":
+			dropped = true
+		default:
+			keep = append(keep, ra)
+		}
+	}
+	if len(keep) == 0 {
+		if dropped {
+			return "", 0, false
+		}
+		return v, 0, true // "bytes=" and the like: ServeContent's to refuse
+	}
+	if !dropped && strings.HasPrefix(v, "bytes=") {
+		return v, len(keep), true
+	}
+	return "bytes=" + strings.Join(keep, ","), len(keep), true
 }
 
 // contentWriter turns the plain-text errors that http.ServeContent writes
@@ -106,9 +143,12 @@ func countRanges(v string) int {
 // including io.ReaderFrom so that file content goes out with sendfile.
 type contentWriter struct {
 	http.ResponseWriter
-	h      *Handler
-	r      *http.Request
-	failed bool
+	h *Handler
+	r *http.Request
+	// unsatisfied, when set, is the Content-Range of a 416 ("bytes */size"),
+	// which ServeContent leaves out for a malformed range.
+	unsatisfied string
+	failed      bool
 }
 
 func (cw *contentWriter) WriteHeader(status int) {
@@ -119,6 +159,9 @@ func (cw *contentWriter) WriteHeader(status int) {
 		switch status {
 		case http.StatusRequestedRangeNotSatisfiable:
 			detail = "the requested range is not satisfiable"
+			if cw.unsatisfied != "" && cw.Header().Get("Content-Range") == "" {
+				cw.Header().Set("Content-Range", cw.unsatisfied)
+			}
 		case http.StatusPreconditionFailed:
 			detail = "a precondition failed"
 		}

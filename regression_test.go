@@ -717,3 +717,36 @@ func TestRegressionConcurrentLimits(t *testing.T) {
 	wg.Wait()
 	e.requireNothingStored()
 }
+
+// Range headers net/http gets wrong on its own: an empty suffix range
+// ("-0") was served as a 206 of no bytes with Content-Range "bytes
+// 20-19/20"; a unit other than bytes was refused where RFC 9110 says to
+// ignore it; a malformed range's 416 had no Content-Range.
+func TestRegressionRangeEdgeCases(t *testing.T) {
+	e := newEnv(t, backends()[0], nil)
+	content := []byte("0123456789abcdefghij")
+	a := e.mustUpload("r.bin", content)
+	for _, tc := range []struct {
+		rng    string
+		status int
+		body   string
+	}{
+		{"bytes=-0", http.StatusRequestedRangeNotSatisfiable, ""},
+		{"bytes=-000, ,", http.StatusRequestedRangeNotSatisfiable, ""},
+		{"bytes=-0,2-3", http.StatusPartialContent, "23"},
+		{"bytes=1-0", http.StatusRequestedRangeNotSatisfiable, ""},
+		{"bytes=x", http.StatusRequestedRangeNotSatisfiable, ""},
+		{"items=0-1", http.StatusOK, string(content)},
+		{"BYTES = 0-1", http.StatusPartialContent, "01"},
+		{"bytes=18-", http.StatusPartialContent, "ij"},
+	} {
+		rec := e.do("GET", a.URL, nil, "Range", tc.rng)
+		require.Equal(t, tc.status, rec.Code, "%q: %s", tc.rng, rec.Body.String())
+		if tc.status == http.StatusRequestedRangeNotSatisfiable {
+			requireProblem(t, rec, tc.status, "bad_request")
+			assert.Equal(t, "bytes */20", rec.Header().Get("Content-Range"), tc.rng)
+			continue
+		}
+		assert.Equal(t, tc.body, rec.Body.String(), tc.rng)
+	}
+}

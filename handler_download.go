@@ -3,6 +3,7 @@ package attachment
 import (
 	"io"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -76,10 +77,15 @@ func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 // one in a unit other than bytes is ignored, as RFC 9110 has it (net/http
 // would refuse it); and empty suffix ranges ("-0", which net/http would
 // serve as a 206 of no bytes) are dropped, a header of nothing else being
-// unsatisfiable. The headers that describe the content must be set already.
+// unsatisfiable. Empty content is served whole whatever the Range asks
+// (net/http would answer "bytes=-1" with a 206 and Content-Range "bytes
+// 0--1/0"). The headers that describe the content must be set already.
 func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, modtime time.Time, size int64, content io.ReadSeeker) {
 	unsatisfied := "bytes */" + strconv.FormatInt(size, 10)
-	if v := r.Header.Get("Range"); v != "" {
+	if v := r.Header.Get("Range"); v != "" && size == 0 {
+		r = r.Clone(r.Context())
+		r.Header.Del("Range")
+	} else if v != "" {
 		spec, n, ok := normalizeRange(v)
 		switch {
 		case n > h.svc.core.opts.MaxRanges:
@@ -103,6 +109,21 @@ func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, modtime t
 	http.ServeContent(&contentWriter{ResponseWriter: w, h: h, r: r, unsatisfied: unsatisfied}, r, "", modtime, content)
 }
 
+// emptySuffix reports whether ra is a suffix range of no bytes ("-0",
+// "- +00"), parsed as net/http parses it.
+func emptySuffix(ra string) bool {
+	start, end, ok := strings.Cut(ra, "-")
+	if !ok || textproto.TrimString(start) != "" {
+		return false
+	}
+	end = textproto.TrimString(end)
+	if end == "" || end[0] == '-' {
+		return false
+	}
+	i, err := strconv.ParseInt(end, 10, 64)
+	return err == nil && i == 0
+}
+
 // normalizeRange reads a Range header as http.ServeContent would and
 // returns it as ServeContent should see it ("" for none), with the number
 // of ranges in it. A unit other than bytes (in any case) gives "", to be
@@ -111,16 +132,16 @@ func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, modtime t
 // ServeContent to judge.
 func normalizeRange(v string) (spec string, n int, ok bool) {
 	unit, set, found := strings.Cut(v, "=")
-	if !found || !strings.EqualFold(strings.Trim(unit, " \t"), "bytes") {
+	if !found || !strings.EqualFold(textproto.TrimString(unit), "bytes") {
 		return "", 0, true
 	}
 	var keep []string
 	dropped := false
 	for ra := range strings.SplitSeq(set, ",") {
-		ra = strings.Trim(ra, " \t")
+		ra = textproto.TrimString(ra)
 		switch {
 		case ra == "":
-		case len(ra) > 1 && ra[0] == '-' && strings.Trim(ra[1:], "0") == "":
+		case emptySuffix(ra):
 			dropped = true
 		default:
 			keep = append(keep, ra)

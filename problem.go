@@ -120,8 +120,8 @@ func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, co
 	})
 }
 
-// writeJSON writes v as JSON with the status. HEAD requests get the
-// headers alone.
+// writeJSON writes v as JSON with the status, under nosniff and a sandbox
+// CSP like every answer with a body. HEAD requests get the headers alone.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, contentType string, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -132,6 +132,7 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, contentType s
 	hdr := w.Header()
 	hdr.Set("Content-Type", contentType)
 	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Content-Security-Policy", "sandbox")
 	hdr.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {

@@ -686,13 +686,28 @@ func TestRegressionNeverInline(t *testing.T) {
 			assert.Equal(t, "text/plain", mt, tc.name)
 		}
 	}
-	// Thumbnails (GET and HEAD) too.
+	// Thumbnails (GET and HEAD), JSON answers and problems too.
 	img := e.mustUpload("p.png", pngBytes(t, 40, 30))
-	for _, method := range []string{"GET", "HEAD"} {
-		rec := e.do(method, img.URL+"/thumbnail", nil)
-		require.Equal(t, http.StatusOK, rec.Code)
-		assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"), method)
-		assert.Equal(t, "sandbox", rec.Header().Get("Content-Security-Policy"), method)
+	for _, tc := range []struct {
+		method, url string
+		status      int
+	}{
+		{"GET", img.URL + "/thumbnail", http.StatusOK},
+		{"HEAD", img.URL + "/thumbnail", http.StatusOK},
+		{"GET", img.URL + "/metadata", http.StatusOK},
+		{"GET", e.prefix + "/", http.StatusOK},
+		{"GET", img.URL + "?disposition=evil", http.StatusBadRequest},
+		{"GET", img.URL, http.StatusRequestedRangeNotSatisfiable},
+	} {
+		method := tc.method
+		var hdr []string
+		if tc.status == http.StatusRequestedRangeNotSatisfiable {
+			hdr = []string{"Range", rangeHeader(1000)}
+		}
+		rec := e.do(method, tc.url, nil, hdr...)
+		require.Equal(t, tc.status, rec.Code, tc.url)
+		assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"), "%s %s", method, tc.url)
+		assert.Equal(t, "sandbox", rec.Header().Get("Content-Security-Policy"), "%s %s", method, tc.url)
 	}
 }
 
@@ -733,6 +748,7 @@ func TestRegressionRangeEdgeCases(t *testing.T) {
 	}{
 		{"bytes=-0", http.StatusRequestedRangeNotSatisfiable, ""},
 		{"bytes=-000, ,", http.StatusRequestedRangeNotSatisfiable, ""},
+		{"bytes= - +0", http.StatusRequestedRangeNotSatisfiable, ""},
 		{"bytes=-0,2-3", http.StatusPartialContent, "23"},
 		{"bytes=1-0", http.StatusRequestedRangeNotSatisfiable, ""},
 		{"bytes=x", http.StatusRequestedRangeNotSatisfiable, ""},
@@ -748,5 +764,18 @@ func TestRegressionRangeEdgeCases(t *testing.T) {
 			continue
 		}
 		assert.Equal(t, tc.body, rec.Body.String(), tc.rng)
+	}
+}
+
+// Empty content is served whole whatever the Range header says: net/http
+// answered "bytes=-1" with a 206 and Content-Range "bytes 0--1/0".
+func TestRegressionRangeOfEmptyContent(t *testing.T) {
+	e := newEnv(t, backends()[0], nil)
+	a := e.mustUpload("empty.bin", nil)
+	for _, rng := range []string{"bytes=-1", "bytes=0-0", "bytes=-0", "bytes=0-"} {
+		rec := e.do("GET", a.URL, nil, "Range", rng)
+		require.Equal(t, http.StatusOK, rec.Code, rng)
+		assert.Empty(t, rec.Header().Get("Content-Range"), rng)
+		assert.Equal(t, "0", rec.Header().Get("Content-Length"), rng)
 	}
 }

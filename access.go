@@ -9,7 +9,7 @@ type Operation string
 const (
 	OpUpload    Operation = "upload"    // POST /
 	OpList      Operation = "list"      // GET /
-	OpDownload  Operation = "download"  // GET and HEAD /{id}
+	OpDownload  Operation = "download"  // GET and HEAD /{id}; POST /{id}/signed-url
 	OpRead      Operation = "read"      // GET /{id}/metadata
 	OpUpdate    Operation = "update"    // PATCH and PUT /{id}
 	OpDelete    Operation = "delete"    // DELETE /{id}

@@ -44,5 +44,5 @@ func (h *Handler) Thumbnail(w http.ResponseWriter, r *http.Request, id string) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Content-Security-Policy", "sandbox")
 	hdr.Set("Cache-Control", "private, no-cache")
-	http.ServeContent(&contentWriter{ResponseWriter: w, h: h, r: r}, r, "", th.ModTime(), th)
+	h.serveContent(w, r, th.ModTime(), th.Object.Size(), th)
 }

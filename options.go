@@ -54,8 +54,9 @@ type Options struct {
 	// limit too. A negative value means no limit.
 	MaxRequestSize int64
 	// MaxRanges is the most ranges the Handler serves from one Range
-	// header (a download); a request asking for more is answered 416
-	// too_many_ranges, which a client can follow with fewer ranges or none.
+	// header (a download or a thumbnail); a request asking for more is
+	// answered 416 bad_request (the detail says why), which a client can
+	// follow with fewer ranges or none.
 	// net/http's own rules apply below it (ranges that overlap so much
 	// that they add up to more than the content are ignored: the whole
 	// content is served). Zero means DefaultMaxRanges (64).

@@ -16,7 +16,6 @@ const (
 	codeNotFound         = "not_found"
 	codeTooLarge         = "too_large"
 	codeTooManyFiles     = "too_many_files"
-	codeTooManyRanges    = "too_many_ranges"
 	codeUnsupportedType  = "unsupported_type"
 	codeChecksumMismatch = "checksum_mismatch"
 	codeInvalidFilename  = "invalid_filename"

@@ -264,7 +264,7 @@ func rangeHeader(n int) string {
 	return b.String()
 }
 
-// Thousands of one-byte ranges are refused with 416 too_many_ranges; up
+// Thousands of one-byte ranges are refused with 416 bad_request; up
 // to MaxRanges are served.
 func TestRegressionThousandsOfRanges(t *testing.T) {
 	e := newEnv(t, backends()[0], nil)
@@ -281,12 +281,12 @@ func TestRegressionThousandsOfRanges(t *testing.T) {
 		assert.Equal(t, "bytes */20000", rec.Header().Get("Content-Range"), method)
 		assert.Empty(t, rec.Header().Get("Content-Disposition"), method)
 		if method == "GET" {
-			p := requireProblem(t, rec, http.StatusRequestedRangeNotSatisfiable, "too_many_ranges")
+			p := requireProblem(t, rec, http.StatusRequestedRangeNotSatisfiable, "bad_request")
 			assert.Contains(t, p.Detail, fmt.Sprint(attachment.DefaultMaxRanges))
 		}
 		assert.Less(t, alloc, uint64(1<<20), "allocated for %s", method)
 	}
-	requireProblem(t, e.do("GET", a.URL, nil, "Range", rangeHeader(attachment.DefaultMaxRanges+1)), http.StatusRequestedRangeNotSatisfiable, "too_many_ranges")
+	requireProblem(t, e.do("GET", a.URL, nil, "Range", rangeHeader(attachment.DefaultMaxRanges+1)), http.StatusRequestedRangeNotSatisfiable, "bad_request")
 	// Empty elements are not ranges (net/http skips them too).
 	rec := e.do("GET", a.URL, nil, "Range", rangeHeader(attachment.DefaultMaxRanges)+strings.Repeat(", ", 100))
 	require.Equal(t, http.StatusPartialContent, rec.Code)
@@ -310,7 +310,7 @@ func TestRegressionThousandsOfRanges(t *testing.T) {
 	e2 := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxRanges: 2}})
 	b := e2.mustUpload("data.bin", content)
 	require.Equal(t, http.StatusPartialContent, e2.do("GET", b.URL, nil, "Range", "bytes=0-0,5-5").Code)
-	requireProblem(t, e2.do("GET", b.URL, nil, "Range", "bytes=0-0,5-5,9-9"), http.StatusRequestedRangeNotSatisfiable, "too_many_ranges")
+	requireProblem(t, e2.do("GET", b.URL, nil, "Range", "bytes=0-0,5-5,9-9"), http.StatusRequestedRangeNotSatisfiable, "bad_request")
 }
 
 // byteranges returns the parts of a multipart/byteranges answer.
@@ -778,4 +778,16 @@ func TestRegressionRangeOfEmptyContent(t *testing.T) {
 		assert.Empty(t, rec.Header().Get("Content-Range"), rng)
 		assert.Equal(t, "0", rec.Header().Get("Content-Length"), rng)
 	}
+}
+
+// Thumbnails are served with the same range rules as downloads: the cap on
+// ranges, and the edge cases fixed there.
+func TestRegressionThumbnailRanges(t *testing.T) {
+	e := newEnv(t, backends()[0], nil)
+	a := e.mustUpload("p.png", pngBytes(t, 300, 200))
+	requireProblem(t, e.do("GET", a.URL+"/thumbnail?size=64", nil, "Range", rangeHeader(attachment.DefaultMaxRanges+1)),
+		http.StatusRequestedRangeNotSatisfiable, "bad_request")
+	rec := e.do("GET", a.URL+"/thumbnail?size=64", nil, "Range", "bytes=0-0")
+	require.Equal(t, http.StatusPartialContent, rec.Code, rec.Body.String())
+	require.Equal(t, 1, rec.Body.Len())
 }

@@ -66,6 +66,9 @@ func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 	hdr.Set("ETag", `"`+a.SHA256+`"`)
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Content-Security-Policy", "sandbox")
+	// A document shown inline (a PDF with links) must not hand its URL,
+	// which may be a signed one, to the sites it links to.
+	hdr.Set("Referrer-Policy", "no-referrer")
 	hdr.Set("Content-Disposition", filename.ContentDisposition(disp, a.Filename))
 	hdr.Set("Cache-Control", "private, no-cache")
 	h.serveContent(w, r, a.CreatedAt, a.Size, obj)

@@ -32,6 +32,7 @@ func TestDownloadHeaders(t *testing.T) {
 			assert.Equal(t, "bytes", h.Get("Accept-Ranges"))
 			assert.Equal(t, "nosniff", h.Get("X-Content-Type-Options"))
 			assert.Equal(t, "sandbox", h.Get("Content-Security-Policy"))
+			assert.Equal(t, "no-referrer", h.Get("Referrer-Policy"))
 			assert.NotEmpty(t, h.Get("Last-Modified"))
 			disp, params, err := mime.ParseMediaType(h.Get("Content-Disposition"))
 			require.NoError(t, err)

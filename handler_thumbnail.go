@@ -43,6 +43,7 @@ func (h *Handler) Thumbnail(w http.ResponseWriter, r *http.Request, id string) {
 	hdr.Set("ETag", th.ETag)
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Content-Security-Policy", "sandbox")
+	hdr.Set("Referrer-Policy", "no-referrer") // see Download
 	hdr.Set("Cache-Control", "private, no-cache")
 	h.serveContent(w, r, th.ModTime(), th.Object.Size(), th)
 }

@@ -708,6 +708,9 @@ func TestRegressionNeverInline(t *testing.T) {
 		require.Equal(t, tc.status, rec.Code, tc.url)
 		assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"), "%s %s", method, tc.url)
 		assert.Equal(t, "sandbox", rec.Header().Get("Content-Security-Policy"), "%s %s", method, tc.url)
+		if strings.HasSuffix(tc.url, "/thumbnail") {
+			assert.Equal(t, "no-referrer", rec.Header().Get("Referrer-Policy"), "%s %s", method, tc.url)
+		}
 	}
 }
 

@@ -23,7 +23,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -573,7 +575,9 @@ func runLoad(t *testing.T, st stores, dir string, d time.Duration) {
 
 	// The heap, every 250 ms while the workers run. Clients and server
 	// share the process, so this is both; the clients hold no content.
-	var heap []uint64
+	// The live heap (marked by the last GC) and the RSS (which SQLite's
+	// page cache, outside the Go heap, counts in) are logged, not judged.
+	var heap, liveHeap, rss []uint64
 	stopSampling := make(chan struct{})
 	sampled := make(chan struct{})
 	go func() {
@@ -581,6 +585,7 @@ func runLoad(t *testing.T, st stores, dir string, d time.Duration) {
 		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		var ms runtime.MemStats
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		for {
 			select {
 			case <-stopSampling:
@@ -588,6 +593,13 @@ func runLoad(t *testing.T, st stores, dir string, d time.Duration) {
 			case <-tick.C:
 				runtime.ReadMemStats(&ms)
 				heap = append(heap, ms.HeapInuse)
+				metrics.Read(live)
+				if live[0].Value.Kind() == metrics.KindUint64 {
+					liveHeap = append(liveHeap, live[0].Value.Uint64())
+				}
+				if n := loadRSS(); n > 0 {
+					rss = append(rss, n)
+				}
 			}
 		}
 	}()
@@ -647,6 +659,13 @@ func runLoad(t *testing.T, st stores, dir string, d time.Duration) {
 	third := len(heap) / 3
 	hmin, hmax := slices.Min(heap), slices.Max(heap)
 	t.Logf("  heap in use: %d samples, min %.1f MiB, max %.1f MiB", len(heap), loadMiB(hmin), loadMiB(hmax))
+	if len(liveHeap) > 0 {
+		t.Logf("  live heap after GC: min %.1f MiB, max %.1f MiB, last %.1f MiB",
+			loadMiB(slices.Min(liveHeap)), loadMiB(slices.Max(liveHeap)), loadMiB(liveHeap[len(liveHeap)-1]))
+	}
+	if len(rss) > 0 {
+		t.Logf("  process RSS: min %.1f MiB, max %.1f MiB", loadMiB(slices.Min(rss)), loadMiB(slices.Max(rss)))
+	}
 	if third >= 8 {
 		first, last := slices.Max(heap[:third]), slices.Max(heap[len(heap)-third:])
 		t.Logf("  heap in use: max of the first third %.1f MiB, of the last third %.1f MiB", loadMiB(first), loadMiB(last))
@@ -813,3 +832,21 @@ func loadListAll(t *testing.T, r *loadRun, w *loadWorker) map[string]bool {
 }
 
 func loadMiB(n uint64) float64 { return float64(n) / (1 << 20) }
+
+// loadRSS is the process's resident set in bytes, from /proc (0 where
+// there is none).
+func loadRSS() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * uint64(os.Getpagesize())
+}

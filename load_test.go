@@ -81,7 +81,7 @@ func TestLoad(t *testing.T) {
 type loadImage struct {
 	name, contentType string
 	data              []byte
-	sha               string
+	sha               [32]byte
 }
 
 func makeLoadImages(t *testing.T) []loadImage {
@@ -100,8 +100,7 @@ func makeLoadImages(t *testing.T) []loadImage {
 			{name: fmt.Sprintf("photo-%dx%d.png", sz[0], sz[1]), contentType: "image/png", data: pb.Bytes()},
 			{name: fmt.Sprintf("photo-%dx%d.jpg", sz[0], sz[1]), contentType: "image/jpeg", data: jb.Bytes()},
 		} {
-			sum := sha256.Sum256(li.data)
-			li.sha = hex.EncodeToString(sum[:])
+			li.sha = sha256.Sum256(li.data)
 			imgs = append(imgs, li)
 		}
 	}
@@ -116,10 +115,10 @@ type loadFile struct {
 	size        int64
 	state       uint64
 	img         *loadImage
-	sha         string
+	sha         [32]byte // kept small: the workers' records of every upload share the heap measured
 
-	id, url, thumbURL string
-	deleted           bool
+	id      string
+	deleted bool
 }
 
 func (f *loadFile) reader() io.Reader {
@@ -244,7 +243,7 @@ func (w *loadWorker) newFile() *loadFile {
 		size: size, state: w.rng.Uint64()}
 	h := sha256.New()
 	_, _ = io.Copy(h, f.reader())
-	f.sha = hex.EncodeToString(h.Sum(nil))
+	h.Sum(f.sha[:0])
 	return f
 }
 
@@ -261,11 +260,10 @@ func (w *loadWorker) acknowledged(resp *http.Response, files []*loadFile) {
 	}
 	for i, a := range res.Attachments {
 		f := files[i]
-		if a.Size != f.size || a.SHA256 != f.sha {
-			w.r.fail("worker %d: upload %s: size %d sha %s, sent %d %s", w.n, a.ID, a.Size, a.SHA256, f.size, f.sha)
+		if a.Size != f.size || a.SHA256 != hex.EncodeToString(f.sha[:]) {
+			w.r.fail("worker %d: upload %s: size %d sha %s, sent %d %x", w.n, a.ID, a.Size, a.SHA256, f.size, f.sha)
 		}
-		f.id, f.url = a.ID, a.URL
-		f.thumbURL = loadPrefix + "/" + a.ID + "/thumbnail"
+		f.id = a.ID
 		w.files = append(w.files, f)
 		w.up += f.size
 		w.r.mu.Lock()
@@ -358,7 +356,7 @@ func (w *loadWorker) downloadFull(f *loadFile) {
 	h := sha256.New()
 	n, err := io.Copy(h, resp.Body)
 	w.down += n
-	if err != nil || n != f.size || hex.EncodeToString(h.Sum(nil)) != f.sha {
+	if err != nil || n != f.size || !bytes.Equal(h.Sum(nil), f.sha[:]) {
 		w.r.fail("worker %d: GET %s: %d bytes (err %v), not the %d uploaded", w.n, f.id, n, err, f.size)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/attachkit/attachment/metadata"
 	"github.com/attachkit/attachment/storage"
 	"github.com/attachkit/attachment/thumbnail"
 )
@@ -167,5 +168,19 @@ func (t *thumbnailer) make(ctx context.Context, a *Attachment, size int) error {
 		buf.Reset() // remembered as "none can be made"
 		ct = ""
 	}
-	return t.c.content.WriteDerivative(ctx, a.ID, thumbName(size), buf.Bytes(), ct)
+	if err := t.c.content.WriteDerivative(ctx, a.ID, thumbName(size), buf.Bytes(), ct); err != nil {
+		return err
+	}
+	// The attachment may have been deleted while this ran, its derivatives
+	// removed before the write above: then nothing would ever remove this
+	// one. Delete removes the record before the derivatives, so if the
+	// record is still there now, that removal is still to come and takes
+	// this thumbnail with it; if it is gone, remove the thumbnail here.
+	if _, err := t.c.meta.Get(ctx, a.Tenant, a.ID); errors.Is(err, metadata.ErrNotFound) {
+		if err := t.c.content.Delete(ctx, a.ID); err != nil {
+			return fmt.Errorf("attachment %s: remove the thumbnail of a deleted attachment: %w", a.ID, err)
+		}
+		return ErrNotFound
+	}
+	return nil
 }

@@ -127,8 +127,8 @@ type core struct {
 // Open opens a Service on content and metadata stores given by URL, for
 // example "file:///var/lib/app/blobs" and "sqlite:///var/lib/app/meta.db".
 // The program must import the drivers for both schemes (gocloud.dev/blob's
-// fileblob, memblob or s3blob; this module's metadata/memstore or
-// metadata/sqlitestore). Close closes both stores. A nil opts means
+// fileblob, memblob or s3blob; this module's metadata/memstore,
+// metadata/sqlitestore or metadata/pgstore). Close closes both stores. A nil opts means
 // defaults.
 func Open(ctx context.Context, blobURL, metaURL string, opts *Options) (*Service, error) {
 	content, err := storage.Open(ctx, blobURL)

@@ -46,9 +46,11 @@
 // buckets, no_tmp_dir=1 keeps temporary files on the same file system as
 // the content (so the final rename cannot cross devices) and metadata=skip
 // avoids a sidecar file per blob (the record holds the metadata). Records
-// live in a metadata.Store: mem:// (metadata/memstore, for tests) or
-// sqlite://PATH (metadata/sqlitestore, the embedded default). Keys in the
-// bucket are derived from the server-made ID alone (see package storage).
+// live in a metadata.Store: mem:// (metadata/memstore, for tests),
+// sqlite://PATH (metadata/sqlitestore, the embedded default) or
+// postgres:// (metadata/pgstore, for several instances sharing one
+// database and one bucket). Keys in the bucket are derived from the
+// server-made ID alone (see package storage).
 //
 // # Uploads
 //
@@ -56,7 +58,8 @@
 // computed and its type detected from the first bytes; the record is
 // committed only once the content is stored, and an upload is all or
 // nothing: on any error none of its files remains. Limits (Options) bound
-// the bytes per file, files per upload and allowed detected types.
+// the bytes per file and per request, files per upload and allowed
+// detected types.
 //
 // # Errors
 //
@@ -72,10 +75,14 @@
 // The library authenticates no one: the host's Access hook names each
 // caller and its tenant and allows or refuses each operation. An
 // attachment of another tenant is a 404 on every route, exactly like a
-// missing one. Downloads carry X-Content-Type-Options: nosniff and
-// Content-Security-Policy: sandbox, and are served as attachments unless a
-// client asks for inline display of a type that runs no code (raster
-// images, audio, video, PDF, plain text). Filenames are cleaned of path
-// components, control and bidirectional-override characters. Set
-// http.Server timeouts (ReadHeaderTimeout at least) against slow clients.
+// missing one. Downloads and thumbnails carry X-Content-Type-Options:
+// nosniff, Content-Security-Policy: sandbox and Referrer-Policy:
+// no-referrer, and content is served as an attachment unless a client asks
+// for inline display of a type that runs no code (raster images, PDF,
+// plain text). Filenames are cleaned of path components, control and
+// bidirectional-override characters. With HandlerOptions.Signer, POST
+// /{id}/signed-url hands out time-limited download URLs (HMAC-SHA256,
+// rotating keys) that need no credentials. Set http.Server timeouts
+// (ReadHeaderTimeout at least) against slow clients. docs/security.md in
+// the repository has the threat model.
 package attachment

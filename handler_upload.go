@@ -34,24 +34,23 @@ func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 	// The request's size is checked before any of the body is read: net/http
 	// sends "100 Continue" only when a handler first reads, so a client
 	// that asked for it sends nothing more.
+	var body io.Reader = r.Body
 	if max := svc.core.opts.MaxRequestSize; max > 0 {
 		if r.ContentLength > max {
 			h.writeError(w, r, inputErr(ErrTooLarge, "the request body is larger than %d bytes", max))
 			return
 		}
-		// The server's own body goes back before the handler returns:
+		// Read through a wrapper, leaving r.Body as the server made it:
 		// net/http looks at it to tell whether a 100 Continue was sent
 		// and the rest of the body may be skipped.
-		orig := r.Body
-		r.Body = http.MaxBytesReader(w, r.Body, max)
-		defer func() { r.Body = orig }()
+		body = http.MaxBytesReader(w, r.Body, max)
 	}
 	var atts []*Attachment
 	mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if perr == nil && mt == "multipart/form-data" {
-		atts, err = h.uploadMultipart(r, svc, c, params["boundary"])
+		atts, err = h.uploadMultipart(r, body, svc, c, params["boundary"])
 	} else {
-		atts, err = h.uploadRaw(r, svc, c)
+		atts, err = h.uploadRaw(r, body, svc, c)
 	}
 	if err != nil {
 		h.writeError(w, r, err)
@@ -66,7 +65,7 @@ func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 }
 
 // uploadRaw stores a request body as one file.
-func (h *Handler) uploadRaw(r *http.Request, svc *Service, c Caller) ([]*Attachment, error) {
+func (h *Handler) uploadRaw(r *http.Request, body io.Reader, svc *Service, c Caller) ([]*Attachment, error) {
 	q := r.URL.Query()
 	name := q.Get("filename")
 	if name == "" {
@@ -94,7 +93,7 @@ func (h *Handler) uploadRaw(r *http.Request, svc *Service, c Caller) ([]*Attachm
 	}
 	return svc.Upload(r.Context(), opts, File{
 		Name:        name,
-		Content:     clientReader{r.Body},
+		Content:     clientReader{body},
 		ContentType: r.Header.Get("Content-Type"),
 		SHA256:      exp.SHA256,
 		MD5:         exp.MD5,
@@ -122,12 +121,12 @@ func uploadOptionsFromQuery(q url.Values, c Caller) (*UploadOptions, error) {
 
 // uploadMultipart stores every file part of a multipart/form-data body.
 // Text fields (owner, label.KEY) must come before the first file.
-func (h *Handler) uploadMultipart(r *http.Request, svc *Service, c Caller, boundary string) (atts []*Attachment, err error) {
+func (h *Handler) uploadMultipart(r *http.Request, body io.Reader, svc *Service, c Caller, boundary string) (atts []*Attachment, err error) {
 	if boundary == "" {
 		return nil, badRequest("multipart/form-data without a boundary")
 	}
 	core := svc.core
-	mr := mpart.NewReader(clientReader{r.Body}, boundary, nil)
+	mr := mpart.NewReader(clientReader{body}, boundary, nil)
 	opts := &UploadOptions{CreatedBy: c.Name}
 	var batch *Batch
 	defer func() {

@@ -7,6 +7,7 @@
 //
 //	import _ "github.com/attachkit/attachment/metadata/memstore"    // mem://
 //	import _ "github.com/attachkit/attachment/metadata/sqlitestore" // sqlite://PATH
+//	import _ "github.com/attachkit/attachment/metadata/pgstore"     // postgres://
 //
 // Every store must pass the conformance suite in package metadatatest.
 package metadata

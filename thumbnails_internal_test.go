@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"image"
-	"io"
 	"image/png"
+	"io"
 	"sync"
 	"testing"
 

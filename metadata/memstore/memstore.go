@@ -42,6 +42,9 @@ type Store struct {
 type entry struct {
 	rec       *metadata.Record // owned by the store, never handed out
 	lowerName string           // strings.ToLower(rec.Filename)
+	// referenced: the record has had a ref at some time (see
+	// metadata.Scanner).
+	referenced bool
 }
 
 // New returns an empty Store.
@@ -114,6 +117,7 @@ func (s *Store) Update(ctx context.Context, tenant, id string, u metadata.Update
 	u.Apply(r)
 	r.UpdatedAt = normTime(r.UpdatedAt)
 	next := newEntry(r)
+	next.referenced = next.referenced || e.referenced || len(u.AddRefs) > 0
 	reindex := next.rec.Owner != e.rec.Owner || u.Labels != nil
 	t := s.tenants[tenant]
 	if reindex {
@@ -211,7 +215,7 @@ func newEntry(r *metadata.Record) *entry {
 	if len(c.Refs) == 0 {
 		c.Refs = nil
 	}
-	return &entry{rec: c, lowerName: strings.ToLower(c.Filename)}
+	return &entry{rec: c, lowerName: strings.ToLower(c.Filename), referenced: c.Refs != nil}
 }
 
 func normTime(t time.Time) time.Time {

@@ -9,8 +9,8 @@
 //
 // Each check is one that fails if a store breaks the contract written on
 // metadata.Store, Record, Update and Query, and, for a store that
-// implements metadata.Queue (found by type assertion), on metadata.Queue:
-// the Queue checks are skipped for other stores.
+// implements metadata.Queue or metadata.Scanner (found by type assertion),
+// on those: their checks are skipped for other stores.
 package metadatatest
 
 import (
@@ -26,7 +26,8 @@ import (
 )
 
 // Run checks that the stores made by open keep the metadata.Store contract,
-// and the metadata.Queue contract when they implement it.
+// and the metadata.Queue and metadata.Scanner contracts when they
+// implement them.
 // open must return a new, empty store each time it is called; Run calls it
 // once per subtest, with that subtest's t, and closes the store when the
 // subtest ends. Run the suite with -race: it checks concurrent use.
@@ -48,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) metadata.Store) {
 		{"Close", closeTests()},
 		{"Processing", processingTests()},
 		{"Queue", queueTests()},
+		{"Scanner", scanTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 
 const (
 	insertRecord = `INSERT INTO attachments
-		(id, tenant, filename, filename_lower, content_type, size, sha256, owner, labels, refs, created_by, width, height, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		(id, tenant, filename, filename_lower, content_type, size, sha256, owner, labels, refs, created_by, width, height, created_at, updated_at, ever_referenced)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertLabel  = `INSERT INTO attachment_labels (attachment_id, tenant, key, value) VALUES (?, ?, ?, ?)`
 	selectRecord = `SELECT ` + recordColumns + ` FROM attachments WHERE id = ? AND tenant = ?`
 	// getRecord is selectRecord with the job states as a JSON object, in
@@ -66,7 +66,7 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 			return fmt.Errorf("%q: refs: %w", r.ID, err)
 		}
 		_, err = ins.ExecContext(ctx, r.ID, r.Tenant, r.Filename, lower(r.Filename), r.ContentType, r.Size,
-			r.SHA256, r.Owner, labels, refs, r.CreatedBy, r.Width, r.Height, toMicros(r.CreatedAt), toMicros(r.UpdatedAt))
+			r.SHA256, r.Owner, labels, refs, r.CreatedBy, r.Width, r.Height, toMicros(r.CreatedAt), toMicros(r.UpdatedAt), len(r.Refs) > 0)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("%q: %w", r.ID, metadata.ErrExists)
 		}
@@ -170,9 +170,10 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 		return nil, fmt.Errorf("refs: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE attachments
-		SET filename = ?, filename_lower = ?, owner = ?, labels = ?, refs = ?, width = ?, height = ?, updated_at = ?
+		SET filename = ?, filename_lower = ?, owner = ?, labels = ?, refs = ?, width = ?, height = ?, updated_at = ?,
+			ever_referenced = max(ever_referenced, ?)
 		WHERE id = ?`,
-		r.Filename, lower(r.Filename), r.Owner, labels, refs, r.Width, r.Height, toMicros(r.UpdatedAt), id)
+		r.Filename, lower(r.Filename), r.Owner, labels, refs, r.Width, r.Height, toMicros(r.UpdatedAt), len(u.AddRefs) > 0, id)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,56 @@
+// Package client is a Go client for the attachment HTTP API that
+// attachment.Handler serves (docs/api.md): upload, download (whole, by
+// range, or as an io.ReaderAt), thumbnails, metadata, update, references,
+// delete, listing and search, processing status and signed URLs.
+//
+// It speaks in the root package's types: uploads return
+// *attachment.Attachment, listings take *attachment.ListOptions and yield
+// *attachment.Page, and errors.Is(err, attachment.ErrNotFound) (and every
+// other sentinel the server maps to a problem code) holds for the
+// *Error an API error answer becomes, so code written against an
+// attachment.Service reads a Client's errors alike.
+//
+// Uploads stream: the content is read from an io.Reader as the request is
+// sent and never held in memory whole, one file as a raw body (Upload) or
+// many in one multipart request (UploadMany, all or nothing).
+//
+// # Quick start
+//
+//	c, err := client.New("http://localhost:8080/files", &client.Options{Token: os.Getenv("API_TOKEN")})
+//	if err != nil {
+//		return err
+//	}
+//	f, err := os.Open("report.pdf")
+//	if err != nil {
+//		return err
+//	}
+//	defer f.Close()
+//	a, err := c.Upload(ctx, client.File{Name: "report.pdf", Content: f},
+//		&client.UploadOptions{
+//			Owner:    "document:42",
+//			Progress: func(sent, total int64) { fmt.Printf("\r%d/%d", sent, total) },
+//		})
+//	if err != nil {
+//		return err
+//	}
+//
+//	body, info, err := c.Open(ctx, a.ID) // or OpenRange, NewReaderAt, Thumbnail
+//	...
+//	for page, err := range c.List(ctx, &attachment.ListOptions{Owner: "document:42"}) {
+//		if err != nil {
+//			return err
+//		}
+//		for _, a := range page.Attachments {
+//			fmt.Println(a.Filename, a.Size)
+//		}
+//	}
+//
+//	if err := c.Delete(ctx, a.ID, nil); errors.Is(err, attachment.ErrReferenced) {
+//		// still in use
+//	}
+//
+// Options.Token sends "Authorization: Bearer TOKEN" on every request, as
+// examples/server's -token expects; Options.Header and
+// Options.RequestEditor carry any other credentials a host's access hook
+// wants.
+package client

@@ -341,4 +341,3 @@ func (n *byteCounter) Write(p []byte) (int, error) {
 	*n += byteCounter(len(p))
 	return len(p), nil
 }
-

@@ -163,3 +163,44 @@ func TestQueueAndGetPlans(t *testing.T) {
 		})
 	}
 }
+
+// Scan walks an index in ID order from its cursor, across tenants, with
+// no sort and no scan of the table: attachments_scan for a whole scan,
+// attachments_never_referenced for the sweep's.
+func TestScanQueryPlans(t *testing.T) {
+	s, ids := planStore(t, 20_000)
+	_, err := s.pool.Exec(t.Context(), `UPDATE attachments SET ever_referenced = true WHERE tenant = 't2'`)
+	require.NoError(t, err)
+	_, err = s.pool.Exec(t.Context(), `VACUUM (ANALYZE) attachments`)
+	require.NoError(t, err)
+	mid := ids[len(ids)/2]
+	for _, tc := range []struct {
+		name string
+		q    metadata.ScanQuery
+		walk string
+	}{
+		{"all", metadata.ScanQuery{}, "attachments_scan"},
+		{"all after", metadata.ScanQuery{After: mid}, "attachments_scan"},
+		{"all after before", metadata.ScanQuery{After: ids[10], Before: mid}, "attachments_scan"},
+		{"never referenced", metadata.ScanQuery{NeverReferenced: true}, "attachments_never_referenced"},
+		{"never referenced before", metadata.ScanQuery{NeverReferenced: true, After: ids[10], Before: mid}, "attachments_never_referenced"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := tc.q
+			q.Limit = 500
+			query, args := scanQuery(q)
+			for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec} {
+				plan := explain(t, s, mode, query, args...)
+				require.Equal(t, []string{"Limit", "Index Scan using " + tc.walk}, plan, "plan in mode %v", mode)
+			}
+		})
+	}
+	// And a scan returns what it walked.
+	recs, err := s.Scan(t.Context(), metadata.ScanQuery{NeverReferenced: true, After: ids[10], Limit: 5})
+	require.NoError(t, err)
+	require.Len(t, recs, 5)
+	for _, r := range recs {
+		require.Equal(t, "t1", r.Tenant)
+		require.Greater(t, r.ID, ids[10])
+	}
+}

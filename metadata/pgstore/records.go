@@ -21,9 +21,9 @@ const (
 	// statement, when the records are in.
 	createRecords = `WITH rec AS (
 		INSERT INTO attachments (id, tenant, filename, filename_lower, content_type, size, sha256, owner,
-			labels, refs, created_by, width, height, created_at, updated_at)
+			labels, refs, created_by, width, height, created_at, updated_at, ever_referenced)
 		SELECT id, tenant, filename, filename_lower, content_type, size, sha256, owner,
-			labels::jsonb, refs::jsonb, created_by, width, height, created_at, updated_at
+			labels::jsonb, refs::jsonb, created_by, width, height, created_at, updated_at, refs IS NOT NULL
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[],
 			$9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[], $14::timestamptz[], $15::timestamptz[])
 			AS r(id, tenant, filename, filename_lower, content_type, size, sha256, owner,
@@ -47,7 +47,8 @@ const (
 	lockRecord = `SELECT ` + recordColumns + `, NULL::jsonb
 		FROM attachments a WHERE a.id = $1 AND a.tenant = $2 FOR NO KEY UPDATE`
 	updateRecord = `UPDATE attachments SET filename = $2, filename_lower = $3, owner = $4,
-		labels = $5::text::jsonb, refs = $6::text::jsonb, width = $7, height = $8, updated_at = $9
+		labels = $5::text::jsonb, refs = $6::text::jsonb, width = $7, height = $8, updated_at = $9,
+		ever_referenced = ever_referenced OR $10
 		WHERE id = $1`
 	deleteLabels     = `DELETE FROM attachment_labels WHERE attachment_id = $1`
 	insertLabels     = `INSERT INTO attachment_labels (attachment_id, tenant, key, value) SELECT $1, $2, k, v FROM unnest($3::text[], $4::text[]) AS l(k, v)`
@@ -219,7 +220,7 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 	// The writes and the read of the jobs' states go in one round trip.
 	var b pgx.Batch
 	b.Queue(updateRecord, id, r.Filename, lower(r.Filename), r.Owner, labels, refs,
-		int64(r.Width), int64(r.Height), r.UpdatedAt)
+		int64(r.Width), int64(r.Height), r.UpdatedAt, len(u.AddRefs) > 0)
 	if u.Labels != nil {
 		keys := slices.Sorted(maps.Keys(r.Labels))
 		values := make([]string, len(keys))

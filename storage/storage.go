@@ -69,11 +69,11 @@ func (s *Store) Close() error {
 }
 
 // ContentKey is the key of the content of the attachment with the ID.
-func ContentKey(id string) string { return "content/" + id }
+func ContentKey(id string) string { return ContentPrefix + id }
 
 // DerivativePrefix is the key prefix under which the derivatives of the
 // attachment with the ID are kept.
-func DerivativePrefix(id string) string { return "derived/" + id + "/" }
+func DerivativePrefix(id string) string { return DerivativesPrefix + id + "/" }
 
 // Delete removes the content of the attachment with the ID and every
 // derivative under DerivativePrefix(id). Keys already gone are no error,

@@ -1,0 +1,115 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"regexp"
+	"strings"
+	"time"
+
+	"gocloud.dev/blob"
+)
+
+// Kind tells what a key of the bucket holds.
+type Kind int
+
+// Kinds of keys, as Items reports them.
+const (
+	// KindContent is an attachment's content: ContentKey(id).
+	KindContent Kind = iota + 1
+	// KindDerivative is one of an attachment's derivatives:
+	// DerivativeKey(id, name).
+	KindDerivative
+	// KindTemporary is a driver's temporary file, left where a write was
+	// cut off: fileblob (with no_tmp_dir) writes "KEY.HEX.tmp" beside the
+	// key and renames it when the write is done.
+	KindTemporary
+	// KindUnknown is any other key under the Store's prefixes.
+	KindUnknown
+)
+
+// Prefixes under which the Store keeps its keys.
+const (
+	ContentPrefix     = "content/"
+	DerivativesPrefix = "derived/"
+)
+
+// Item is one key under a Store prefix, as Items finds it.
+type Item struct {
+	// Key is the blob key.
+	Key string
+	// Kind is what the key holds.
+	Kind Kind
+	// ID is the attachment the key belongs to, as the key names it (not
+	// validated); empty for KindUnknown.
+	ID string
+	// ModTime is when the blob was last written, as the bucket reports it.
+	ModTime time.Time
+}
+
+// tempSuffix matches the suffix fileblob gives its temporary files.
+var tempSuffix = regexp.MustCompile(`\.[0-9a-f]{1,16}\.tmp$`)
+
+// Items returns the keys under prefix (ContentPrefix or
+// DerivativesPrefix), in key order, which for both prefixes is the order
+// of the attachment IDs. The iteration stops at the first error, which it
+// yields.
+func (s *Store) Items(ctx context.Context, prefix string) iter.Seq2[Item, error] {
+	return func(yield func(Item, error) bool) {
+		it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+		for {
+			obj, err := it.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(Item{}, fmt.Errorf("storage: list %s: %w", prefix, err))
+				return
+			}
+			if obj.IsDir {
+				continue
+			}
+			if !yield(classify(obj.Key, obj.ModTime), nil) {
+				return
+			}
+		}
+	}
+}
+
+// classify tells what key holds.
+func classify(key string, mod time.Time) Item {
+	it := Item{Key: key, Kind: KindUnknown, ModTime: mod}
+	switch {
+	case strings.HasPrefix(key, ContentPrefix):
+		rest := key[len(ContentPrefix):]
+		if strings.Contains(rest, "/") || rest == "" {
+			return it
+		}
+		if loc := tempSuffix.FindStringIndex(rest); loc != nil && loc[0] > 0 {
+			it.Kind, it.ID = KindTemporary, rest[:loc[0]]
+			return it
+		}
+		if strings.Contains(rest, ".") {
+			return it
+		}
+		it.Kind, it.ID = KindContent, rest
+	case strings.HasPrefix(key, DerivativesPrefix):
+		id, name, ok := strings.Cut(key[len(DerivativesPrefix):], "/")
+		if !ok || id == "" || name == "" {
+			return it
+		}
+		it.Kind, it.ID = KindDerivative, id
+		if tempSuffix.MatchString(name) {
+			it.Kind = KindTemporary
+		}
+	}
+	return it
+}
+
+// RemoveKey removes one key; a key already gone is no error.
+func (s *Store) RemoveKey(ctx context.Context, key string) error {
+	return s.deleteKey(ctx, key)
+}

@@ -1,0 +1,283 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gocloud.dev/blob/memblob"
+
+	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/client"
+	"github.com/attachkit/attachment/metadata"
+	"github.com/attachkit/attachment/metadata/memstore"
+	"github.com/attachkit/attachment/storage"
+)
+
+// clientCodes are the client's code constants.
+var clientCodes = []string{
+	client.CodeBadRequest, client.CodeNotFound, client.CodeTooLarge, client.CodeTooManyFiles,
+	client.CodeUnsupportedType, client.CodeChecksumMismatch, client.CodeInvalidFilename,
+	client.CodeInvalidSize, client.CodeReferenced, client.CodeUnauthorized, client.CodeForbidden,
+	client.CodeConflict, client.CodeInternal,
+}
+
+// serverTable reads the Handler's error table (errorKinds in problem.go)
+// and its code constants from the source: for each entry the sentinel's
+// expression ("ErrNotFound", "metadata.ErrExists") and its code.
+func serverTable(t *testing.T) (entries [][2]string, codes map[string]string) {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "../problem.go", nil, 0)
+	require.NoError(t, err)
+	codes = map[string]string{} // constant name -> value
+	var table *ast.CompositeLit
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok {
+			continue
+		}
+		for _, s := range gd.Specs {
+			vs, ok := s.(*ast.ValueSpec)
+			if !ok {
+				continue
+			}
+			for i, name := range vs.Names {
+				if i >= len(vs.Values) {
+					continue
+				}
+				switch v := vs.Values[i].(type) {
+				case *ast.BasicLit:
+					if gd.Tok == token.CONST && v.Kind == token.STRING && strings.HasPrefix(name.Name, "code") {
+						codes[name.Name], err = strconv.Unquote(v.Value)
+						require.NoError(t, err)
+					}
+				case *ast.CompositeLit:
+					if name.Name == "errorKinds" {
+						table = v
+					}
+				}
+			}
+		}
+	}
+	require.NotNil(t, table, "problem.go has no errorKinds table any more: update this test and the client's table")
+	for _, elt := range table.Elts {
+		row, ok := elt.(*ast.CompositeLit)
+		require.True(t, ok)
+		require.Len(t, row.Elts, 3, "errorKinds rows are {err, status, code}")
+		var errName string
+		switch x := row.Elts[0].(type) {
+		case *ast.Ident:
+			errName = x.Name
+		case *ast.SelectorExpr:
+			errName = x.X.(*ast.Ident).Name + "." + x.Sel.Name
+		default:
+			t.Fatalf("unexpected sentinel expression %T in errorKinds", x)
+		}
+		codeIdent, ok := row.Elts[2].(*ast.Ident)
+		require.True(t, ok)
+		code, ok := codes[codeIdent.Name]
+		require.True(t, ok, "code constant %s", codeIdent.Name)
+		entries = append(entries, [2]string{errName, code})
+	}
+	require.NotEmpty(t, entries)
+	return entries, codes
+}
+
+// The client's code -> sentinel table agrees with the Handler's sentinel
+// -> code table, entry by entry, and knows every code the server has.
+func TestSentinelTableMatchesServer(t *testing.T) {
+	entries, codes := serverTable(t)
+	known := map[string]error{
+		"ErrNotFound": attachment.ErrNotFound, "ErrTooLarge": attachment.ErrTooLarge,
+		"ErrTooManyFiles": attachment.ErrTooManyFiles, "ErrUnsupportedType": attachment.ErrUnsupportedType,
+		"ErrChecksumMismatch": attachment.ErrChecksumMismatch, "ErrInvalidFilename": attachment.ErrInvalidFilename,
+		"ErrInvalidSize": attachment.ErrInvalidSize, "ErrReferenced": attachment.ErrReferenced,
+		"metadata.ErrExists": metadata.ErrExists, "ErrUnauthorized": attachment.ErrUnauthorized,
+		"ErrForbidden": attachment.ErrForbidden, "ErrInvalid": attachment.ErrInvalid,
+	}
+	serverCodes := map[string]bool{}
+	for _, en := range entries {
+		name, code := en[0], en[1]
+		serverCodes[code] = true
+		s := client.Sentinel(code)
+		require.NotNil(t, s, "the server maps %s to %q, which the client does not know", name, code)
+		if v, ok := known[name]; ok {
+			assert.ErrorIs(t, v, s, "server: %s -> %q; client: %q -> %v", name, code, code, s)
+		} else {
+			// An unexported sentinel (errBadRequest): the client answers
+			// with the exported one of the same code.
+			require.False(t, ast.IsExported(strings.TrimPrefix(name, "metadata.")),
+				"problem.go maps %s, unknown to this test: add it here and to the client's table", name)
+		}
+	}
+	var values []string
+	for _, v := range codes {
+		values = append(values, v)
+	}
+	assert.ElementsMatch(t, values, clientCodes, "problem.go's codes and the client's Code constants")
+	for _, c := range clientCodes {
+		if c == client.CodeInternal {
+			assert.Nil(t, client.Sentinel(c))
+			continue
+		}
+		assert.True(t, serverCodes[c], "the client maps %q, which the server's table does not have", c)
+	}
+	assert.Nil(t, client.Sentinel("no_such_code"))
+}
+
+// faultyStore fails some of a store's operations.
+type faultyStore struct {
+	metadata.Store
+	createErr, listErr error
+}
+
+func (s faultyStore) Create(ctx context.Context, recs []*metadata.Record) error {
+	if s.createErr != nil {
+		return s.createErr
+	}
+	return s.Store.Create(ctx, recs)
+}
+
+func (s faultyStore) List(ctx context.Context, q metadata.Query) ([]*metadata.Record, error) {
+	if s.listErr != nil {
+		return nil, s.listErr
+	}
+	return s.Store.List(ctx, q)
+}
+
+// Every code the API has, driven out of the real handler, is an *Error
+// with that code for which errors.Is holds with the code's sentinel and
+// no other.
+func TestEveryCodeFromTheRealHandler(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, &envOpts{
+		svc:     &attachment.Options{MaxFileSize: 100, MaxFiles: 1, AllowedTypes: []string{"text/plain", "image/png"}},
+		handler: &attachment.HandlerOptions{Access: tokenAccess()},
+		client:  &client.Options{Token: "acme"},
+	})
+	a := e.upload("a.txt", []byte("x"), nil)
+	_, err := e.c.AddRef(ctx, a.ID, "doc:1")
+	require.NoError(t, err)
+	reader, err := client.New(e.base, &client.Options{Token: "acme-reader"})
+	require.NoError(t, err)
+	anon, err := client.New(e.base, nil)
+	require.NoError(t, err)
+	faulty := func(fs faultyStore) *client.Client {
+		fe := newEnv(t, &envOpts{service: func(t *testing.T) *attachment.Service {
+			fs.Store = memstore.New()
+			svc, err := attachment.New(storage.New(memblob.OpenBucket(nil)), fs, &attachment.Options{NoImageProcessing: true})
+			require.NoError(t, err)
+			return svc
+		}})
+		return fe.c
+	}
+	conflict := faulty(faultyStore{createErr: metadata.ErrExists})
+	broken := faulty(faultyStore{listErr: errors.New("connection refused to db at 10.0.0.7")})
+
+	upload := func(c *client.Client, f client.File) error {
+		_, err := c.Upload(ctx, f, nil)
+		return err
+	}
+	text := func(s string) client.File { return client.File{Name: "a.txt", Content: strings.NewReader(s)} }
+	cases := map[string]struct {
+		status int
+		call   func() error
+	}{
+		client.CodeBadRequest: {400, func() error { _, err := e.c.ListPage(ctx, &attachment.ListOptions{Cursor: "x"}); return err }},
+		client.CodeNotFound:   {404, func() error { _, err := e.c.Get(ctx, "01936f4e-8a6b-7cc2-9f1e-2b7c9d5e4a10"); return err }},
+		client.CodeTooLarge:   {413, func() error { return upload(e.c, text(strings.Repeat("x", 101))) }},
+		client.CodeTooManyFiles: {400, func() error {
+			_, err := e.c.UploadMany(ctx, []client.File{text("a"), text("b")}, nil)
+			return err
+		}},
+		client.CodeUnsupportedType: {415, func() error { return upload(e.c, text("%PDF-1.4\n")) }},
+		client.CodeChecksumMismatch: {400, func() error {
+			f := text("x")
+			f.SHA256 = make([]byte, 32)
+			return upload(e.c, f)
+		}},
+		client.CodeInvalidFilename: {400, func() error { return upload(e.c, client.File{Name: "..", Content: strings.NewReader("x")}) }},
+		client.CodeInvalidSize:     {400, func() error { _, _, err := e.c.Thumbnail(ctx, a.ID, 7); return err }},
+		client.CodeReferenced:      {409, func() error { return e.c.Delete(ctx, a.ID, nil) }},
+		client.CodeUnauthorized:    {401, func() error { _, err := anon.Get(ctx, a.ID); return err }},
+		client.CodeForbidden:       {403, func() error { return reader.Delete(ctx, a.ID, nil) }},
+		client.CodeConflict:        {409, func() error { return upload(conflict, text("x")) }},
+		client.CodeInternal:        {500, func() error { _, err := broken.ListPage(ctx, nil); return err }},
+	}
+	for _, code := range clientCodes {
+		tc, ok := cases[code]
+		require.True(t, ok, "no case drives the handler into %q", code)
+		ce := requireCode(t, tc.call(), tc.status, code, client.Sentinel(code))
+		assert.Equal(t, http.StatusText(tc.status), ce.Title)
+		assert.Equal(t, "about:blank", ce.Type)
+		assert.NotEmpty(t, ce.Detail)
+		assert.Contains(t, ce.Error(), " "+strconv.Itoa(tc.status)+" "+code+": "+ce.Detail)
+		assert.True(t, client.IsStatus(ce, tc.status))
+	}
+	_, err = broken.ListPage(ctx, nil)
+	assert.NotContains(t, err.Error(), "10.0.0.7", "internal detail stays on the server")
+}
+
+// Answers that are not problems (a proxy's error page, a HEAD) still
+// become *Error, their code taken from the status where it has only one.
+func TestErrorWithoutProblemBody(t *testing.T) {
+	status := http.StatusBadGateway
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte("<h1>oops</h1>"))
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL+"/files?", nil)
+	require.Error(t, err, "a base URL with a query")
+	c, err = client.New(srv.URL+"/files", nil)
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	_, err = c.Get(ctx, "x")
+	ce := requireCode(t, err, http.StatusBadGateway, "", nil)
+	assert.Equal(t, "Bad Gateway", ce.Title)
+	assert.Equal(t, "GET", ce.Method)
+	assert.Equal(t, srv.URL+"/files/x/metadata", ce.URL)
+	assert.Nil(t, errors.Unwrap(ce))
+
+	for st, sentinel := range map[int]error{
+		404: attachment.ErrNotFound, 401: attachment.ErrUnauthorized, 403: attachment.ErrForbidden,
+		413: attachment.ErrTooLarge, 415: attachment.ErrUnsupportedType,
+	} {
+		status = st
+		_, err = c.Head(ctx, "x")
+		requireCode(t, err, st, "", sentinel)
+		_, err = c.Upload(ctx, client.File{Name: "a", Content: strings.NewReader("x")}, nil)
+		requireCode(t, err, st, "", sentinel)
+	}
+	status = http.StatusBadRequest // 400 has several codes: none is guessed
+	_, err = c.Get(ctx, "x")
+	requireCode(t, err, 400, "", nil)
+
+	// A success status with a body that is not what the API sends.
+	status = http.StatusOK
+	_, err = c.Get(ctx, "x")
+	require.Error(t, err)
+	assert.NotErrorAs(t, err, &ce)
+}
+
+// The error's URL leaves out the query string, which may carry a
+// signature or a search.
+func TestErrorURLHasNoQuery(t *testing.T) {
+	e := newEnv(t, nil)
+	_, err := e.c.ListPage(context.Background(), &attachment.ListOptions{Owner: "secret-owner", Cursor: "bad"})
+	var ce *client.Error
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, e.base+"/", ce.URL)
+	assert.NotContains(t, err.Error(), "secret-owner")
+}

@@ -6,8 +6,9 @@
 //
 // Flags choose the address, the mount prefix, the stores (any gocloud.dev
 // blob URL whose driver is imported below, any metadata store URL), the
-// file size limit and an optional API token. For several instances on
-// shared stores:
+// file size limit and an optional API token. A demo page (upload, list,
+// search, rename, delete) is served at "/" unless -demo=false. For
+// several instances on shared stores:
 //
 //	go run ./examples/server -blob 's3://bucket?region=eu-west-1' -meta 'postgres://user:pass@host/db'
 //
@@ -66,6 +67,8 @@ const signingKeyEnv = "ATTACHMENT_SIGNING_KEY"
 type config struct {
 	addr, prefix, blobURL, metaURL, token string
 	maxSize                               int64
+	// demo serves the demo page at "/" (web/, demo.go).
+	demo bool
 	// signer is nil unless -signing-key (or ATTACHMENT_SIGNING_KEY) is set.
 	signer *attachment.Signer
 }
@@ -78,6 +81,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.blobURL, "blob", "file://./data/blobs?create_dir=1&no_tmp_dir=1&metadata=skip", "content store: a gocloud.dev/blob URL (file://, mem://, s3://; gs:// and azblob:// with -tags cloud)")
 	fs.StringVar(&c.metaURL, "meta", "sqlite://./data/attachments.db", "metadata store URL (sqlite://PATH, postgres://..., mem://)")
 	fs.Int64Var(&c.maxSize, "max-size", attachment.DefaultMaxFileSize, "largest file accepted, in bytes")
+	fs.BoolVar(&c.demo, "demo", true, "serve the demo page at / (its files under /_demo/)")
 	fs.StringVar(&c.token, "token", "", "when set, every request needs \"Authorization: Bearer TOKEN\" or \"X-API-Token: TOKEN\"")
 	// No default shown for the key: -help must not print a secret.
 	signingKey := fs.String("signing-key", "", "enables signed URLs: a secret of at least 32 bytes in hex or base64, or several separated by commas (the first signs, all verify); default $"+signingKeyEnv)
@@ -164,12 +168,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.token != "" {
 		access = tokenAccess(c.token)
 	}
-	mux := http.NewServeMux()
-	mux.Handle(c.prefix+"/", attachment.NewHandler(svc, &attachment.HandlerOptions{
+	mux, err := routes(c, attachment.NewHandler(svc, &attachment.HandlerOptions{
 		Prefix: c.prefix,
 		Access: access,
 		Signer: c.signer,
 	}))
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -185,6 +191,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "attachment API listening on http://%s%s/\n", ln.Addr(), c.prefix)
+	if c.demo {
+		fmt.Fprintf(stdout, "demo page on http://%s/\n", ln.Addr())
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

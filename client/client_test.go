@@ -176,7 +176,7 @@ var allSentinels = []error{
 }
 
 func TestNewValidatesBaseURL(t *testing.T) {
-	for _, bad := range []string{"", "localhost:8080/files", "ftp://h/files", "http:///files", "http://h/files?x=1", "http://h/files#f", "http://h/%zz"} {
+	for _, bad := range []string{"", "localhost:8080/files", "ftp://h/files", "http:///files", "http://h/files?x=1", "http://h/files?", "http://h/files#f", "http://u:p@h/files", "http://h/%zz"} {
 		_, err := client.New(bad, nil)
 		assert.Error(t, err, bad)
 	}

@@ -145,17 +145,18 @@ func chromium(t *testing.T) string {
 // artifactsEnv names a folder for the test's screenshots.
 const artifactsEnv = "ATTACHMENT_TEST_ARTIFACTS"
 
-// screenshotDir is $ATTACHMENT_TEST_ARTIFACTS/browser, or a new temporary
-// folder that is left behind to be looked at.
+// screenshotDir is $ATTACHMENT_TEST_ARTIFACTS/browser/TESTNAME (emptied
+// first), or a new temporary folder that is left behind to be looked at.
 func screenshotDir(t *testing.T) string {
 	t.Helper()
 	var dir string
 	if v := os.Getenv(artifactsEnv); v != "" {
-		dir = filepath.Join(v, "browser")
+		dir = filepath.Join(v, "browser", t.Name())
+		require.NoError(t, os.RemoveAll(dir))
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 	} else {
 		var err error
-		dir, err = os.MkdirTemp("", "attachment-browser-")
+		dir, err = os.MkdirTemp("", "attachment-"+t.Name()+"-")
 		require.NoError(t, err)
 	}
 	t.Logf("screenshots: %s", dir)

@@ -1,88 +1,204 @@
 // Package attachment gives a Go web application a complete attachment API:
 // upload, download, thumbnails, image dimensions, metadata, list and
-// search, rename, references, delete and processing status, over HTTP (a
-// net/http Handler mounted under any prefix) and from Go (a Service that
-// does everything the handler does).
+// search, rename, references, delete, processing status and signed URLs.
+// It is served over HTTP by a [Handler] (a net/http.Handler mounted under
+// any prefix on the host's own mux or router) and called from Go through a
+// [Service], which does everything the Handler does.
+//
+// Content lives in any gocloud.dev/blob bucket (a local folder, S3 or an
+// S3-compatible server, Google Cloud Storage, Azure); records live in a
+// metadata store (SQLite embedded by default, PostgreSQL for several
+// instances, memory for tests). Both are chosen by URL.
 //
 // # Quick start
 //
-// Open a Service on a content store and a metadata store, both chosen by
-// URL, and mount its Handler on your own mux:
+// Open a Service on a content URL and a metadata URL, and mount a Handler
+// for it on your mux under a prefix:
 //
 //	import (
-//		_ "gocloud.dev/blob/fileblob"
-//		_ "github.com/attachkit/attachment/metadata/sqlitestore"
 //		"github.com/attachkit/attachment"
+//		_ "github.com/attachkit/attachment/metadata/sqlitestore" // sqlite://
+//		_ "gocloud.dev/blob/fileblob"                             // file://
 //	)
 //
 //	svc, err := attachment.Open(ctx,
 //		"file:///var/lib/app/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
 //		"sqlite:///var/lib/app/attachments.db", nil)
-//	if err != nil { ... }
-//	defer svc.Close()
-//	mux.Handle("/attachments/", attachment.NewHandler(svc,
-//		&attachment.HandlerOptions{Prefix: "/attachments"}))
+//	if err != nil {
+//		return err
+//	}
+//	defer svc.Close() // drains processing, closes both stores
 //
-// The HTTP API is documented in docs/api.md: POST / uploads (multipart or a
-// raw body), GET /{id} downloads with Range and conditional requests,
-// GET /{id}/metadata, PATCH /{id}, DELETE /{id}, POST /{id}/refs,
-// GET /{id}/thumbnail, GET /{id}/status (with ?wait=), POST /_status, and
-// GET / lists with filters and cursors.
+//	mux := http.NewServeMux()
+//	mux.Handle("/attachments/", attachment.NewHandler(svc, &attachment.HandlerOptions{
+//		Prefix: "/attachments",
+//		Access: access, // your authentication: see "Access and tenants"
+//	}))
+//	srv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 //
-// # Processing
+// [HandlerOptions].Prefix tells the handler where it is mounted: requests
+// arrive with the prefix (a ServeMux pattern, chi's Mount, echo and gin
+// groups) and the handler strips it itself. Wrapping the handler in
+// [net/http.StripPrefix] works too; the handler then finds the prefix from
+// the request's RequestURI, and Prefix may be left empty. Set Prefix in
+// either case if you call [Handler.SignedURL], whose URLs start with it.
+// Every URL the API returns (url, thumbnail_url, Location) includes the
+// prefix. Hosts that route each operation themselves can call the
+// handler's methods one by one ([Handler.Upload], [Handler.Download], ...).
+// docs/integrations.md in the repository mounts the handler on chi, echo
+// and gin.
 //
-// After an upload, Processors run from a durable queue kept in the metadata
-// store (metadata.Queue): the built-in "analyze" (image width and height)
-// and "thumbnail" (the default thumbnail), and the host's own, given in
-// Options.Processors (see ProcessorFunc). Jobs survive restarts, are retried
-// with backoff, and are taken up again when a worker dies; Close drains
-// them. Thumbnails are made once, kept beside the content, and served from
-// there.
+// # Stores and their URLs
 //
-// # Stores
+// [Open] opens content by a gocloud.dev/blob URL and records by a metadata
+// URL. The program imports the driver of each scheme it uses (a blank
+// import registers it):
 //
-// Content lives in any gocloud.dev/blob bucket: file://, mem://, s3://,
-// gs://, azblob://, with the driver imported by the program. For file://
-// buckets, no_tmp_dir=1 keeps temporary files on the same file system as
-// the content (so the final rename cannot cross devices) and metadata=skip
-// avoids a sidecar file per blob (the record holds the metadata). Records
-// live in a metadata.Store: mem:// (metadata/memstore, for tests),
-// sqlite://PATH (metadata/sqlitestore, the embedded default) or
-// postgres:// (metadata/pgstore, for several instances sharing one
-// database and one bucket). Keys in the bucket are derived from the
-// server-made ID alone (see package storage).
+//	file:///var/lib/app/blobs?create_dir=1&no_tmp_dir=1&metadata=skip  gocloud.dev/blob/fileblob
+//	mem://                                                             gocloud.dev/blob/memblob
+//	s3://bucket?region=eu-west-1                                       gocloud.dev/blob/s3blob
+//	gs://bucket                                                        gocloud.dev/blob/gcsblob
+//	azblob://container                                                 gocloud.dev/blob/azureblob
 //
-// # Uploads
+//	mem://                                                  github.com/attachkit/attachment/metadata/memstore
+//	sqlite:///var/lib/app/attachments.db                    github.com/attachkit/attachment/metadata/sqlitestore
+//	postgres://user:pass@host:5432/db?sslmode=verify-full   github.com/attachkit/attachment/metadata/pgstore
 //
-// Content streams from the request into the bucket while its SHA-256 is
-// computed and its type detected from the first bytes; the record is
-// committed only once the content is stored, and an upload is all or
-// nothing: on any error none of its files remains. Limits (Options) bound
-// the bytes per file and per request, files per upload and allowed
-// detected types.
+// For file:// buckets, create_dir=1 creates the folder, no_tmp_dir=1 keeps
+// temporary files beside the content (so the final rename never crosses
+// file systems) and metadata=skip saves a sidecar file per blob (the record
+// holds everything). sqlite://PATH is relative to the working directory
+// (sqlite://data/meta.db) or absolute (sqlite:///var/lib/meta.db) and takes
+// no parameters; a postgres:// URL is a pgx connection string, parameters
+// included. S3-compatible servers (MinIO, R2, B2, Ceph, versitygw) take an
+// endpoint and a few more parameters; docs/backends.md has them, and
+// docs/configuration.md every option with its default.
+//
+// [New] takes stores the host opened itself: [storage.New] over a
+// *blob.Bucket, and a [metadata.Store] such as memstore.New(),
+// sqlitestore.Open or pgstore.New over an existing pgxpool.
+//
+// # The HTTP API
+//
+// Paths are relative to the mount prefix; docs/api.md has the contract.
+//
+//	POST   /                      upload: multipart (many files) or a raw body (?filename=)
+//	GET    /                      list and search: owner, label.KEY, q, type, limit, cursor, order
+//	GET    /{id}                  download, with Range and conditional requests (HEAD alike)
+//	GET    /{id}/metadata         the record as JSON
+//	PATCH  /{id}                  rename; change owner or labels (PUT alike)
+//	DELETE /{id}                  delete (409 when referenced, unless ?force=true)
+//	POST   /{id}/refs             add a reference; DELETE /{id}/refs/{ref} removes one
+//	GET    /{id}/thumbnail        a JPEG or PNG thumbnail (?size=); 204 when none can be made
+//	GET    /{id}/status           processing status (?wait=10s answers when it is done)
+//	POST   /_status               the status of many attachments at once
+//	POST   /{id}/signed-url       a time-limited URL that reads without credentials
+//
+// # From Go
+//
+// A [Service] does the same from Go: [Service.Upload] (all or nothing;
+// [Service.NewBatch] when files arrive one by one), [Service.Get],
+// [Service.OpenContent] (an io.ReadSeeker, ready for http.ServeContent),
+// [Service.List] and [Service.All] (an iterator over every page),
+// [Service.Update], [Service.AddRef], [Service.RemoveRef],
+// [Service.Delete], [Service.Thumbnail], [Service.Status] and
+// [Service.WaitStatus]. A Service acts in the default tenant "";
+// [Service.ForTenant] returns a view that sees only another tenant's
+// attachments. The package's examples show each in a few lines.
 //
 // # Errors
 //
-// Service methods return errors that wrap the package's sentinels
-// (ErrNotFound, ErrTooLarge, ErrReferenced, ...); test them with errors.Is.
-// Errors about the caller's input are *Error values whose Detail is safe to
-// show. The Handler maps each sentinel to one status and a stable problem
-// code in RFC 9457 problem details; other errors are a 500 whose detail is
-// only logged.
+// Service methods return errors that wrap the package's sentinels; test
+// them with [errors.Is]. Errors about the caller's input are [*Error]
+// values whose Detail is safe to show to a client. The Handler answers
+// every error as an RFC 9457 application/problem+json body ([Problem])
+// with a stable code:
+//
+//	ErrNotFound          404 not_found (also another tenant's attachment)
+//	ErrTooLarge          413 too_large (a file over MaxFileSize, a body over MaxRequestSize)
+//	ErrTooManyFiles      400 too_many_files
+//	ErrUnsupportedType   415 unsupported_type
+//	ErrChecksumMismatch  400 checksum_mismatch
+//	ErrInvalidFilename   400 invalid_filename
+//	ErrInvalidSize       400 invalid_size (a thumbnail size not allowed)
+//	ErrReferenced        409 referenced
+//	ErrUnauthorized      401 unauthorized
+//	ErrForbidden         403 forbidden
+//	ErrInvalid           400 bad_request (as are malformed requests; too many ranges is 416 bad_request)
+//
+// Any other error is a 500 with code internal, whose detail goes only to
+// the logger ([Options].Logger or [HandlerOptions].Logger); no store
+// error, path or SQL reaches a client. [ErrNoThumbnail] is a 204 on the
+// thumbnail route.
+//
+// # Processing and thumbnails
+//
+// After an upload, [Processor]s run from a durable queue kept in the
+// metadata store ([metadata.Queue]; memstore, sqlitestore and pgstore all
+// keep one): the built-in "analyze" (an image's width and height, EXIF
+// orientation applied) and "thumbnail" (the default thumbnail, made ahead
+// of the first request), and the host's own, given in [Options].Processors
+// and most easily made with [ProcessorFunc]. An upload never waits for
+// them. Jobs survive restarts, are retried with backoff (an error wrapping
+// [ErrPermanent] fails at once), are taken up again when a worker dies, and
+// are shared by every instance on the same store; [Service.Close] drains
+// them. Each attachment's processing map (and GET /{id}/status) says where
+// each job stands; [Service.WaitStatus] and ?wait= answer as soon as all are
+// done. Thumbnails come in the sizes of [Options].ThumbnailSizes, are made
+// once, kept beside the content and served from there;
+// [Options].NoImageProcessing leaves out the built-in processors.
+//
+// # Access and tenants
+//
+// The library authenticates no one. The host's [Access] hook (often an
+// [AccessFuncs]) names the [Caller] of each request and its tenant
+// (Identify), and allows or refuses each [Operation] on each attachment
+// (Allow). The hook sees the *http.Request: a framework's auth middleware
+// passes its user through the request's context. An attachment of another
+// tenant is a 404 on every route, byte for byte like a missing one. Without
+// a hook every caller is allowed everything in the default tenant, which
+// is fine for a demo on loopback and never on a network.
+//
+// # Signed URLs
+//
+// With a [Signer] in [HandlerOptions].Signer, POST /{id}/signed-url (for a
+// caller allowed to download) and [Handler.SignedURL] (from Go) hand out
+// URLs that read one attachment and its thumbnails without credentials
+// until they expire: HMAC-SHA256 over the key ID, tenant, attachment,
+// expiry and disposition, with the host's keys (at least 32 bytes; there is
+// no built-in key), rotated by key ID. Without a Signer there are none.
+//
+// # Limits
+//
+// Every limit has a default ([Options], [HandlerOptions]): bytes per file
+// (100 MiB) and per request (1 GiB, refused from Content-Length before the
+// body is read), files per upload (32) and parts per multipart request
+// (128), allowed content types (by the type detected from the bytes; all
+// by default), ranges per request (64), filename and field lengths,
+// labels, pixels per decoded image (50 million, checked from the header)
+// and images decoded at once (2). Uploads stream: memory does not grow
+// with a file's size.
 //
 // # Security
 //
-// The library authenticates no one: the host's Access hook names each
-// caller and its tenant and allows or refuses each operation. An
-// attachment of another tenant is a 404 on every route, exactly like a
-// missing one. Downloads and thumbnails carry X-Content-Type-Options:
-// nosniff, Content-Security-Policy: sandbox and Referrer-Policy:
-// no-referrer, and content is served as an attachment unless a client asks
-// for inline display of a type that runs no code (raster images, PDF,
-// plain text). Filenames are cleaned of path components, control and
-// bidirectional-override characters. With HandlerOptions.Signer, POST
-// /{id}/signed-url hands out time-limited download URLs (HMAC-SHA256,
-// rotating keys) that need no credentials. Set http.Server timeouts
-// (ReadHeaderTimeout at least) against slow clients. docs/security.md in
-// the repository has the threat model.
+// docs/security.md in the repository has the threat model, what the
+// library guarantees and what the host must do:
+//
+//   - authenticate every request in the Access hook (the library has no
+//     users);
+//   - set [net/http.Server] timeouts: ReadHeaderTimeout at least, and
+//     IdleTimeout; not ReadTimeout or WriteTimeout, which cut off large
+//     transfers;
+//   - serve downloads from a separate origin where users view each other's
+//     uploads inline.
+//
+// What the library does: content is served as an attachment unless a
+// client asks for inline display of a type that runs no code (raster
+// images, audio, video, PDF, plain text), always with
+// X-Content-Type-Options: nosniff, Content-Security-Policy: sandbox and
+// Referrer-Policy: no-referrer; types are detected from the bytes, never
+// taken from the client; filenames are cleaned of path components, control
+// and bidirectional-override characters; bucket keys come from the
+// server-made ID alone; an upload is all or nothing, and a 201 is sent only
+// once its records are committed.
 package attachment

@@ -2,11 +2,13 @@ package attachment_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"time"
 
@@ -20,6 +22,8 @@ import (
 // A Service used from Go: upload, read back, reference, list, delete.
 func ExampleService() {
 	ctx := context.Background()
+	// In memory for the example; a program opens its stores by URL with
+	// attachment.Open(ctx, "file:///var/lib/app/blobs?...", "sqlite:///var/lib/app/meta.db", nil).
 	svc, err := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), nil)
 	if err != nil {
 		panic(err)
@@ -57,32 +61,103 @@ func ExampleService() {
 	// 1
 }
 
-// The Handler mounted under a prefix on a standard library mux; every URL
-// the API returns includes the prefix.
+// Limits are Options. An upload that breaks one fails with an error that
+// errors.Is the package's sentinel, and nothing of it is stored; the
+// Handler answers the same error as problem+json with a stable code.
+func ExampleOptions() {
+	ctx := context.Background()
+	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), &attachment.Options{
+		MaxFileSize:  1 << 20,
+		AllowedTypes: []string{"image/", "application/pdf"},
+	})
+	defer svc.Close()
+
+	_, err := svc.Upload(ctx, nil, attachment.File{Name: "notes.txt", Content: strings.NewReader("plain text")})
+	fmt.Println(errors.Is(err, attachment.ErrUnsupportedType))
+	_, err = svc.Upload(ctx, nil, attachment.File{Name: "big.pdf", Content: strings.NewReader("%PDF-1.7\n" + strings.Repeat(" ", 2<<20))})
+	fmt.Println(errors.Is(err, attachment.ErrTooLarge))
+
+	rec := httptest.NewRecorder()
+	attachment.NewHandler(svc, nil).ServeHTTP(rec,
+		httptest.NewRequest("POST", "/?filename=notes.txt", strings.NewReader("plain text")))
+	var p attachment.Problem
+	_ = json.Unmarshal(rec.Body.Bytes(), &p)
+	fmt.Println(rec.Code, rec.Header().Get("Content-Type"), p.Code)
+	// Output:
+	// true
+	// true
+	// 415 application/problem+json unsupported_type
+}
+
+// The Handler mounted under a prefix on a standard library mux: requests
+// arrive with the prefix, which the handler strips itself, and every URL
+// the API returns includes it.
 func ExampleNewHandler() {
 	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), nil)
 	defer svc.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/attachments/", attachment.NewHandler(svc, &attachment.HandlerOptions{Prefix: "/attachments"}))
-	// Or, equally: mux.Handle("/attachments/", http.StripPrefix("/attachments", attachment.NewHandler(svc, nil)))
-
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
+
 	resp, err := http.Post(srv.URL+"/attachments/?filename=hello.txt", "text/plain", strings.NewReader("hi"))
 	if err != nil {
 		panic(err)
 	}
+	var up struct{ Attachments []attachment.Attachment }
+	_ = json.NewDecoder(resp.Body).Decode(&up)
 	resp.Body.Close()
-	fmt.Println(resp.StatusCode, strings.HasPrefix(resp.Header.Get("Location"), "/attachments/"))
+	a := up.Attachments[0]
+	fmt.Println(resp.StatusCode, strings.HasPrefix(a.URL, "/attachments/"), resp.Header.Get("Location") == a.URL)
+
+	resp, err = http.Get(srv.URL + a.URL)
+	if err != nil {
+		panic(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, string(b), resp.Header.Get("Content-Disposition"))
+
+	resp, err = http.Get(srv.URL + "/attachments/no-such-id")
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"))
+	// Output:
+	// 201 true true
+	// 200 hi attachment; filename="hello.txt"
+	// 404 application/problem+json
+}
+
+// The Handler behind http.StripPrefix: it finds the prefix from the
+// request, and the URLs it returns still include it.
+func ExampleNewHandler_stripPrefix() {
+	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), nil)
+	defer svc.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/files/", http.StripPrefix("/files", attachment.NewHandler(svc, nil)))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/files/?filename=a.txt", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, strings.HasPrefix(resp.Header.Get("Location"), "/files/"))
 	// Output: 201 true
 }
 
 // An access hook that names the caller and its tenant from the host's own
-// authentication, and lets only the uploader delete.
+// authentication, and lets only the uploader delete. Another tenant's
+// attachment is a 404, like a missing one.
 func ExampleAccessFuncs() {
 	access := attachment.AccessFuncs{
 		IdentifyFunc: func(r *http.Request) (attachment.Caller, error) {
-			user, org, ok := strings.Cut(r.Header.Get("X-Demo-User"), "@") // the host's real auth goes here
+			// The host's real authentication goes here (a session, a JWT);
+			// a framework's middleware can pass its user in r.Context().
+			user, org, ok := strings.Cut(r.Header.Get("X-Demo-User"), "@")
 			if !ok {
 				return attachment.Caller{}, attachment.ErrUnauthorized
 			}
@@ -98,20 +173,31 @@ func ExampleAccessFuncs() {
 	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), nil)
 	defer svc.Close()
 	h := attachment.NewHandler(svc, &attachment.HandlerOptions{Access: access})
+	do := func(method, target, user string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, target, strings.NewReader("x"))
+		if user != "" {
+			req.Header.Set("X-Demo-User", user)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
 
-	req := httptest.NewRequest("POST", "/?filename=a.txt", strings.NewReader("x"))
-	req.Header.Set("X-Demo-User", "ann@acme")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	fmt.Println(rec.Code, strings.Contains(rec.Body.String(), `"created_by":"user:ann"`))
-
-	req = httptest.NewRequest("GET", "/", nil) // no user
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	fmt.Println(rec.Code)
+	rec := do("POST", "/?filename=a.txt", "ann@acme")
+	fmt.Println("ann uploads:", rec.Code, rec.Header().Get("Location") != "")
+	loc := rec.Header().Get("Location")
+	fmt.Println("anonymous reads:", do("GET", loc, "").Code)
+	fmt.Println("bob of globex reads:", do("GET", loc, "bob@globex").Code)
+	fmt.Println("cat of acme reads:", do("GET", loc, "cat@acme").Code)
+	fmt.Println("cat of acme deletes:", do("DELETE", loc, "cat@acme").Code)
+	fmt.Println("ann deletes:", do("DELETE", loc, "ann@acme").Code)
 	// Output:
-	// 201 true
-	// 401
+	// ann uploads: 201 true
+	// anonymous reads: 401
+	// bob of globex reads: 404
+	// cat of acme reads: 200
+	// cat of acme deletes: 403
+	// ann deletes: 200
 }
 
 // Each tenant sees only its own attachments.
@@ -126,8 +212,9 @@ func ExampleService_ForTenant() {
 	// Output: true
 }
 
-// A host's own processor runs after every upload from the durable queue;
-// WaitStatus returns once every processor has finished.
+// A host's own processor runs after every upload from the durable queue
+// and records its result as a label; WaitStatus returns once every
+// processor has finished.
 func ExampleProcessorFunc() {
 	wordCount := attachment.ProcessorFunc("wordcount",
 		func(a *attachment.Attachment) bool { return strings.HasPrefix(a.ContentType, "text/") },
@@ -141,18 +228,75 @@ func ExampleProcessorFunc() {
 			if err != nil {
 				return err
 			}
-			fmt.Println("words:", len(strings.Fields(string(b))))
-			return nil
+			labels := map[string]string{"words": fmt.Sprint(len(strings.Fields(string(b))))}
+			for k, v := range t.Attachment.Labels {
+				labels[k] = v
+			}
+			_, err = t.Service().Update(ctx, t.Attachment.ID, attachment.Change{Labels: labels})
+			return err // may run twice (after a crash): it must be idempotent
 		})
 	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(),
 		&attachment.Options{Processors: []attachment.Processor{wordCount}})
 	defer svc.Close()
 
 	ctx := context.Background()
-	atts, _ := svc.Upload(ctx, nil, attachment.File{Name: "a.txt", Content: strings.NewReader("one two three")})
-	st, _ := svc.WaitStatus(ctx, atts[0].ID, 10*time.Second)
-	fmt.Println(st.Processing["wordcount"])
+	atts, _ := svc.Upload(ctx, nil,
+		attachment.File{Name: "a.txt", Content: strings.NewReader("one two three")},
+		attachment.File{Name: "b.bin", Content: strings.NewReader("\x00\x01")})
+	for _, a := range atts {
+		st, _ := svc.WaitStatus(ctx, a.ID, 10*time.Second)
+		a, _ = svc.Get(ctx, a.ID)
+		fmt.Printf("%s: processing %v, words %q\n", a.Filename, st.Processing, a.Labels["words"])
+	}
 	// Output:
-	// words: 3
-	// completed
+	// a.txt: processing map[wordcount:completed], words "3"
+	// b.bin: processing map[], words ""
+}
+
+// A signed URL reads one attachment without credentials until it expires;
+// changing any part of it is a 403.
+func ExampleHandler_SignedURL() {
+	signer, err := attachment.NewSigner(attachment.SignerOptions{
+		Keys: []attachment.SigningKey{{ID: "2026-12", Secret: []byte("a secret of at least 32 bytes, from a vault")}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), nil)
+	defer svc.Close()
+	h := attachment.NewHandler(svc, &attachment.HandlerOptions{
+		Prefix: "/files",
+		Signer: signer,
+		Access: attachment.AccessFuncs{IdentifyFunc: func(r *http.Request) (attachment.Caller, error) {
+			return attachment.Caller{}, attachment.ErrUnauthorized // no credentials work here
+		}},
+	})
+
+	ctx := context.Background()
+	atts, _ := svc.Upload(ctx, nil, attachment.File{Name: "report.txt", Content: strings.NewReader("quarterly figures")})
+	su, err := h.SignedURL(ctx, "", atts[0].ID, &attachment.SignOptions{TTL: 10 * time.Minute})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(strings.HasPrefix(su.URL, "/files/"+atts[0].ID+"?"), time.Until(su.ExpiresAt) <= 10*time.Minute)
+
+	get := func(target string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		return rec
+	}
+	rec := get(su.URL)
+	fmt.Println(rec.Code, rec.Body.String())
+	fmt.Println(get("/files/" + atts[0].ID).Code) // without the signature
+
+	u, _ := url.Parse(su.URL)
+	q := u.Query()
+	q.Set("expires", fmt.Sprint(time.Now().Add(time.Hour).Unix())) // a longer life
+	u.RawQuery = q.Encode()
+	fmt.Println(get(u.String()).Code)
+	// Output:
+	// true true
+	// 200 quarterly figures
+	// 401
+	// 403
 }

@@ -45,11 +45,12 @@ func authenticate(tokens appauth.Tokens) func(http.Handler) http.Handler {
 // NewServer returns the server for the router: a header timeout against
 // slow clients, and no ReadTimeout or WriteTimeout, which would cut off
 // large uploads and downloads.
-func NewServer(addr string, r chi.Router) *http.Server {
+func NewServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
-		Handler:           r,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 	}
 }

@@ -27,9 +27,11 @@ func NewRouter(svc *attachment.Service, tokens appauth.Tokens) *echo.Echo {
 	g.Any("", h)   // /files: upload and list
 	g.Any("/*", h) // everything under it
 
-	// Timeouts: e.Start and e.StartServer use e.Server.
+	// Timeouts: e.Start serves with e.Server. No ReadTimeout or
+	// WriteTimeout: they would cut off large uploads and downloads.
 	e.Server.ReadHeaderTimeout = 10 * time.Second
 	e.Server.IdleTimeout = 2 * time.Minute
+	e.Server.MaxHeaderBytes = 64 << 10
 	return e
 }
 

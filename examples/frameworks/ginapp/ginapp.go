@@ -45,11 +45,12 @@ func authenticate(tokens appauth.Tokens) gin.HandlerFunc {
 // serve through an http.Server of your own with a header timeout against
 // slow clients (and no ReadTimeout or WriteTimeout, which would cut off
 // large uploads and downloads).
-func NewServer(addr string, r *gin.Engine) *http.Server {
+func NewServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
-		Handler:           r,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 	}
 }

@@ -598,7 +598,8 @@ func TestBrowser(t *testing.T) {
 }
 
 // TestBrowserToken: on a server with -token, the page shows the 401 and
-// works once the token is entered (thumbnails fetched with it as blobs).
+// works once the token is entered (thumbnails fetched with it as blobs);
+// a file dropped on the drop zone is uploaded.
 func TestBrowserToken(t *testing.T) {
 	b := startBrowserTest(t, "/attachments", "-token", "s3cret")
 	photo := filepath.Join(t.TempDir(), "tiny.png")
@@ -620,6 +621,25 @@ func TestBrowserToken(t *testing.T) {
 	b.wait("thumbnail", `(() => { const img = document.querySelector('[data-testid=card] img[data-testid=thumb]');
 		return img && img.complete && img.naturalWidth > 0 && img.src.startsWith('blob:'); })()`)
 	b.screenshot("token-thumbnail")
+
+	// A file dropped on the drop zone is uploaded (with the token) too.
+	b.do("drop", chromedp.Evaluate[chromedp.Void](`(() => {
+		const dt = new DataTransfer();
+		dt.items.add(new File(['dropped text'], 'dropped.txt', {type: 'text/plain'}));
+		const zone = document.querySelector('[data-testid=drop-zone]');
+		zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: dt, bubbles: true, cancelable: true}));
+		zone.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+	})()`))
+	b.wait("dropped", `document.querySelector('[data-testid=upload-row][data-filename="dropped.txt"]')?.dataset.state === 'done'
+		&& !!document.querySelector('[data-testid=card][data-filename="dropped.txt"]')`)
+	var list struct {
+		Data []struct {
+			Filename string `json:"filename"`
+		} `json:"data"`
+	}
+	require.Equal(t, http.StatusOK, b.api("GET", "/attachments/", nil, &list, "Authorization", "Bearer s3cret"))
+	require.Len(t, list.Data, 2)
+	assert.Equal(t, "dropped.txt", list.Data[0].Filename)
 
 	b.checkProblems()
 	assert.Equal(t, []string{"GET /attachments/?limit=20 401"}, b.errorAnswers())

@@ -122,6 +122,9 @@ type core struct {
 	pool    *pool
 	changed notifier // broadcast when a job of this service finishes
 	thumbs  thumbnailer
+	// maint runs Maintain in the background; nil unless
+	// Options.MaintenanceInterval is set.
+	maint *maintainer
 }
 
 // Open opens a Service on content and metadata stores given by URL, for
@@ -153,6 +156,11 @@ func Open(ctx context.Context, blobURL, metaURL string, opts *Options) (*Service
 // New returns a Service over stores the caller has opened. Close leaves
 // them open. A nil opts means defaults.
 func New(content *storage.Store, meta metadata.Store, opts *Options) (*Service, error) {
+	return newService(content, meta, opts, time.Now)
+}
+
+// newService is New with a clock.
+func newService(content *storage.Store, meta metadata.Store, opts *Options, now func() time.Time) (*Service, error) {
 	if content == nil || meta == nil {
 		return nil, errors.New("attachment: New needs a content store and a metadata store")
 	}
@@ -169,7 +177,7 @@ func New(content *storage.Store, meta metadata.Store, opts *Options) (*Service, 
 		meta:    meta,
 		opts:    o,
 		log:     log,
-		now:     time.Now,
+		now:     now,
 	}
 	c.thumbs.init(c)
 	if !o.NoImageProcessing {
@@ -198,7 +206,17 @@ func New(content *storage.Store, meta metadata.Store, opts *Options) (*Service, 
 			c.pool.start(o.Workers)
 		}
 	}
-	return &Service{core: c}, nil
+	s := &Service{core: c}
+	if o.MaintenanceInterval > 0 {
+		if _, ok := meta.(metadata.Scanner); !ok {
+			if c.pool != nil {
+				c.pool.close()
+			}
+			return nil, fmt.Errorf("attachment: Options.MaintenanceInterval is set, but the metadata store (%T) cannot list across tenants (metadata.Scanner), which Maintain needs", meta)
+		}
+		c.maint = startMaintainer(s)
+	}
+	return s, nil
 }
 
 // ForTenant returns a view of the service that acts in the tenant: it sees
@@ -214,10 +232,14 @@ func (s *Service) Tenant() string { return s.tenant }
 // Options returns the options in force, defaults filled in.
 func (s *Service) Options() Options { return s.core.opts }
 
-// Close stops processing (running jobs get Options.DrainTimeout to finish,
-// then are cancelled and queued again) and closes the stores if Open
+// Close stops background maintenance and processing (running jobs get
+// Options.DrainTimeout to finish, then are cancelled and queued again) and
+// closes the stores if Open
 // opened them. Call it once, on the Service that Open or New returned.
 func (s *Service) Close() error {
+	if s.core.maint != nil {
+		s.core.maint.close()
+	}
 	if s.core.pool != nil {
 		s.core.pool.close()
 	}

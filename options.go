@@ -137,6 +137,25 @@ type Options struct {
 	// thumbnails and analysis together. Zero means DefaultThumbnailWorkers
 	// (2).
 	ThumbnailWorkers int
+
+	// AbandonAfter is the age past which an attachment that has never had
+	// a ref is an abandoned upload, which Maintain deletes with its
+	// content. Zero (the default) sweeps nothing. Set it only when the
+	// host marks the attachments it keeps with refs (AddRef): any other
+	// attachment is deleted once it is that old.
+	AbandonAfter time.Duration
+	// OrphanGrace is how old content or a derivative without a record must
+	// be before Maintain removes it: a younger one may belong to an upload
+	// in progress, which stores its content before its record. An upload
+	// that takes longer than half of it is failed at its commit, so that
+	// its content can never be taken for an orphan. Zero means
+	// DefaultOrphanGrace (24 h).
+	OrphanGrace time.Duration
+	// MaintenanceInterval, when positive, makes the Service run Maintain
+	// in the background every interval (the first run after a random part
+	// of one) until Close, logging its counts. Zero (the default) runs it
+	// only when the host calls Maintain.
+	MaintenanceInterval time.Duration
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -204,6 +223,9 @@ func (o *Options) withDefaults() (Options, error) {
 	if c.ThumbnailWorkers == 0 {
 		c.ThumbnailWorkers = DefaultThumbnailWorkers
 	}
+	if c.OrphanGrace == 0 {
+		c.OrphanGrace = DefaultOrphanGrace
+	}
 	if !slices.Contains(c.ThumbnailSizes, c.DefaultThumbnailSize) {
 		return Options{}, fmt.Errorf("attachment: Options.DefaultThumbnailSize %d is not one of ThumbnailSizes %v", c.DefaultThumbnailSize, c.ThumbnailSizes)
 	}
@@ -212,7 +234,8 @@ func (o *Options) withDefaults() (Options, error) {
 			return Options{}, fmt.Errorf("attachment: Options.ThumbnailSizes: %d is not between 1 and 4096", n)
 		}
 	}
-	if c.JobLease < 0 || c.MaxAttempts < 0 || c.RetryDelay < 0 || c.PollInterval < 0 || c.DrainTimeout < 0 || c.MaxPixels < 0 || c.ThumbnailWorkers < 0 {
+	if c.JobLease < 0 || c.MaxAttempts < 0 || c.RetryDelay < 0 || c.PollInterval < 0 || c.DrainTimeout < 0 || c.MaxPixels < 0 || c.ThumbnailWorkers < 0 ||
+		c.AbandonAfter < 0 || c.OrphanGrace < 0 || c.MaintenanceInterval < 0 {
 		return Options{}, errors.New("attachment: Options durations and limits must not be negative")
 	}
 	c.Processors = append([]Processor(nil), c.Processors...)

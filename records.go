@@ -87,8 +87,9 @@ type DeleteOptions struct {
 // Delete removes the attachment's record, then its content and every
 // derivative. A referenced attachment is not deleted (ErrReferenced)
 // unless opts.Force. Once the record is gone the attachment is gone for
-// every caller; content whose removal fails is logged and left for a later
-// sweep, and Delete still succeeds.
+// every caller. The removal of the content is tried three times; what is
+// left after that is logged, removed by a later Maintain (as content
+// without a record), and Delete still succeeds.
 func (s *Service) Delete(ctx context.Context, id string, opts *DeleteOptions) error {
 	if !validID(id) {
 		return notFound(id)
@@ -97,10 +98,6 @@ func (s *Service) Delete(ctx context.Context, id string, opts *DeleteOptions) er
 	if err := s.core.meta.Delete(ctx, s.tenant, id, force); err != nil {
 		return storeErr(id, "delete", err)
 	}
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.core.opts.CommitTimeout)
-	defer cancel()
-	if err := s.core.content.Delete(dctx, id); err != nil {
-		s.core.log.Error("attachment: remove content of a deleted attachment", "id", id, "err", err)
-	}
+	s.core.removeContent(ctx, id)
 	return nil
 }

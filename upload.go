@@ -11,6 +11,7 @@ import (
 	"mime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gabriel-vasile/mimetype"
 	"github.com/google/uuid"
@@ -87,6 +88,9 @@ type Batch struct {
 	opts UploadOptions
 	recs []*metadata.Record
 	done bool
+	// started is when the batch began, before any of its content was
+	// written (see Options.OrphanGrace).
+	started time.Time
 }
 
 // NewBatch starts an upload. It validates opts (owner and labels) up front,
@@ -107,7 +111,7 @@ func (s *Service) NewBatch(opts *UploadOptions) (*Batch, error) {
 	} else {
 		o.Labels = cloneLabels(o.Labels)
 	}
-	return &Batch{s: s, opts: o}, nil
+	return &Batch{s: s, opts: o, started: s.core.now()}, nil
 }
 
 var errBatchDone = errors.New("attachment: batch already committed or aborted")
@@ -213,7 +217,9 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 // Commit stores the records of every file added, atomically, and returns
 // the attachments. It needs at least one file. Once the content is stored
 // the commit is not abandoned when ctx ends: it runs on, bounded by
-// Options.CommitTimeout. On error, the batch's content is removed.
+// Options.CommitTimeout. On error, the batch's content is removed. A batch
+// begun longer ago than half of Options.OrphanGrace is not committed: its
+// content could already have been taken for an orphan by Maintain.
 func (b *Batch) Commit(ctx context.Context) ([]*Attachment, error) {
 	if b.done {
 		return nil, errBatchDone
@@ -223,6 +229,11 @@ func (b *Batch) Commit(ctx context.Context) ([]*Attachment, error) {
 		return nil, inputErr(ErrInvalid, "the upload has no files")
 	}
 	c := b.s.core
+	if took := c.now().Sub(b.started); took > c.opts.OrphanGrace/2 {
+		// Maintain may already take content this old for an orphan.
+		b.Abort(ctx)
+		return nil, fmt.Errorf("attachment: commit upload: it took %v, more than half of Options.OrphanGrace (%v)", took.Round(time.Second), c.opts.OrphanGrace)
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
 	defer cancel()
 	if err := c.meta.Create(cctx, b.recs); err != nil {

@@ -1,0 +1,448 @@
+package attachment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/attachkit/attachment/metadata"
+	"github.com/attachkit/attachment/storage"
+)
+
+// DefaultOrphanGrace is Options.OrphanGrace when it is zero.
+const DefaultOrphanGrace = 24 * time.Hour
+
+const (
+	// scanPage is how many records Maintain reads at a time.
+	scanPage = 500
+	// maxCandidates bounds the orphans and missing contents one Maintain
+	// collects (and so its memory); the rest wait for the next run.
+	maxCandidates = 10_000
+	// maxMissingLogged bounds the records without content logged one by
+	// one in a run.
+	maxMissingLogged = 100
+	// deleteAttempts is how many times the removal of a deleted
+	// attachment's content is tried before it is left to Maintain.
+	deleteAttempts = 3
+)
+
+// MaintenanceReport counts what one Maintain found and did.
+type MaintenanceReport struct {
+	// Abandoned is how many abandoned uploads were deleted (records,
+	// content and derivatives).
+	Abandoned int
+	// ContentChecked and RecordsChecked are how many content files and
+	// records the reconciliation looked at.
+	ContentChecked, RecordsChecked int
+	// OrphanContent is how many content files without a record were
+	// removed, each with its derivatives.
+	OrphanContent int
+	// OrphanDerivatives is how many derivatives (thumbnails) without a
+	// record were removed.
+	OrphanDerivatives int
+	// TempFiles is how many temporary files of the blob driver, left by
+	// writes cut off mid-way, were removed.
+	TempFiles int
+	// MissingContent is how many records were found whose content is
+	// missing. They are logged (with their IDs) and left alone: only the
+	// host can restore their content, or delete them.
+	MissingContent int
+	// Unknown is how many keys under the service's prefixes ("content/",
+	// "derived/") it does not recognise. They are left alone.
+	Unknown int
+	// Deferred is how many candidates were left for the next run, past
+	// the number one run takes on.
+	Deferred int
+	// Failed is how many removals failed; the next Maintain tries them
+	// again. The log has the errors.
+	Failed int
+}
+
+func (r MaintenanceReport) attrs() []any {
+	return []any{
+		slog.Int("abandoned", r.Abandoned), slog.Int("content_checked", r.ContentChecked),
+		slog.Int("records_checked", r.RecordsChecked), slog.Int("orphan_content", r.OrphanContent),
+		slog.Int("orphan_derivatives", r.OrphanDerivatives), slog.Int("temp_files", r.TempFiles),
+		slog.Int("missing_content", r.MissingContent), slog.Int("unknown", r.Unknown),
+		slog.Int("deferred", r.Deferred), slog.Int("failed", r.Failed),
+	}
+}
+
+// Maintain brings the stores back in line, across every tenant whichever
+// view of the Service it is called on:
+//
+//   - When Options.AbandonAfter is set, it deletes abandoned uploads:
+//     attachments that have never had a ref and are older than that. An
+//     attachment given a ref meanwhile is kept (the check and the delete
+//     are atomic).
+//   - It removes content and derivatives that have no record and are
+//     older than Options.OrphanGrace: what a crash between the two writes
+//     of an upload leaves, what a failed removal after a delete leaves,
+//     and a blob driver's temporary files. Younger ones may belong to an
+//     upload in progress, which writes its content before its record.
+//   - It reports records whose content is missing; it never deletes them.
+//
+// Maintain refuses (with an error, removing nothing) when most content has
+// no record, which is what pointing the service at the wrong metadata
+// store looks like. It is safe to run on several instances at once, and
+// alongside uploads and deletes. Counts are logged and returned; the
+// background loop of Options.MaintenanceInterval calls it. The metadata
+// store must implement metadata.Scanner (every store in this module
+// does).
+func (s *Service) Maintain(ctx context.Context) (MaintenanceReport, error) {
+	c := s.core
+	var rep MaintenanceReport
+	sc, ok := c.meta.(metadata.Scanner)
+	if !ok {
+		return rep, fmt.Errorf("attachment: maintain: the metadata store (%T) cannot list across tenants (metadata.Scanner)", c.meta)
+	}
+	start := c.now()
+	if c.opts.AbandonAfter > 0 {
+		if err := c.sweep(ctx, sc, &rep); err != nil {
+			return rep, err
+		}
+	}
+	if err := c.reconcile(ctx, sc, &rep); err != nil {
+		return rep, err
+	}
+	c.log.Info("attachment: maintenance done", append(rep.attrs(), slog.Duration("took", c.now().Sub(start)))...)
+	return rep, nil
+}
+
+// sweep deletes the abandoned uploads: never referenced, created before
+// now minus AbandonAfter.
+func (c *core) sweep(ctx context.Context, sc metadata.Scanner, rep *MaintenanceReport) error {
+	cutoff := c.now().Add(-c.opts.AbandonAfter)
+	q := metadata.ScanQuery{Before: idAt(cutoff), NeverReferenced: true, Limit: scanPage}
+	for {
+		recs, err := sc.Scan(ctx, q)
+		if err != nil {
+			return fmt.Errorf("attachment: maintain: list abandoned uploads: %w", err)
+		}
+		for _, r := range recs {
+			q.After = r.ID
+			if !r.CreatedAt.Before(cutoff) {
+				continue
+			}
+			err := c.meta.Delete(ctx, r.Tenant, r.ID, false)
+			if errors.Is(err, metadata.ErrNotFound) || errors.Is(err, metadata.ErrReferenced) {
+				continue // deleted, or given a ref, since the scan
+			}
+			if err != nil {
+				return fmt.Errorf("attachment: maintain: delete abandoned upload %s: %w", r.ID, err)
+			}
+			rep.Abandoned++
+			c.log.Info("attachment: deleted an abandoned upload", "id", r.ID, "tenant", r.Tenant, "created", r.CreatedAt)
+			if !c.removeContent(ctx, r.ID) {
+				rep.Failed++
+			}
+		}
+		if len(recs) < q.Limit {
+			return nil
+		}
+	}
+}
+
+// idAt returns the smallest UUIDv7 of the millisecond of t: every ID made
+// before t sorts before it.
+func idAt(t time.Time) string {
+	ms := uint64(max(t.UnixMilli(), 0))
+	return fmt.Sprintf("%08x-%04x-7000-8000-000000000000", ms>>16, ms&0xffff)
+}
+
+// reconcile walks the content and the derivatives in ID order beside the
+// records (also in ID order), collects what has no counterpart, checks
+// each candidate again, and repairs what it safely can.
+func (c *core) reconcile(ctx context.Context, sc metadata.Scanner, rep *MaintenanceReport) error {
+	cutoff := c.now().Add(-c.opts.OrphanGrace)
+	var orphans, temps, missing []string
+	collect := func(list *[]string, s string) {
+		if len(*list) < maxCandidates {
+			*list = append(*list, s)
+		} else {
+			rep.Deferred++
+		}
+	}
+
+	recs := &recordCursor{sc: sc}
+	for it, err := range c.content.Items(ctx, storage.ContentPrefix) {
+		if err != nil {
+			return fmt.Errorf("attachment: maintain: %w", err)
+		}
+		switch {
+		case it.Kind == storage.KindTemporary:
+			if it.ModTime.Before(cutoff) {
+				collect(&temps, it.Key)
+			}
+		case it.Kind == storage.KindContent && validID(it.ID):
+			rep.ContentChecked++
+			found, err := recs.seek(ctx, it.ID, func(r *metadata.Record) { collect(&missing, r.ID) })
+			if err != nil {
+				return err
+			}
+			if !found && it.ModTime.Before(cutoff) {
+				collect(&orphans, it.ID)
+			}
+		default:
+			rep.Unknown++
+		}
+	}
+	if err := recs.drain(ctx, func(r *metadata.Record) { collect(&missing, r.ID) }); err != nil {
+		return err
+	}
+	rep.RecordsChecked = recs.read
+	if n := len(orphans); n > 10 && 2*n > rep.ContentChecked {
+		return fmt.Errorf("attachment: maintain: %d of %d content files have no record; refusing to remove them: is the metadata store the one this bucket belongs to?", n, rep.ContentChecked)
+	}
+	for _, id := range orphans {
+		if c.removeOrphan(ctx, sc, id, rep) {
+			rep.OrphanContent++
+		}
+	}
+	for _, id := range missing {
+		if c.checkMissing(ctx, sc, id, rep) {
+			rep.MissingContent++
+		}
+	}
+
+	// Derivatives: the same walk, with the records read again.
+	var derived []string
+	recs = &recordCursor{sc: sc}
+	for it, err := range c.content.Items(ctx, storage.DerivativesPrefix) {
+		if err != nil {
+			return fmt.Errorf("attachment: maintain: %w", err)
+		}
+		switch {
+		case it.Kind == storage.KindTemporary:
+			if it.ModTime.Before(cutoff) {
+				collect(&temps, it.Key)
+			}
+		case it.Kind == storage.KindDerivative && validID(it.ID):
+			found, err := recs.seek(ctx, it.ID, func(*metadata.Record) {})
+			if err != nil {
+				return err
+			}
+			if !found && it.ModTime.Before(cutoff) {
+				collect(&derived, it.Key)
+			}
+		default:
+			rep.Unknown++
+		}
+	}
+	for _, key := range derived {
+		id := key[len(storage.DerivativesPrefix) : len(storage.DerivativesPrefix)+36]
+		if c.lookupGone(ctx, sc, id, rep) && c.removeKey(ctx, key, rep) {
+			rep.OrphanDerivatives++
+		}
+	}
+	for _, key := range temps {
+		if c.removeKey(ctx, key, rep) {
+			rep.TempFiles++
+		}
+	}
+	return nil
+}
+
+// removeOrphan removes the content and derivatives of id if it still has
+// no record.
+func (c *core) removeOrphan(ctx context.Context, sc metadata.Scanner, id string, rep *MaintenanceReport) bool {
+	if !c.lookupGone(ctx, sc, id, rep) {
+		return false
+	}
+	if err := c.content.Delete(ctx, id); err != nil {
+		rep.Failed++
+		c.log.Error("attachment: maintain: remove content without a record", "id", id, "err", err)
+		return false
+	}
+	c.log.Info("attachment: removed content without a record", "id", id)
+	return true
+}
+
+// lookupGone reports whether id has no record now.
+func (c *core) lookupGone(ctx context.Context, sc metadata.Scanner, id string, rep *MaintenanceReport) bool {
+	_, err := sc.Lookup(ctx, id)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return true
+	}
+	if err != nil {
+		rep.Failed++
+		c.log.Error("attachment: maintain: look up record", "id", id, "err", err)
+	}
+	return false
+}
+
+func (c *core) removeKey(ctx context.Context, key string, rep *MaintenanceReport) bool {
+	if err := c.content.RemoveKey(ctx, key); err != nil {
+		rep.Failed++
+		c.log.Error("attachment: maintain: remove key", "key", key, "err", err)
+		return false
+	}
+	return true
+}
+
+// checkMissing reports whether the record id has lost its content: the
+// record is there before and after the content is found missing. (The
+// Service stores content before its record and deletes a record before
+// its content, so an upload or a delete in progress is never taken for a
+// loss.)
+func (c *core) checkMissing(ctx context.Context, sc metadata.Scanner, id string, rep *MaintenanceReport) bool {
+	if _, err := sc.Lookup(ctx, id); err != nil {
+		return false
+	}
+	ok, err := c.content.Exists(ctx, id)
+	if err != nil {
+		rep.Failed++
+		c.log.Error("attachment: maintain: check content", "id", id, "err", err)
+		return false
+	}
+	if ok {
+		return false
+	}
+	r, err := sc.Lookup(ctx, id)
+	if err != nil {
+		return false
+	}
+	if rep.MissingContent < maxMissingLogged {
+		c.log.Warn("attachment: maintain: a record's content is missing; restore it or delete the attachment",
+			"id", id, "tenant", r.Tenant, "filename", r.Filename, "created", r.CreatedAt)
+	}
+	return true
+}
+
+// recordCursor reads every record in ID order, a page at a time, for a
+// walk beside keys in the same order.
+type recordCursor struct {
+	sc    metadata.Scanner
+	page  []*metadata.Record
+	after string
+	done  bool
+	last  string // the ID seek last found
+	read  int
+}
+
+// seek moves the cursor to id, passing the records before it (which the
+// walk has no key for) to skip, and reports whether a record has id.
+func (rc *recordCursor) seek(ctx context.Context, id string, skip func(*metadata.Record)) (bool, error) {
+	if id == rc.last {
+		return true, nil // a second key of the same attachment
+	}
+	for {
+		for len(rc.page) > 0 && rc.page[0].ID < id {
+			skip(rc.page[0])
+			rc.page = rc.page[1:]
+		}
+		if len(rc.page) > 0 {
+			if rc.page[0].ID != id {
+				return false, nil
+			}
+			rc.last = id
+			rc.page = rc.page[1:]
+			return true, nil
+		}
+		if rc.done {
+			return false, nil
+		}
+		if err := rc.next(ctx); err != nil {
+			return false, err
+		}
+	}
+}
+
+// drain passes every record not yet passed to skip.
+func (rc *recordCursor) drain(ctx context.Context, skip func(*metadata.Record)) error {
+	for {
+		for _, r := range rc.page {
+			skip(r)
+		}
+		rc.page = nil
+		if rc.done {
+			return nil
+		}
+		if err := rc.next(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+func (rc *recordCursor) next(ctx context.Context) error {
+	recs, err := rc.sc.Scan(ctx, metadata.ScanQuery{After: rc.after, Limit: scanPage})
+	if err != nil {
+		return fmt.Errorf("attachment: maintain: list records: %w", err)
+	}
+	rc.read += len(recs)
+	rc.done = len(recs) < scanPage
+	if len(recs) > 0 {
+		rc.after = recs[len(recs)-1].ID
+	}
+	rc.page = recs
+	return nil
+}
+
+// removeContent removes the content and derivatives of an attachment
+// whose record is deleted, trying deleteAttempts times within
+// Options.CommitTimeout, even when ctx is done. What is left after that is
+// logged, and removed by a later Maintain (content without a record). It
+// reports whether everything was removed.
+func (c *core) removeContent(ctx context.Context, id string) bool {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
+	defer cancel()
+	delay := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := c.content.Delete(dctx, id)
+		if err == nil {
+			return true
+		}
+		if attempt == deleteAttempts || dctx.Err() != nil {
+			c.log.Error("attachment: remove content of a deleted attachment (Maintain removes what is left)",
+				"id", id, "attempts", attempt, "err", err)
+			return false
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-dctx.Done():
+			t.Stop()
+		}
+		delay *= 4
+	}
+}
+
+// maintainer runs Maintain every Options.MaintenanceInterval until Close.
+type maintainer struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startMaintainer(s *Service) *maintainer {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &maintainer{cancel: cancel, done: make(chan struct{})}
+	interval := s.core.opts.MaintenanceInterval
+	go func() {
+		defer close(m.done)
+		// The first run comes after a random part of one interval, so
+		// that instances started together do not run in step.
+		wait := time.Duration(rand.Int64N(int64(interval)) + 1)
+		for {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			if _, err := s.Maintain(ctx); err != nil && ctx.Err() == nil {
+				s.core.log.Error("attachment: maintenance", "err", err)
+			}
+			wait = interval
+		}
+	}()
+	return m
+}
+
+func (m *maintainer) close() {
+	m.cancel()
+	<-m.done
+}

@@ -101,8 +101,8 @@
 // [Service.OpenContent] (an io.ReadSeeker, ready for http.ServeContent),
 // [Service.List] and [Service.All] (an iterator over every page),
 // [Service.Update], [Service.AddRef], [Service.RemoveRef],
-// [Service.Delete], [Service.Thumbnail], [Service.Status] and
-// [Service.WaitStatus]. A Service acts in the default tenant "";
+// [Service.Delete], [Service.Thumbnail], [Service.Status],
+// [Service.WaitStatus] and [Service.Maintain]. A Service acts in the default tenant "";
 // [Service.ForTenant] returns a view that sees only another tenant's
 // attachments. The package's examples show each in a few lines.
 //
@@ -147,6 +147,15 @@
 // done. Thumbnails come in the sizes of [Options].ThumbnailSizes, are made
 // once, kept beside the content and served from there;
 // [Options].NoImageProcessing leaves out the built-in processors.
+//
+// # Maintenance
+//
+// [Service.Maintain] (or, with [Options].MaintenanceInterval, a background
+// loop) deletes abandoned uploads, attachments never referenced and older
+// than [Options].AbandonAfter (off by default), removes content and
+// thumbnails that have no record once older than [Options].OrphanGrace,
+// and reports records whose content is missing. Hosts that keep what they
+// use marked with references ([Service.AddRef]) can let it sweep the rest.
 //
 // # Access and tenants
 //

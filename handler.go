@@ -98,6 +98,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.StatusMany(w, r)
 		}
 		return
+	case trimmed == "openapi.json" && !strings.HasSuffix(rel, "/"):
+		// The API's description (openapi.go); no ID is "openapi.json".
+		if h.allow(w, r, http.MethodGet, http.MethodHead) {
+			h.serveOpenAPI(w, r)
+		}
+		return
 	}
 	segs := strings.Split(trimmed, "/")
 	id, ok := unescapeSegment(segs[0])

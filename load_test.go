@@ -548,7 +548,9 @@ func (w *loadWorker) step() {
 func runLoad(t *testing.T, st stores, dir string, d time.Duration) {
 	bucket, meta := st.bucket, st.meta
 	t.Cleanup(func() { bucket.Close(); meta.Close() })
-	svc, err := attachment.New(storage.New(bucket), meta, nil)
+	// Maintain runs throughout (below), with a grace short enough that
+	// anything it wrongly took for an orphan would be an upload it broke.
+	svc, err := attachment.New(storage.New(bucket), meta, &attachment.Options{OrphanGrace: 10 * time.Second})
 	require.NoError(t, err)
 	closed := false
 	t.Cleanup(func() {
@@ -605,6 +607,29 @@ func runLoad(t *testing.T, st stores, dir string, d time.Duration) {
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
+	// The reconciler, over and over while the workers upload and delete:
+	// it must find no record without its content, and fail nothing.
+	var maint attachment.MaintenanceReport
+	maintRuns := 0
+	wg.Go(func() {
+		for time.Now().Before(deadline) && r.failures.Load() < 100 {
+			rep, err := svc.Maintain(context.Background())
+			if err != nil {
+				r.fail("Maintain during the load: %v", err)
+				return
+			}
+			maintRuns++
+			maint.ContentChecked += rep.ContentChecked
+			maint.OrphanContent += rep.OrphanContent
+			maint.OrphanDerivatives += rep.OrphanDerivatives
+			maint.MissingContent += rep.MissingContent
+			maint.Failed += rep.Failed
+			if rep.MissingContent > 0 || rep.Failed > 0 {
+				r.fail("Maintain during the load: %+v", rep)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	for _, w := range workers {
 		wg.Go(func() {
 			for time.Now().Before(deadline) && r.failures.Load() < 100 {
@@ -649,6 +674,8 @@ func runLoad(t *testing.T, st stores, dir string, d time.Duration) {
 	t.Logf("  content: %.1f MiB up (acknowledged), %.1f MiB down (%.1f MiB/s together)",
 		float64(up)/(1<<20), float64(down)/(1<<20), float64(up+down)/(1<<20)/elapsed.Seconds())
 	t.Logf("  status codes: %v; cross-tenant attempts: %d", codes, r.crossTries.Load())
+	t.Logf("  Maintain alongside: %d runs, %d content files checked, %d orphan content and %d orphan derivatives removed, %d records without content, %d failures",
+		maintRuns, maint.ContentChecked, maint.OrphanContent, maint.OrphanDerivatives, maint.MissingContent, maint.Failed)
 
 	// The heap: the highest sample of the last third against the highest
 	// of the first. Highs, because HeapInuse saws with every GC cycle; a

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
 )
 
 // Kind tells what a key of the bucket holds.
@@ -50,6 +51,10 @@ type Item struct {
 	ModTime time.Time
 }
 
+// listRetries is how many times in a row Items lists a page again after
+// a NotFound.
+const listRetries = 10
+
 // tempSuffix matches the suffix fileblob gives its temporary files.
 var tempSuffix = regexp.MustCompile(`\.[0-9a-f]{1,16}\.tmp$`)
 
@@ -60,11 +65,20 @@ var tempSuffix = regexp.MustCompile(`\.[0-9a-f]{1,16}\.tmp$`)
 func (s *Store) Items(ctx context.Context, prefix string) iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {
 		it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+		retries := 0
 		for {
 			obj, err := it.Next(ctx)
 			if errors.Is(err, io.EOF) {
 				return
 			}
+			if gcerrors.Code(err) == gcerrors.NotFound && retries < listRetries {
+				// fileblob fails a page when a file it walks is removed
+				// meanwhile (an upload's or a delete's); the iterator
+				// lists the same page again.
+				retries++
+				continue
+			}
+			retries = 0
 			if err != nil {
 				yield(Item{}, fmt.Errorf("storage: list %s: %w", prefix, err))
 				return

@@ -40,7 +40,8 @@ type Client struct {
 
 // New returns a Client for the API mounted at baseURL, an absolute http or
 // https URL that includes the mount prefix, such as
-// "http://localhost:8080/files". A nil opts means defaults.
+// "http://localhost:8080/files", without user info (send credentials
+// with Options instead). A nil opts means defaults.
 func New(baseURL string, opts *Options) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"net/textproto"
 	"net/url"
 	"slices"
-	"sync"
 
 	"github.com/attachkit/attachment"
 )
@@ -26,7 +25,9 @@ type File struct {
 	// refuses one that cleans to nothing with ErrInvalidFilename.
 	Name string
 	// Content is read once, as the request is sent, and never buffered
-	// whole: the upload streams.
+	// whole: the upload streams. It is not read after the upload returns,
+	// except when ctx ended while a Read of it was blocked: that Read
+	// still returns to a goroutine of the upload's, which then stops.
 	Content io.Reader
 	// ContentType is the client's claim. The server detects the type from
 	// the bytes and uses the claim only when detection finds nothing
@@ -89,26 +90,23 @@ func (c *Client) Upload(ctx context.Context, f File, opts *UploadOptions) (*atta
 		q.Set("filename", f.Name)
 	}
 	size := fileSize(f)
-	body := &requestBody{countingReader: countingReader{r: f.Content, total: size, progress: opts.Progress}, closed: make(chan struct{})}
+	cr := &countingReader{r: f.Content, total: size, progress: opts.Progress}
+	body, finish := streamBody(ctx, func(w io.Writer) error {
+		_, err := io.Copy(w, cr)
+		return err
+	})
 	req, err := c.newRequest(ctx, http.MethodPost, c.endpoint(q), body)
 	if err != nil {
+		finish()
 		return nil, err
 	}
 	req.ContentLength = size
-	// The transport closes the body once it is done with it, perhaps after
-	// the answer; waiting for that means f.Content is not read after
-	// Upload returns.
-	defer func() { <-body.closed }()
 	req.Header.Set("Content-Type", cmp.Or(f.ContentType, "application/octet-stream"))
 	if f.SHA256 != nil {
 		req.Header.Set("Content-Digest", contentDigest(f.SHA256))
 	}
 	atts, err := c.sendUpload(req)
-	if err != nil {
-		<-body.closed
-		if body.err != nil {
-			return nil, fmt.Errorf("attachment client: upload: reading %s: %w", f.Name, body.err)
-		}
+	if err := uploadErr(ctx, err, finish(), cr); err != nil {
 		return nil, err
 	}
 	if len(atts) != 1 {
@@ -155,38 +153,72 @@ func (c *Client) UploadMany(ctx context.Context, files []File, opts *UploadOptio
 		length = int64(n) + total
 	}
 
-	pr, pw := io.Pipe()
 	cr := &countingReader{total: total, progress: opts.Progress}
-	var (
-		wg       sync.WaitGroup
-		writeErr error
-	)
-	wg.Go(func() {
-		writeErr = writeForm(pw, boundary, files, opts, cr)
-		pw.CloseWithError(writeErr)
+	body, finish := streamBody(ctx, func(w io.Writer) error {
+		return writeForm(w, boundary, files, opts, cr)
 	})
-	defer wg.Wait()
-	defer pr.CloseWithError(errUploadDone) // unblocks the writer, if the server stopped reading
-
-	req, err := c.newRequest(ctx, http.MethodPost, c.endpoint(nil), pr)
+	req, err := c.newRequest(ctx, http.MethodPost, c.endpoint(nil), body)
 	if err != nil {
+		finish()
 		return nil, err
 	}
 	req.ContentLength = length
 	req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
 	atts, err := c.sendUpload(req)
-	if err != nil {
-		pr.CloseWithError(errUploadDone)
-		wg.Wait()
-		if cr.err != nil {
-			return nil, fmt.Errorf("attachment client: upload: reading content: %w", cr.err)
-		}
+	if err := uploadErr(ctx, err, finish(), cr); err != nil {
 		return nil, err
 	}
 	if len(atts) != len(files) {
 		return nil, fmt.Errorf("attachment client: upload: the server answered %d records for %d files", len(atts), len(files))
 	}
 	return atts, nil
+}
+
+// streamBody returns a request body that is a pipe from a goroutine
+// running write: the content streams, and ctx's end breaks the pipe, so
+// that a request ends with ctx even while the content's reader blocks
+// (the transport itself waits for a blocked body read). finish stops the
+// writer (blocked on a pipe the server no longer reads, after an early
+// answer) and waits for it unless ctx has ended, so that no content is
+// read after the upload returns; it reports whether the writer is done.
+func streamBody(ctx context.Context, write func(io.Writer) error) (body io.ReadCloser, finish func() bool) {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.CloseWithError(write(pw))
+	}()
+	stop := context.AfterFunc(ctx, func() { pr.CloseWithError(context.Cause(ctx)) })
+	return pr, func() bool {
+		stop()
+		pr.CloseWithError(errUploadDone)
+		select {
+		case <-done:
+			return true
+		case <-ctx.Done():
+			select {
+			case <-done:
+				return true
+			default:
+				return false
+			}
+		}
+	}
+}
+
+// uploadErr is the error of an upload that sendUpload answered with err:
+// ctx's end, the content reader's error (when the writer is done and
+// cr is safe to read), or err.
+func uploadErr(ctx context.Context, err error, writerDone bool, cr *countingReader) error {
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("attachment client: upload: %w", context.Cause(ctx))
+	case writerDone && cr.err != nil:
+		return fmt.Errorf("attachment client: upload: reading content: %w", cr.err)
+	}
+	return err
 }
 
 // errUploadDone ends the form writer once the request is over.
@@ -313,19 +345,6 @@ func (cr *countingReader) Read(p []byte) (int, error) {
 		cr.err = err
 	}
 	return n, err
-}
-
-// requestBody is the body of a raw upload: it reports when the transport
-// has closed it.
-type requestBody struct {
-	countingReader
-	once   sync.Once
-	closed chan struct{}
-}
-
-func (b *requestBody) Close() error {
-	b.once.Do(func() { close(b.closed) })
-	return nil
 }
 
 // statSeeker is a file: *os.File.

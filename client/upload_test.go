@@ -410,3 +410,29 @@ func (xs) Read(p []byte) (int, error) {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// A canceled upload returns at once, even while the reader blocks, and
+// leaves nothing on the server.
+func TestUploadCanceled(t *testing.T) {
+	e := newEnv(t, nil)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	for _, many := range []bool{false, true} {
+		r := &gatedReader{head: 1000, total: 2000, gate: release, timeout: time.Minute}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		start := time.Now()
+		var err error
+		if many {
+			_, err = e.c.UploadMany(ctx, []client.File{{Name: "a.txt", Content: r}}, nil)
+		} else {
+			_, err = e.c.Upload(ctx, client.File{Name: "a.txt", Content: r}, nil)
+		}
+		cancel()
+		assert.ErrorIs(t, err, context.DeadlineExceeded, "many=%v", many)
+		assert.Less(t, time.Since(start), 5*time.Second)
+	}
+	time.Sleep(50 * time.Millisecond)
+	page, err := e.c.ListPage(context.Background(), nil)
+	require.NoError(t, err)
+	assert.Empty(t, page.Attachments)
+}

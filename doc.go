@@ -115,7 +115,7 @@
 // with a stable code:
 //
 //	ErrNotFound          404 not_found (also another tenant's attachment)
-//	ErrTooLarge          413 too_large (a file over MaxFileSize, a body over MaxRequestSize)
+//	ErrTooLarge          413 too_large (a file over MaxFileSize; a body over MaxRequestSize too)
 //	ErrTooManyFiles      400 too_many_files
 //	ErrUnsupportedType   415 unsupported_type
 //	ErrChecksumMismatch  400 checksum_mismatch
@@ -133,8 +133,8 @@
 //
 // # Processing and thumbnails
 //
-// After an upload, [Processor]s run from a durable queue kept in the
-// metadata store ([metadata.Queue]; memstore, sqlitestore and pgstore all
+// After an upload, processors ([Processor]) run from a durable queue kept
+// in the metadata store ([metadata.Queue]; memstore, sqlitestore and pgstore all
 // keep one): the built-in "analyze" (an image's width and height, EXIF
 // orientation applied) and "thumbnail" (the default thumbnail, made ahead
 // of the first request), and the host's own, given in [Options].Processors

@@ -210,15 +210,23 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		path = rel
 	}
 	vreq.URL = &url.URL{Path: path, RawPath: rel, RawQuery: r.URL.RawQuery}
-	bodyChecked := false
-	if r.Body != nil && r.Body != http.NoBody && r.ContentLength <= MaxRequestBody {
+	// The handler gets a shallow copy of r whose body starts with what was
+	// buffered; r itself stays as the server made it.
+	hr := r.WithContext(ctx)
+	bodyChecked := true
+	switch {
+	case r.Body == nil || r.Body == http.NoBody:
+		vreq.Body = http.NoBody
+	case r.ContentLength > MaxRequestBody:
+		vreq.Body, bodyChecked = http.NoBody, false
+	default:
 		data, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBody+1))
 		if err != nil {
 			v.t.Errorf("openapitest: %s: reading the request body: %v", where, err)
 		}
 		bodyChecked = len(data) <= MaxRequestBody && err == nil
 		orig := r.Body
-		r.Body = struct {
+		hr.Body = struct {
 			io.Reader
 			io.Closer
 		}{io.MultiReader(bytes.NewReader(data), orig), orig}
@@ -226,8 +234,6 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !bodyChecked {
 			vreq.Body = http.NoBody
 		}
-	} else {
-		vreq.Body = http.NoBody
 	}
 
 	route, params, routeErr := v.router.FindRoute(vreq)
@@ -251,7 +257,7 @@ func (v *Validator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	cw := &captureWriter{ResponseWriter: w, capture: r.Method != http.MethodHead}
-	v.next.ServeHTTP(cw, r)
+	v.next.ServeHTTP(cw, hr)
 	status, hdr, body, truncated := cw.result()
 
 	key := r.Method + " ? " + strconv.Itoa(status)

@@ -18,7 +18,8 @@ import (
 // ContentInfo describes downloaded content, from the answer's headers.
 type ContentInfo struct {
 	// Size is the length of the whole content (of the thumbnail, for
-	// Thumbnail), whatever part of it the body carries.
+	// Thumbnail), whatever part of it the body carries; -1 when the answer
+	// did not say (no Content-Length, as behind some proxies).
 	Size int64
 	// ContentType is the detected type the server stored.
 	ContentType string
@@ -30,7 +31,8 @@ type ContentInfo struct {
 	// LastModified is the Last-Modified time (the upload's time).
 	LastModified time.Time
 	// Offset and Length are the part of the content the body carries: 0
-	// and Size for a whole download, the range for OpenRange.
+	// and Size for a whole download, the range for OpenRange. Length is -1
+	// when unknown.
 	Offset, Length int64
 }
 
@@ -52,7 +54,7 @@ func (c *Client) Download(ctx context.Context, id string, w io.Writer) (*Content
 	if err != nil {
 		return nil, fmt.Errorf("attachment client: download %s: %w", id, err)
 	}
-	if n != info.Length {
+	if info.Length >= 0 && n != info.Length {
 		return nil, fmt.Errorf("attachment client: download %s: got %d bytes of %d", id, n, info.Length)
 	}
 	return info, nil
@@ -159,12 +161,17 @@ func (c *Client) openRange(ctx context.Context, id string, off, n int64, ifRange
 		drainClose(resp.Body)
 		return nil, nil, fmt.Errorf("attachment client: GET %s: skipping to offset %d: %w", id, off, err)
 	}
-	length := info.Size - off
-	if n > 0 && (length < 0 || n < length) {
-		length = n
+	info.Offset, info.Length = off, -1 // unknown, when the size is
+	if info.Size >= 0 {
+		info.Length = info.Size - off
 	}
-	info.Offset, info.Length = off, length
-	return readCloser{io.LimitReader(resp.Body, length), resp.Body}, info, nil
+	if n > 0 && (info.Length < 0 || n < info.Length) {
+		info.Length = n
+	}
+	if info.Length < 0 {
+		return resp.Body, info, nil
+	}
+	return readCloser{io.LimitReader(resp.Body, info.Length), resp.Body}, info, nil
 }
 
 type readCloser struct {

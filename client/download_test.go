@@ -209,3 +209,49 @@ func TestThumbnail(t *testing.T) {
 	_, _, err = e.c.Thumbnail(ctx, "01936f4e-8a6b-7cc2-9f1e-2b7c9d5e4a10", 0)
 	requireCode(t, err, http.StatusNotFound, client.CodeNotFound, attachment.ErrNotFound)
 }
+
+// Behind a proxy that ignores Range and drops Content-Length, ranges are
+// cut out of the whole content by the client, still byte-exact.
+func TestOpenRangeWithoutServerRanges(t *testing.T) {
+	e := newEnv(t, &envOpts{wrap: func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Header.Del("Range")
+			h.ServeHTTP(noLengthWriter{w}, r)
+		})
+	}})
+	ctx := context.Background()
+	content := make([]byte, 200_000)
+	for i := range content {
+		content[i] = byte(i % 253)
+	}
+	a := e.upload("big.bin", content, nil)
+
+	body, info, err := e.c.OpenRange(ctx, a.ID, 1000, 500)
+	require.NoError(t, err)
+	assert.Equal(t, content[1000:1500], readAll(t, body))
+	assert.Equal(t, int64(-1), info.Size)
+	assert.Equal(t, [2]int64{1000, 500}, [2]int64{info.Offset, info.Length})
+
+	body, info, err = e.c.OpenRange(ctx, a.ID, 150_000, -1)
+	require.NoError(t, err)
+	assert.Equal(t, content[150_000:], readAll(t, body))
+	assert.Equal(t, int64(-1), info.Length)
+
+	var buf bytes.Buffer
+	_, err = e.c.Download(ctx, a.ID, &buf)
+	require.NoError(t, err)
+	assert.Equal(t, content, buf.Bytes())
+}
+
+// noLengthWriter drops Content-Length, so the answer is chunked.
+type noLengthWriter struct{ http.ResponseWriter }
+
+func (w noLengthWriter) WriteHeader(status int) {
+	w.Header().Del("Content-Length")
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w noLengthWriter) Write(p []byte) (int, error) {
+	w.Header().Del("Content-Length")
+	return w.ResponseWriter.Write(p)
+}

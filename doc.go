@@ -80,7 +80,9 @@
 //
 // # The HTTP API
 //
-// Paths are relative to the mount prefix; docs/api.md has the contract.
+// Paths are relative to the mount prefix. The contract is the OpenAPI 3.0
+// document the handler serves at GET {prefix}/openapi.json (also [OpenAPI]);
+// docs/api.md explains it in prose.
 //
 //	POST   /                      upload: multipart (many files) or a raw body (?filename=)
 //	GET    /                      list and search: owner, label.KEY, q, type, limit, cursor, order
@@ -93,6 +95,7 @@
 //	GET    /{id}/status           processing status (?wait=10s answers when it is done)
 //	POST   /_status               the status of many attachments at once
 //	POST   /{id}/signed-url       a time-limited URL that reads without credentials
+//	GET    /openapi.json          the OpenAPI document (the access hook is not asked)
 //
 // # From Go
 //

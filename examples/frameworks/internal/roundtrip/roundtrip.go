@@ -100,6 +100,11 @@ func Check(t *testing.T, base, prefix string) {
 	c.problem("GET", a.URL, "", http.StatusUnauthorized, "unauthorized")
 	c.problem("DELETE", a.URL, "cat-token", http.StatusForbidden, "forbidden")
 
+	// The OpenAPI document is served under the prefix, to anyone.
+	resp, body = c.do("GET", prefix+"/openapi.json", "", "", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	assert.Equal(t, attachment.OpenAPI(), body)
+
 	resp, body = c.do("DELETE", a.URL, "ann-token", "", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
 	c.problem("GET", a.URL, "ann-token", http.StatusNotFound, "not_found")

@@ -82,7 +82,9 @@
 //
 // Paths are relative to the mount prefix. The contract is the OpenAPI 3.0
 // document the handler serves at GET {prefix}/openapi.json (also [OpenAPI]);
-// docs/api.md explains it in prose.
+// docs/api.md explains it in prose. Go programs on the other side of the
+// wire use package [github.com/attachkit/attachment/client], whose errors
+// match this package's sentinels with errors.Is.
 //
 //	POST   /                      upload: multipart (many files) or a raw body (?filename=)
 //	GET    /                      list and search: owner, label.KEY, q, type, limit, cursor, order

@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/internal/openapitest"
 )
 
 // The demo page served without a browser: its headers, the prefix it is
@@ -163,21 +164,13 @@ func screenshotDir(t *testing.T) string {
 	return dir
 }
 
-// wrapAPI validates every request to the API and every answer against
-// the OpenAPI document.
-func wrapAPI(t testing.TB, h http.Handler, prefix string) http.Handler {
-	// TODO(openapitest): return openapitest.Wrap(t, h, prefix) once
-	// internal/openapitest lands.
-	_, _ = t, prefix
-	return h
-}
-
 // browserTest is a page in headless Chromium on a demo server.
 type browserTest struct {
 	t      *testing.T
 	ctx    context.Context // the tab
 	origin string          // http://127.0.0.1:PORT
 	prefix string
+	spec   *openapitest.Validator
 	shots  string
 	nshot  int
 
@@ -205,13 +198,15 @@ func startBrowserTest(t *testing.T, prefix string, extra ...string) *browserTest
 	if c.token != "" {
 		access = tokenAccess(c.token)
 	}
-	api := wrapAPI(t, attachment.NewHandler(svc, &attachment.HandlerOptions{Prefix: c.prefix, Access: access}), c.prefix)
+	// Every request to the API, the page's and the test's, and every answer
+	// is checked against the OpenAPI document.
+	api := openapitest.New(t, attachment.NewHandler(svc, &attachment.HandlerOptions{Prefix: c.prefix, Access: access}), c.prefix)
 	mux, err := routes(c, api)
 	require.NoError(t, err)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	b := &browserTest{t: t, origin: srv.URL, prefix: c.prefix, shots: screenshotDir(t), methods: map[string]string{}}
+	b := &browserTest{t: t, origin: srv.URL, prefix: c.prefix, spec: api, shots: screenshotDir(t), methods: map[string]string{}}
 	profile, err := os.MkdirTemp("", "attachment-chromium-")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(profile) })
@@ -314,6 +309,19 @@ func (b *browserTest) checkProblems() {
 		b.t.Error(p)
 	}
 	b.problems = nil
+}
+
+// checkAPI checks that the OpenAPI validation saw the page's requests
+// (each one and its answer already checked), every one of them valid, and
+// the documented responses in want among them.
+func (b *browserTest) checkAPI(want ...string) {
+	b.t.Helper()
+	assert.Positive(b.t, b.spec.Count(), "the OpenAPI validation saw requests")
+	assert.Zero(b.t, b.spec.Rejected(), "requests the OpenAPI document calls invalid")
+	seen := b.spec.Seen()
+	for _, k := range want {
+		assert.Positive(b.t, seen[k], "the page made %s", k)
+	}
 }
 
 // do runs actions with a generous timeout; on failure it takes a
@@ -599,6 +607,8 @@ func TestBrowser(t *testing.T) {
 	b.screenshot("final")
 
 	b.checkProblems()
+	b.checkAPI("POST / 201", "GET / 200", "POST /_status 200", "GET /{id}/thumbnail 200",
+		"PATCH /{id} 200", "PATCH /{id} 400", "DELETE /{id} 200", "DELETE /{id} 409", "GET /{id}/metadata 200")
 	assert.Equal(t, []string{
 		"PATCH " + prefix + "/" + photoID + " 400",  // the bad name
 		"DELETE " + prefix + "/" + photoID + " 409", // referenced
@@ -650,5 +660,6 @@ func TestBrowserToken(t *testing.T) {
 	assert.Equal(t, "dropped.txt", list.Data[0].Filename)
 
 	b.checkProblems()
+	b.checkAPI("GET / 401", "GET / 200", "POST / 201", "GET /{id}/thumbnail 200")
 	assert.Equal(t, []string{"GET /attachments/?limit=20 401"}, b.errorAnswers())
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -50,6 +51,23 @@ func TestOpenAPIDocumentValid(t *testing.T) {
 	b := attachment.OpenAPI()
 	b[0] = 'x'
 	assert.Equal(t, byte('{'), attachment.OpenAPI()[0])
+}
+
+func ExampleOpenAPI() {
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Info    struct {
+			Version string `json:"version"`
+		} `json:"info"`
+		Servers []struct {
+			URL string `json:"url"`
+		} `json:"servers"`
+	}
+	if err := json.Unmarshal(attachment.OpenAPI(), &doc); err != nil {
+		panic(err)
+	}
+	fmt.Println(doc.OpenAPI, doc.Info.Version, doc.Servers[0].URL)
+	// Output: 3.0.3 1 .
 }
 
 // handlerRoutes are the routes handler.go's ServeHTTP serves, kept by hand:

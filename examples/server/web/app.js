@@ -15,6 +15,9 @@ const $ = (id) => document.getElementById(id);
 const grid = $('grid');
 const cardTemplate = $('card-template');
 const cards = new Map(); // id -> <li>
+let query = ''; // the search shown
+let cursor = ''; // the next page's cursor, '' when there is none
+let listSeq = 0; // the latest list request; older answers are dropped
 
 // ---- API access -------------------------------------------------------
 
@@ -149,6 +152,7 @@ function removeCard(id) {
 }
 
 function updateEmpty() {
+  $('empty').textContent = query ? `No files match “${query}”.` : 'No files yet: upload some above.';
   $('empty').hidden = cards.size > 0;
 }
 
@@ -281,9 +285,6 @@ async function poll() {
 
 // ---- list, search, load more ------------------------------------------
 
-let query = '';
-let cursor = '';
-let listSeq = 0;
 
 async function loadList({ reset }) {
   const seq = ++listSeq;
@@ -497,6 +498,12 @@ function wireCard(li) {
   });
   li.querySelector('[data-testid=rename-cancel]').addEventListener('click', () => {
     form.hidden = true;
+  });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      form.hidden = true;
+      li.querySelector('[data-testid=rename]').focus();
+    }
   });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

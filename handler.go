@@ -26,7 +26,7 @@ type HandlerOptions struct {
 	// everything in the default tenant "".
 	Access Access
 	// MaxParts bounds the parts (files and text fields) of one multipart
-	// upload. Zero means DefaultMaxParts (128).
+	// upload. Zero (or a negative value) means DefaultMaxParts (128).
 	MaxParts int
 	// Logger receives the handler's logs (server errors, with their
 	// detail, which clients never see). Nil means the Service's logger.

@@ -2,9 +2,7 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"iter"
 	"regexp"
 	"strings"
@@ -51,6 +49,11 @@ type Item struct {
 	ModTime time.Time
 }
 
+// listPageSize is how many keys Items asks for at a time. Large, because
+// fileblob walks its directory from the start for every page; S3 returns
+// at most 1,000 whatever is asked.
+const listPageSize = 10_000
+
 // listRetries is how many times in a row Items lists a page again after
 // a NotFound.
 const listRetries = 10
@@ -64,17 +67,14 @@ var tempSuffix = regexp.MustCompile(`\.[0-9a-f]{1,16}\.tmp$`)
 // yields.
 func (s *Store) Items(ctx context.Context, prefix string) iter.Seq2[Item, error] {
 	return func(yield func(Item, error) bool) {
-		it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
+		opts := &blob.ListOptions{Prefix: prefix}
+		token := blob.FirstPageToken
 		retries := 0
 		for {
-			obj, err := it.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				return
-			}
+			page, next, err := s.bucket.ListPage(ctx, token, listPageSize, opts)
 			if gcerrors.Code(err) == gcerrors.NotFound && retries < listRetries {
 				// fileblob fails a page when a file it walks is removed
-				// meanwhile (an upload's or a delete's); the iterator
-				// lists the same page again.
+				// meanwhile (by an upload or a delete): list it again.
 				retries++
 				continue
 			}
@@ -83,12 +83,18 @@ func (s *Store) Items(ctx context.Context, prefix string) iter.Seq2[Item, error]
 				yield(Item{}, fmt.Errorf("storage: list %s: %w", prefix, err))
 				return
 			}
-			if obj.IsDir {
-				continue
+			for _, obj := range page {
+				if obj.IsDir {
+					continue
+				}
+				if !yield(classify(obj.Key, obj.ModTime), nil) {
+					return
+				}
 			}
-			if !yield(classify(obj.Key, obj.ModTime), nil) {
+			if len(next) == 0 {
 				return
 			}
+			token = next
 		}
 	}
 }

@@ -71,6 +71,9 @@ type config struct {
 	demo bool
 	// signer is nil unless -signing-key (or ATTACHMENT_SIGNING_KEY) is set.
 	signer *attachment.Signer
+	// maintainEvery and abandonAfter are Options.MaintenanceInterval and
+	// Options.AbandonAfter.
+	maintainEvery, abandonAfter time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
@@ -82,6 +85,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.metaURL, "meta", "sqlite://./data/attachments.db", "metadata store URL (sqlite://PATH, postgres://..., mem://)")
 	fs.Int64Var(&c.maxSize, "max-size", attachment.DefaultMaxFileSize, "largest file accepted, in bytes")
 	fs.BoolVar(&c.demo, "demo", true, "serve the demo page at / (its files under /_demo/)")
+	fs.DurationVar(&c.maintainEvery, "maintain-every", time.Hour, "how often to run maintenance (remove content left without a record by a crash or a failed delete; sweep abandoned uploads with -abandon-after); 0 turns it off")
+	fs.DurationVar(&c.abandonAfter, "abandon-after", 0, "delete uploads never referenced (POST /{id}/refs) once this old; 0 (the default) keeps them")
 	fs.StringVar(&c.token, "token", "", "when set, every request needs \"Authorization: Bearer TOKEN\" or \"X-API-Token: TOKEN\"")
 	// No default shown for the key: -help must not print a secret.
 	signingKey := fs.String("signing-key", "", "enables signed URLs: a secret of at least 32 bytes in hex or base64, or several separated by commas (the first signs, all verify); default $"+signingKeyEnv)
@@ -89,6 +94,9 @@ func parseFlags(args []string) (config, error) {
 	maxTTL := fs.Duration("signed-url-max-ttl", attachment.DefaultSignedURLMaxTTL, "longest lifetime of a signed URL")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.maintainEvery < 0 || c.abandonAfter < 0 {
+		return c, errors.New("-maintain-every and -abandon-after must not be negative")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -156,8 +164,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer stop()
 
 	svc, err := attachment.Open(ctx, c.blobURL, c.metaURL, &attachment.Options{
-		MaxFileSize: c.maxSize,
-		Logger:      log,
+		MaxFileSize:         c.maxSize,
+		Logger:              log,
+		MaintenanceInterval: c.maintainEvery,
+		AbandonAfter:        c.abandonAfter,
 	})
 	if err != nil {
 		return err

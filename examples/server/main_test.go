@@ -210,3 +210,34 @@ func serve(t *testing.T, args ...string) string {
 	})
 	return base
 }
+
+// With -abandon-after, the background maintenance (-maintain-every)
+// deletes uploads that were never referenced, and keeps referenced ones.
+func TestServeSweepsAbandonedUploads(t *testing.T) {
+	dir := t.TempDir()
+	base := serve(t, "-abandon-after", "2s", "-maintain-every", "100ms",
+		"-blob", "file://"+dir+"/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
+		"-meta", "sqlite://"+dir+"/meta.db")
+	upload := func(name string) string {
+		resp, err := http.Post(base+"?filename="+name, "text/plain", strings.NewReader("hi"))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		return resp.Header.Get("Location")
+	}
+	status := func(loc string) int {
+		resp, err := http.Get(strings.TrimSuffix(base, "/attachments/") + loc)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	abandoned := upload("draft.txt")
+	kept := upload("saved.txt")
+	resp, err := http.Post(strings.TrimSuffix(base, "/attachments/")+kept+"/refs", "application/json", strings.NewReader(`{"ref":"document:1"}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Eventually(t, func() bool { return status(abandoned) == http.StatusNotFound }, 20*time.Second, 20*time.Millisecond,
+		"the abandoned upload was never swept")
+	require.Equal(t, http.StatusOK, status(kept))
+}

@@ -167,33 +167,14 @@ func (c *core) reconcile(ctx context.Context, sc metadata.Scanner, rep *Maintena
 		}
 	}
 
-	recs := &recordCursor{sc: sc}
-	for it, err := range c.content.Items(ctx, storage.ContentPrefix) {
-		if err != nil {
-			return fmt.Errorf("attachment: maintain: %w", err)
-		}
-		switch {
-		case it.Kind == storage.KindTemporary:
-			if it.ModTime.Before(cutoff) {
-				collect(&temps, it.Key)
-			}
-		case it.Kind == storage.KindContent && validID(it.ID):
-			rep.ContentChecked++
-			found, err := recs.seek(ctx, it.ID, func(r *metadata.Record) { collect(&missing, r.ID) })
-			if err != nil {
-				return err
-			}
-			if !found && it.ModTime.Before(cutoff) {
-				collect(&orphans, it.ID)
-			}
-		default:
-			rep.Unknown++
-		}
-	}
-	if err := recs.drain(ctx, func(r *metadata.Record) { collect(&missing, r.ID) }); err != nil {
+	var err error
+	rep.ContentChecked, rep.RecordsChecked, err = c.walk(ctx, sc, storage.ContentPrefix, cutoff, rep,
+		func(it storage.Item) { collect(&orphans, it.ID) },
+		func(it storage.Item) { collect(&temps, it.Key) },
+		func(r *metadata.Record) { collect(&missing, r.ID) })
+	if err != nil {
 		return err
 	}
-	rep.RecordsChecked = recs.read
 	if n := len(orphans); n > 10 && 2*n > rep.ContentChecked {
 		return fmt.Errorf("attachment: maintain: %d of %d content files have no record; refusing to remove them: is the metadata store the one this bucket belongs to?", n, rep.ContentChecked)
 	}
@@ -210,27 +191,12 @@ func (c *core) reconcile(ctx context.Context, sc metadata.Scanner, rep *Maintena
 
 	// Derivatives: the same walk, with the records read again.
 	var derived []string
-	recs = &recordCursor{sc: sc}
-	for it, err := range c.content.Items(ctx, storage.DerivativesPrefix) {
-		if err != nil {
-			return fmt.Errorf("attachment: maintain: %w", err)
-		}
-		switch {
-		case it.Kind == storage.KindTemporary:
-			if it.ModTime.Before(cutoff) {
-				collect(&temps, it.Key)
-			}
-		case it.Kind == storage.KindDerivative && validID(it.ID):
-			found, err := recs.seek(ctx, it.ID, func(*metadata.Record) {})
-			if err != nil {
-				return err
-			}
-			if !found && it.ModTime.Before(cutoff) {
-				collect(&derived, it.Key)
-			}
-		default:
-			rep.Unknown++
-		}
+	_, _, err = c.walk(ctx, sc, storage.DerivativesPrefix, cutoff, rep,
+		func(it storage.Item) { collect(&derived, it.Key) },
+		func(it storage.Item) { collect(&temps, it.Key) },
+		nil)
+	if err != nil {
+		return err
 	}
 	for _, key := range derived {
 		id := key[len(storage.DerivativesPrefix) : len(storage.DerivativesPrefix)+36]
@@ -244,6 +210,50 @@ func (c *core) reconcile(ctx context.Context, sc metadata.Scanner, rep *Maintena
 		}
 	}
 	return nil
+}
+
+// walk lists the keys under prefix (content or derivatives) beside every
+// record, both in ID order. A key of an attachment that has no record and
+// is older than cutoff goes to orphan; a driver's temporary file older
+// than cutoff to temp; a record that no key belongs to to skip, if skip is
+// not nil (then every record is read). Other keys
+// count as Unknown. It returns how many keys of attachments it saw and how
+// many records it read.
+func (c *core) walk(ctx context.Context, sc metadata.Scanner, prefix string, cutoff time.Time, rep *MaintenanceReport,
+	orphan, temp func(storage.Item), skip func(*metadata.Record)) (keys, records int, err error) {
+	kind := storage.KindContent
+	if prefix == storage.DerivativesPrefix {
+		kind = storage.KindDerivative
+	}
+	recs := &recordCursor{sc: sc}
+	for it, err := range c.content.Items(ctx, prefix) {
+		if err != nil {
+			return 0, 0, fmt.Errorf("attachment: maintain: %w", err)
+		}
+		switch {
+		case it.Kind == storage.KindTemporary:
+			if it.ModTime.Before(cutoff) {
+				temp(it)
+			}
+		case it.Kind == kind && validID(it.ID):
+			keys++
+			found, err := recs.seek(ctx, it.ID, skip)
+			if err != nil {
+				return 0, 0, err
+			}
+			if !found && it.ModTime.Before(cutoff) {
+				orphan(it)
+			}
+		default:
+			rep.Unknown++
+		}
+	}
+	if skip != nil {
+		if err := recs.drain(ctx, skip); err != nil {
+			return 0, 0, err
+		}
+	}
+	return keys, recs.read, nil
 }
 
 // removeOrphan removes the content and derivatives of id if it still has
@@ -324,14 +334,16 @@ type recordCursor struct {
 }
 
 // seek moves the cursor to id, passing the records before it (which the
-// walk has no key for) to skip, and reports whether a record has id.
+// walk has no key for) to skip unless it is nil, and reports whether a record has id.
 func (rc *recordCursor) seek(ctx context.Context, id string, skip func(*metadata.Record)) (bool, error) {
 	if id == rc.last {
 		return true, nil // a second key of the same attachment
 	}
 	for {
 		for len(rc.page) > 0 && rc.page[0].ID < id {
-			skip(rc.page[0])
+			if skip != nil {
+				skip(rc.page[0])
+			}
 			rc.page = rc.page[1:]
 		}
 		if len(rc.page) > 0 {

@@ -300,3 +300,53 @@ func ExampleHandler_SignedURL() {
 	// 401
 	// 403
 }
+
+// Maintenance: content left without a record (here written by hand, as a
+// crash between an upload's two writes would leave it) is removed once
+// older than Options.OrphanGrace; the attachments in order are untouched.
+func ExampleService_Maintain() {
+	ctx := context.Background()
+	bucket, meta := memblob.OpenBucket(nil), memstore.New()
+	opts := &attachment.Options{
+		// AbandonAfter: 24 * time.Hour would also delete uploads never referenced.
+		// MaintenanceInterval: time.Hour would run Maintain in the background.
+	}
+	svc, err := attachment.New(storage.New(bucket), meta, opts)
+	if err != nil {
+		panic(err)
+	}
+	defer svc.Close()
+	if _, err := svc.Upload(ctx, nil, attachment.File{Name: "kept.txt", Content: strings.NewReader("kept")}); err != nil {
+		panic(err)
+	}
+	orphan := "01900000-0000-7000-8000-000000000001"
+	if err := bucket.WriteAll(ctx, storage.ContentKey(orphan), []byte("left by a crash"), nil); err != nil {
+		panic(err)
+	}
+
+	rep, err := svc.Maintain(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("checked %d content files and %d records; removed %d without a record\n",
+		rep.ContentChecked, rep.RecordsChecked, rep.OrphanContent)
+
+	// The orphan is younger than OrphanGrace (a day by default): it could be
+	// an upload in progress. With no upload in progress (the app is down),
+	// a run with a tiny grace removes it.
+	time.Sleep(5 * time.Millisecond)
+	offline, err := attachment.New(storage.New(bucket), meta, &attachment.Options{OrphanGrace: time.Millisecond, Workers: -1})
+	if err != nil {
+		panic(err)
+	}
+	defer offline.Close()
+	rep, err = offline.Maintain(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("checked %d content files and %d records; removed %d without a record\n",
+		rep.ContentChecked, rep.RecordsChecked, rep.OrphanContent)
+	// Output:
+	// checked 2 content files and 1 records; removed 0 without a record
+	// checked 2 content files and 1 records; removed 1 without a record
+}

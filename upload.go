@@ -232,7 +232,7 @@ func (b *Batch) Commit(ctx context.Context) ([]*Attachment, error) {
 	if took := c.now().Sub(b.started); took > c.opts.OrphanGrace/2 {
 		// Maintain may already take content this old for an orphan.
 		b.Abort(ctx)
-		return nil, fmt.Errorf("attachment: commit upload: it took %v, more than half of Options.OrphanGrace (%v)", took.Round(time.Second), c.opts.OrphanGrace)
+		return nil, fmt.Errorf("attachment: commit upload: it took %v, more than half of Options.OrphanGrace (%v)", took.Round(time.Millisecond), c.opts.OrphanGrace)
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
 	defer cancel()

@@ -47,6 +47,17 @@ type stores struct {
 	bucket *blob.Bucket
 	meta   metadata.Store
 	s3     *s3test.Bucket // the S3 bucket under bucket, or nil
+	// content, when set, is the content store over bucket (opened by URL,
+	// as attachment.Open opens it); else storage.New(bucket) is.
+	content *storage.Store
+}
+
+// contentStore is st.content, or a Store over st.bucket.
+func (st stores) contentStore() *storage.Store {
+	if st.content != nil {
+		return st.content
+	}
+	return storage.New(st.bucket)
 }
 
 // backends are the backends the suites loop over. Tests that need one
@@ -61,12 +72,13 @@ func backends() []backend {
 			return stores{bucket: b, meta: memstore.New()}
 		}},
 		{"file+sqlite", "", func(t testing.TB) stores {
-			dir := t.TempDir()
-			b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
+			// Opened by URL, as attachment.Open and examples/server open
+			// it (file+mem covers a fileblob bucket given to storage.New).
+			cs, err := storage.Open(context.Background(), "file://"+t.TempDir()+"?create_dir=1&no_tmp_dir=1&metadata=skip")
 			require.NoError(t, err)
 			st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"), nil)
 			require.NoError(t, err)
-			return stores{bucket: b, meta: st}
+			return stores{bucket: cs.Bucket(), meta: st, content: cs}
 		}},
 		{"mem+mem", "", func(t testing.TB) stores {
 			return stores{bucket: memblob.OpenBucket(nil), meta: memstore.New()}
@@ -111,7 +123,7 @@ func newEnv(t testing.TB, be backend, o *envOpts) *env {
 	st := be.open(t)
 	bucket, meta := st.bucket, st.meta
 	t.Cleanup(func() { bucket.Close(); meta.Close() })
-	svc, err := attachment.New(storage.New(bucket), meta, o.svc)
+	svc, err := attachment.New(st.contentStore(), meta, o.svc)
 	require.NoError(t, err)
 	t.Cleanup(func() { svc.Close() }) // stops the workers before the stores close
 	const prefix = "/api/files"

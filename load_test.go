@@ -33,7 +33,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"gocloud.dev/blob/fileblob"
 
 	"github.com/attachkit/attachment"
 	"github.com/attachkit/attachment/metadata/sqlitestore"
@@ -61,12 +60,13 @@ func TestLoad(t *testing.T) {
 		t.Skip("a timed load run; skipped with -short")
 	}
 	t.Run("file+sqlite", func(t *testing.T) {
+		// Opened by URL, as attachment.Open and examples/server open it.
 		dir := t.TempDir()
-		b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
+		cs, err := storage.Open(context.Background(), "file://"+dir+"?create_dir=1&no_tmp_dir=1&metadata=skip")
 		require.NoError(t, err)
 		st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"), nil)
 		require.NoError(t, err)
-		runLoad(t, stores{bucket: b, meta: st}, dir, *loadDuration)
+		runLoad(t, stores{bucket: cs.Bucket(), meta: st, content: cs}, dir, *loadDuration)
 	})
 	be := backends()[3]
 	t.Run(be.name, func(t *testing.T) {
@@ -550,7 +550,7 @@ func runLoad(t *testing.T, st stores, dir string, d time.Duration) {
 	t.Cleanup(func() { bucket.Close(); meta.Close() })
 	// Maintain runs throughout (below), with a grace short enough that
 	// anything it wrongly took for an orphan would be an upload it broke.
-	svc, err := attachment.New(storage.New(bucket), meta, &attachment.Options{OrphanGrace: 10 * time.Second})
+	svc, err := attachment.New(st.contentStore(), meta, &attachment.Options{OrphanGrace: 10 * time.Second})
 	require.NoError(t, err)
 	closed := false
 	t.Cleanup(func() {

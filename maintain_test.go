@@ -50,7 +50,7 @@ func newMaintEnv(t *testing.T, be backend, o *attachment.Options) *maintEnv {
 	st := be.open(t)
 	t.Cleanup(func() { st.bucket.Close(); st.meta.Close() })
 	c := &clock{}
-	return &maintEnv{t: t, clock: c, st: st, svc: c.service(t, storage.New(st.bucket), st.meta, o)}
+	return &maintEnv{t: t, clock: c, st: st, svc: c.service(t, st.contentStore(), st.meta, o)}
 }
 
 func (m *maintEnv) upload(name string, content []byte) *attachment.Attachment {

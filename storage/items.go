@@ -64,8 +64,14 @@ var tempSuffix = regexp.MustCompile(`\.[0-9a-f]{1,16}\.tmp$`)
 // Items returns the keys under prefix (ContentPrefix or
 // DerivativesPrefix), in key order, which for both prefixes is the order
 // of the attachment IDs. The iteration stops at the first error, which it
-// yields.
+// yields. For a file:// bucket that Open opened it reads the directory
+// itself (see dirItems); otherwise it lists the bucket, listing a page
+// again after a NotFound, which is how fileblob reports a file removed
+// while it walked.
 func (s *Store) Items(ctx context.Context, prefix string) iter.Seq2[Item, error] {
+	if s.dir != "" {
+		return s.dirItems(ctx, prefix)
+	}
 	return func(yield func(Item, error) bool) {
 		opts := &blob.ListOptions{Prefix: prefix}
 		token := blob.FirstPageToken

@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,4 +98,78 @@ func TestItemsTemporaryFiles(t *testing.T) {
 	require.NoError(t, s.RemoveKey(t.Context(), got[i].Key))
 	require.Len(t, items(t, s, storage.DerivativesPrefix), 1)
 	require.Len(t, files(t, tb.dir), 3)
+}
+
+// A file:// bucket opened by Open is listed by reading its directory: the
+// same items as the bucket's own listing, including temporary files, and
+// without fileblob's sidecar files.
+func TestItemsFileDirectory(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	for _, params := range []string{"create_dir=1&no_tmp_dir=1&metadata=skip", "create_dir=1"} {
+		t.Run(params, func(t *testing.T) {
+			dir := filepath.Join(dir, fmt.Sprint(len(params)))
+			s, err := storage.Open(ctx, "file://"+dir+"?"+params)
+			require.NoError(t, err)
+			defer s.Close()
+			var ids []string
+			for i := range 30 {
+				id := fmt.Sprintf("0193b1a2-0000-7000-8000-%012d", 100-i)
+				ids = append(ids, id)
+				require.NoError(t, s.Bucket().WriteAll(ctx, storage.ContentKey(id), []byte(id), nil))
+				if i%3 == 0 {
+					require.NoError(t, s.Bucket().WriteAll(ctx, storage.DerivativeKey(id, "thumb-64"), []byte("t"), nil))
+					require.NoError(t, s.Bucket().WriteAll(ctx, storage.DerivativeKey(id, "thumb-256"), []byte("t"), nil))
+				}
+			}
+			require.NoError(t, s.Bucket().WriteAll(ctx, "content/notes", []byte("x"), nil))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "content", ids[0]+".18a3f0c2b1d4e5f6.tmp"), []byte("partial"), 0o600))
+			listed := storage.New(s.Bucket()) // the same bucket, listed through gocloud
+			for _, prefix := range []string{storage.ContentPrefix, storage.DerivativesPrefix} {
+				got, want := items(t, s, prefix), items(t, listed, prefix)
+				require.NotEmpty(t, got)
+				require.Equal(t, len(want), len(got))
+				for i := range want {
+					require.Equal(t, want[i].Key, got[i].Key)
+					require.Equal(t, want[i].Kind, got[i].Kind)
+					require.Equal(t, want[i].ID, got[i].ID)
+					require.True(t, want[i].ModTime.Equal(got[i].ModTime), "ModTime of %s", got[i].Key)
+				}
+			}
+			require.Empty(t, items(t, s, "nothing/"))
+		})
+	}
+}
+
+// Files removed while the directory is read are skipped: the listing of a
+// busy bucket goes through, where fileblob's own listing fails a page on
+// the first file that vanished under its walk.
+func TestItemsFileDirectoryWhileRemoving(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	s, err := storage.Open(ctx, "file://"+dir+"?create_dir=1&no_tmp_dir=1&metadata=skip")
+	require.NoError(t, err)
+	defer s.Close()
+	const n = 1000
+	name := func(i int) string { return fmt.Sprintf("0193b1a2-0000-7000-8000-%012d", i) }
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "content"), 0o755))
+	for i := range n {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "content", name(i)), nil, 0o644))
+	}
+	// The walk has read the directory's names when it yields its first
+	// item: each item seen removes the next one, which the walk then finds
+	// gone.
+	var seen []string
+	for it, err := range s.Items(ctx, storage.ContentPrefix) {
+		require.NoError(t, err)
+		seen = append(seen, it.ID)
+		var i int
+		_, err := fmt.Sscanf(it.ID[len(it.ID)-12:], "%d", &i)
+		require.NoError(t, err)
+		require.NoError(t, os.Remove(filepath.Join(dir, "content", name(i+1))))
+	}
+	require.Len(t, seen, n/2)
+	for k, id := range seen {
+		require.Equal(t, name(2*k), id)
+	}
 }

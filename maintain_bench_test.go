@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"gocloud.dev/blob/fileblob"
 
 	"github.com/attachkit/attachment"
 	"github.com/attachkit/attachment/metadata/metadatatest"
@@ -34,9 +33,11 @@ func BenchmarkMaintain(b *testing.B) {
 		require.NoError(b, err)
 		b.Run(fmt.Sprintf("records=%d", n), func(b *testing.B) {
 			dir := b.TempDir()
-			bucket, err := fileblob.OpenBucket(filepath.Join(dir, "blobs"), &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite, CreateDir: true})
+			// Opened by URL, as attachment.Open opens it.
+			content, err := storage.Open(context.Background(), "file://"+filepath.Join(dir, "blobs")+"?create_dir=1&no_tmp_dir=1&metadata=skip")
 			require.NoError(b, err)
-			defer bucket.Close()
+			defer content.Close()
+			bucket := content.Bucket()
 			meta, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "meta.db"), nil)
 			require.NoError(b, err)
 			defer meta.Close()
@@ -49,7 +50,7 @@ func BenchmarkMaintain(b *testing.B) {
 					require.NoError(b, bucket.WriteAll(b.Context(), storage.DerivativeKey(id, "thumb-256"), []byte("thumb"), nil))
 				}
 			}
-			svc, err := attachment.New(storage.New(bucket), meta, &attachment.Options{Workers: -1, OrphanGrace: time.Nanosecond})
+			svc, err := attachment.New(content, meta, &attachment.Options{Workers: -1, OrphanGrace: time.Nanosecond})
 			require.NoError(b, err)
 			defer svc.Close()
 			b.ResetTimer()

@@ -13,11 +13,17 @@ import (
 )
 
 // fileDir returns the directory of a file:// bucket URL as fileblob's URL
-// opener maps it, made absolute as fileblob.OpenBucket makes it; "" for
-// any other URL.
+// opener maps it, made absolute as fileblob.OpenBucket makes it, and
+// below gocloud's "prefix" parameter when there is one; "" for any other
+// URL, and for a prefix that is not a plain directory path ("dir/"), which
+// is then listed through gocloud.
 func fileDir(urlstr string) string {
 	u, err := url.Parse(urlstr)
 	if err != nil || u.Scheme != "file" {
+		return ""
+	}
+	q := u.Query()
+	if q.Has("key") {
 		return ""
 	}
 	path := u.Path
@@ -27,6 +33,13 @@ func fileDir(urlstr string) string {
 	dir, err := filepath.Abs(filepath.FromSlash(path))
 	if err != nil {
 		return ""
+	}
+	if prefix := q.Get("prefix"); prefix != "" {
+		sub := strings.TrimSuffix(prefix, "/")
+		if !strings.HasSuffix(prefix, "/") || !fs.ValidPath(sub) || strings.ContainsAny(sub, `\:`) {
+			return ""
+		}
+		dir = filepath.Join(dir, filepath.FromSlash(sub))
 	}
 	return dir
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,7 +107,8 @@ func TestItemsTemporaryFiles(t *testing.T) {
 func TestItemsFileDirectory(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()
-	for _, params := range []string{"create_dir=1&no_tmp_dir=1&metadata=skip", "create_dir=1"} {
+	for _, params := range []string{"create_dir=1&no_tmp_dir=1&metadata=skip", "create_dir=1",
+		"create_dir=1&no_tmp_dir=1&prefix=app/one/", "create_dir=1&prefix=odd"} {
 		t.Run(params, func(t *testing.T) {
 			dir := filepath.Join(dir, fmt.Sprint(len(params)))
 			s, err := storage.Open(ctx, "file://"+dir+"?"+params)
@@ -123,7 +125,13 @@ func TestItemsFileDirectory(t *testing.T) {
 				}
 			}
 			require.NoError(t, s.Bucket().WriteAll(ctx, "content/notes", []byte("x"), nil))
-			require.NoError(t, os.WriteFile(filepath.Join(dir, "content", ids[0]+".18a3f0c2b1d4e5f6.tmp"), []byte("partial"), 0o600))
+			contentDir := filepath.Join(dir, "content")
+			if strings.Contains(params, "prefix=app/one/") {
+				contentDir = filepath.Join(dir, "app", "one", "content")
+			}
+			if !strings.Contains(params, "prefix=odd") { // keys "oddcontent/...": no directory of their own
+				require.NoError(t, os.WriteFile(filepath.Join(contentDir, ids[0]+".18a3f0c2b1d4e5f6.tmp"), []byte("partial"), 0o600))
+			}
 			listed := storage.New(s.Bucket()) // the same bucket, listed through gocloud
 			for _, prefix := range []string{storage.ContentPrefix, storage.DerivativesPrefix} {
 				got, want := items(t, s, prefix), items(t, listed, prefix)

@@ -350,3 +350,22 @@ func ExampleService_Maintain() {
 	// checked 2 content files and 1 records; removed 0 without a record
 	// checked 2 content files and 1 records; removed 1 without a record
 }
+
+// The OpenAPI document is served at {prefix}/openapi.json; the same bytes
+// are available from Go.
+func ExampleOpenAPI() {
+	var doc struct {
+		OpenAPI string `json:"openapi"`
+		Info    struct {
+			Version string `json:"version"`
+		} `json:"info"`
+		Servers []struct {
+			URL string `json:"url"`
+		} `json:"servers"`
+	}
+	if err := json.Unmarshal(attachment.OpenAPI(), &doc); err != nil {
+		panic(err)
+	}
+	fmt.Println(doc.OpenAPI, doc.Info.Version, doc.Servers[0].URL)
+	// Output: 3.0.3 1 .
+}

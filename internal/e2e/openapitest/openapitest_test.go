@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/attachkit/attachment/internal/openapitest"
+	"github.com/attachkit/attachment/internal/e2e/openapitest"
 )
 
 // recorder is a testing.TB that keeps what the Validator reports.

@@ -1,4 +1,4 @@
-package main
+package e2e_test
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,91 +29,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/attachkit/attachment"
-	"github.com/attachkit/attachment/internal/openapitest"
+	"github.com/attachkit/attachment/internal/e2e/openapitest"
 )
-
-// The demo page served without a browser: its headers, the prefix it is
-// told, its files, and -demo=false.
-func TestDemoPage(t *testing.T) {
-	dir := t.TempDir()
-	stores := []string{
-		"-blob", "file://" + dir + "/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
-		"-meta", "sqlite://" + dir + "/meta.db",
-	}
-	base := serve(t, append([]string{"-prefix", "/files/v1"}, stores...)...)
-	origin := strings.TrimSuffix(base, "/files/v1/")
-	get := func(path string) (*http.Response, string) {
-		resp, err := http.Get(origin + path)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp, string(body)
-	}
-
-	resp, body := get("/")
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
-	assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"))
-	csp := resp.Header.Get("Content-Security-Policy")
-	assert.Contains(t, csp, "default-src 'none'")
-	assert.Contains(t, csp, "script-src 'self'")
-	assert.Contains(t, csp, "connect-src 'self'")
-	assert.NotContains(t, csp, "unsafe-inline")
-	assert.Contains(t, body, `<meta name="attachment-prefix" content="/files/v1">`)
-	assert.Contains(t, body, `<meta name="attachment-token-required" content="false">`)
-	assert.NotContains(t, body, "https://", "the page loads nothing from elsewhere")
-
-	for path, typ := range map[string]string{
-		"/_demo/app.js":      "text/javascript",
-		"/_demo/style.css":   "text/css",
-		"/_demo/favicon.svg": "image/svg+xml",
-	} {
-		resp, body := get(path)
-		require.Equal(t, http.StatusOK, resp.StatusCode, path)
-		assert.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), typ), path)
-		assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), path)
-		assert.NotContains(t, body, "https://", path)
-	}
-	for _, path := range []string{"/_demo/", "/_demo/index.html", "/_demo/nope.js", "/other"} {
-		resp, _ := get(path)
-		assert.Equal(t, http.StatusNotFound, resp.StatusCode, path)
-	}
-	resp, _ = get("/files/v1/")
-	assert.Equal(t, http.StatusOK, resp.StatusCode, "the API is still under its prefix")
-
-	// With a token, the page says one is needed (and never shows it).
-	base = serve(t, append([]string{"-token", "s3cret"}, stores...)...)
-	resp, body = get2(t, strings.TrimSuffix(base, "/attachments/")+"/")
-	require.Equal(t, http.StatusOK, resp.StatusCode, "the page itself needs no token")
-	assert.Contains(t, body, `<meta name="attachment-token-required" content="true">`)
-	assert.NotContains(t, body, "s3cret")
-
-	// -demo=false: no page.
-	base = serve(t, append([]string{"-demo=false"}, stores...)...)
-	resp, _ = get2(t, strings.TrimSuffix(base, "/attachments/")+"/")
-	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
-
-	// The page's files and the API cannot share a path.
-	c, err := parseFlags(append([]string{"-prefix", "/_demo"}, stores...))
-	require.NoError(t, err)
-	_, err = routes(c, http.NotFoundHandler())
-	assert.ErrorContains(t, err, "-demo=false")
-	c.demo = false
-	_, err = routes(c, http.NotFoundHandler())
-	assert.NoError(t, err)
-}
-
-func get2(t *testing.T, url string) (*http.Response, string) {
-	t.Helper()
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, string(body)
-}
 
 // chromiumEnv names the browser for TestBrowser.
 const chromiumEnv = "ATTACHMENT_TEST_CHROMIUM"
@@ -187,26 +106,25 @@ func startBrowserTest(t *testing.T, prefix string, extra ...string) *browserTest
 	t.Helper()
 	chrome := chromium(t)
 	dir := t.TempDir()
-	c, err := parseFlags(append([]string{"-prefix", prefix,
+	// The demo server runs as users run it: the examples/server program,
+	// built from this repository, as a process of its own.
+	base := startServer(t, append([]string{"-addr", "127.0.0.1:0", "-prefix", prefix,
 		"-blob", "file://" + dir + "/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
-		"-meta", "sqlite://" + dir + "/meta.db"}, extra...))
+		"-meta", "sqlite://" + dir + "/meta.db"}, extra...)...)
+	upstream, err := url.Parse(base)
 	require.NoError(t, err)
-	svc, err := attachment.Open(t.Context(), c.blobURL, c.metaURL, &attachment.Options{MaxFileSize: c.maxSize})
-	require.NoError(t, err)
-	t.Cleanup(func() { svc.Close() })
-	var access attachment.Access
-	if c.token != "" {
-		access = tokenAccess(c.token)
-	}
+	upstream.Path = ""
+	proxy := httputil.NewSingleHostReverseProxy(upstream)
 	// Every request to the API, the page's and the test's, and every answer
-	// is checked against the OpenAPI document.
-	api := openapitest.New(t, attachment.NewHandler(svc, &attachment.HandlerOptions{Prefix: c.prefix, Access: access}), c.prefix)
-	mux, err := routes(c, api)
-	require.NoError(t, err)
+	// is checked against the OpenAPI document on its way through.
+	api := openapitest.New(t, proxy, prefix)
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/", api)
+	mux.Handle("/", proxy)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	b := &browserTest{t: t, origin: srv.URL, prefix: c.prefix, spec: api, shots: screenshotDir(t), methods: map[string]string{}}
+	b := &browserTest{t: t, origin: srv.URL, prefix: prefix, spec: api, shots: screenshotDir(t), methods: map[string]string{}}
 	profile, err := os.MkdirTemp("", "attachment-chromium-")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(profile) })

@@ -1,11 +1,10 @@
-package attachment_test
+package e2e_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -25,7 +24,7 @@ import (
 	"gocloud.dev/blob/memblob"
 
 	"github.com/attachkit/attachment"
-	"github.com/attachkit/attachment/internal/openapitest"
+	"github.com/attachkit/attachment/internal/e2e/openapitest"
 	"github.com/attachkit/attachment/metadata/memstore"
 	"github.com/attachkit/attachment/storage"
 )
@@ -51,23 +50,6 @@ func TestOpenAPIDocumentValid(t *testing.T) {
 	b := attachment.OpenAPI()
 	b[0] = 'x'
 	assert.Equal(t, byte('{'), attachment.OpenAPI()[0])
-}
-
-func ExampleOpenAPI() {
-	var doc struct {
-		OpenAPI string `json:"openapi"`
-		Info    struct {
-			Version string `json:"version"`
-		} `json:"info"`
-		Servers []struct {
-			URL string `json:"url"`
-		} `json:"servers"`
-	}
-	if err := json.Unmarshal(attachment.OpenAPI(), &doc); err != nil {
-		panic(err)
-	}
-	fmt.Println(doc.OpenAPI, doc.Info.Version, doc.Servers[0].URL)
-	// Output: 3.0.3 1 .
 }
 
 // handlerRoutes are the routes handler.go's ServeHTTP serves, kept by hand:
@@ -522,4 +504,18 @@ func TestOpenAPIServed(t *testing.T) {
 		s.expect(404, "not_found", "GET", path+"/", nil)
 	}
 	assert.Equal(t, s.exchange, s.main.Count()+s.plain.Count())
+}
+
+// pngBytes makes a small opaque PNG image.
+func pngBytes(t testing.TB, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 128, 255})
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	return buf.Bytes()
 }

@@ -97,7 +97,10 @@ func KindOfStatus(status int) (Kind, bool) {
 			n++
 		}
 	}
-	return found, n == 1
+	if n != 1 {
+		return Kind{}, false
+	}
+	return found, true
 }
 
 // ErrorOf returns the sentinel error of a problem code (ErrNotFound for

@@ -30,8 +30,9 @@ var (
 	// ErrReferenced: a delete without force of an attachment with
 	// references (code referenced, 409).
 	ErrReferenced = errors.New("attachment is referenced")
-	// ErrConflict: a record was created with an ID that is already taken
-	// (code conflict, 409). Package metadata calls it ErrExists.
+	// ErrConflict: a write conflict in the store, such as a record created
+	// with an ID that is already taken (code conflict, 409). Package
+	// metadata calls it ErrExists.
 	ErrConflict = errors.New("already exists")
 	// ErrUnauthorized: the server could not identify the caller (code
 	// unauthorized, 401).

@@ -49,8 +49,8 @@ var (
 	ErrNotFound = wire.ErrNotFound
 	// ErrReferenced: Delete without force of an attachment with references.
 	ErrReferenced = wire.ErrReferenced
-	// ErrConflict: a record was created with an ID already taken
-	// (metadata.ErrExists).
+	// ErrConflict: a write conflict in the store, such as a record
+	// created with an ID already taken (metadata.ErrExists).
 	ErrConflict = wire.ErrConflict
 	// ErrTooLarge: a file is longer than Options.MaxFileSize, or a request
 	// body than Options.MaxRequestSize.

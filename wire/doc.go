@@ -15,6 +15,6 @@
 //
 // The Handler answers an error with the status and code of the first kind
 // whose sentinel it wraps ([KindOfError]); the client turns a problem's
-// code back into that sentinel ([ErrorOf], [KindOfCode]). See docs/api.md for the
-// HTTP API itself.
+// code back into that sentinel ([ErrorOf], [KindOfCode]). See
+// docs/api.md for the HTTP API itself.
 package wire

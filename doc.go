@@ -114,10 +114,14 @@
 // # Errors
 //
 // Service methods return errors that wrap the package's sentinels; test
-// them with [errors.Is]. Errors about the caller's input are [*Error]
+// them with [errors.Is]. They, and the API's types ([Attachment],
+// [ListOptions], [Page], [Status], [Problem], ...), are those of package
+// [github.com/attachkit/attachment/wire], which the Go client shares
+// without the server; metadata's ErrNotFound, ErrReferenced and ErrExists
+// are the same values. Errors about the caller's input are [*Error]
 // values whose Detail is safe to show to a client. The Handler answers
 // every error as an RFC 9457 application/problem+json body ([Problem])
-// with a stable code:
+// with a stable code, by the one table of [wire.Kinds]:
 //
 //	ErrNotFound          404 not_found (also another tenant's attachment)
 //	ErrTooLarge          413 too_large (a file over MaxFileSize; a body over MaxRequestSize too)
@@ -127,6 +131,7 @@
 //	ErrInvalidFilename   400 invalid_filename
 //	ErrInvalidSize       400 invalid_size (a thumbnail size not allowed)
 //	ErrReferenced        409 referenced
+//	ErrConflict          409 conflict (metadata.ErrExists: a write conflict in the store)
 //	ErrUnauthorized      401 unauthorized
 //	ErrForbidden         403 forbidden
 //	ErrInvalid           400 bad_request (as are malformed requests; too many ranges is 416 bad_request)

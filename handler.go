@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/attachkit/attachment/wire"
 )
 
 // DefaultMaxParts is the default HandlerOptions.MaxParts.
@@ -109,7 +111,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, ok := unescapeSegment(segs[0])
 	if !ok || strings.HasSuffix(rel, "/") || len(segs) > 3 {
 		// "/{id}/" and the like name nothing.
-		h.problem(w, r, http.StatusNotFound, codeNotFound, "no such route")
+		h.problem(w, r, http.StatusNotFound, wire.CodeNotFound, "no such route")
 		return
 	}
 	var (
@@ -146,7 +148,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if serve == nil {
-		h.problem(w, r, http.StatusNotFound, codeNotFound, "no such route")
+		h.problem(w, r, http.StatusNotFound, wire.CodeNotFound, "no such route")
 		return
 	}
 	if h.allow(w, r, methods...) {
@@ -200,7 +202,7 @@ func (h *Handler) base(r *http.Request) string {
 
 func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
 	w.Header().Set("Allow", allow)
-	h.problem(w, r, http.StatusMethodNotAllowed, codeBadRequest, "method "+r.Method+" is not allowed here; allowed: "+allow)
+	h.problem(w, r, http.StatusMethodNotAllowed, wire.CodeBadRequest, "method "+r.Method+" is not allowed here; allowed: "+allow)
 }
 
 // identify asks the access hook who the caller is and returns the service

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/attachkit/attachment/internal/filename"
+	"github.com/attachkit/attachment/wire"
 )
 
 // inlineTypes are the media types a browser displays without running
@@ -44,7 +45,7 @@ func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 	case "inline":
 		disp = "inline"
 	default:
-		h.problem(w, r, http.StatusBadRequest, codeBadRequest, "disposition must be inline or attachment")
+		h.problem(w, r, http.StatusBadRequest, wire.CodeBadRequest, "disposition must be inline or attachment")
 		return
 	}
 	_, _, a, err := h.authorize(r, OpDownload, id)
@@ -93,12 +94,12 @@ func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, modtime t
 		switch {
 		case n > h.svc.core.opts.MaxRanges:
 			w.Header().Set("Content-Range", unsatisfied)
-			h.problem(w, r, http.StatusRequestedRangeNotSatisfiable, codeBadRequest,
+			h.problem(w, r, http.StatusRequestedRangeNotSatisfiable, wire.CodeBadRequest,
 				"the Range header asks for more than "+strconv.Itoa(h.svc.core.opts.MaxRanges)+" ranges")
 			return
 		case !ok:
 			w.Header().Set("Content-Range", unsatisfied)
-			h.problem(w, r, http.StatusRequestedRangeNotSatisfiable, codeBadRequest, "the requested range is not satisfiable")
+			h.problem(w, r, http.StatusRequestedRangeNotSatisfiable, wire.CodeBadRequest, "the requested range is not satisfiable")
 			return
 		case spec != v:
 			r = r.Clone(r.Context())
@@ -178,7 +179,7 @@ type contentWriter struct {
 func (cw *contentWriter) WriteHeader(status int) {
 	if status >= 400 && !cw.failed {
 		cw.failed = true
-		code := codeBadRequest
+		code := wire.CodeBadRequest
 		detail := http.StatusText(status)
 		switch status {
 		case http.StatusRequestedRangeNotSatisfiable:

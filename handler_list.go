@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/attachkit/attachment/wire"
 )
 
 // listResponse is the body of GET /.
@@ -35,7 +37,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxListLimit {
-			h.problem(w, r, http.StatusBadRequest, codeBadRequest, "limit must be a whole number from 1 to "+strconv.Itoa(MaxListLimit))
+			h.problem(w, r, http.StatusBadRequest, wire.CodeBadRequest, "limit must be a whole number from 1 to "+strconv.Itoa(MaxListLimit))
 			return
 		}
 		opts.Limit = n
@@ -45,7 +47,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 	case "asc":
 		opts.Ascending = true
 	default:
-		h.problem(w, r, http.StatusBadRequest, codeBadRequest, "order must be asc or desc")
+		h.problem(w, r, http.StatusBadRequest, wire.CodeBadRequest, "order must be asc or desc")
 		return
 	}
 	for k, vs := range q {
@@ -56,7 +58,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 		for _, v := range vs[1:] {
 			if v != vs[0] {
 				// Two values for one key can never both match.
-				h.problem(w, r, http.StatusBadRequest, codeBadRequest, "label "+key+" is given with two different values")
+				h.problem(w, r, http.StatusBadRequest, wire.CodeBadRequest, "label "+key+" is given with two different values")
 				return
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/attachkit/attachment/wire"
 )
 
 // maxJSONBody bounds the JSON and form bodies of PATCH, PUT and refs.
@@ -168,7 +170,7 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request, id string) {
 	if v := r.URL.Query().Get("force"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			h.problem(w, r, http.StatusBadRequest, codeBadRequest, "force must be true or false")
+			h.problem(w, r, http.StatusBadRequest, wire.CodeBadRequest, "force must be true or false")
 			return
 		}
 		force = b

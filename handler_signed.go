@@ -6,30 +6,9 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/attachkit/attachment/wire"
 )
-
-// SignedURL is a URL that reads one attachment without credentials until
-// it expires: the download URL with a signature in its query string (see
-// Signer). The same query string on the attachment's /thumbnail path
-// reads its thumbnails (with any allowed size).
-type SignedURL struct {
-	// URL is the download URL, mount prefix included, path-absolute
-	// (like every URL the API returns).
-	URL string `json:"url"`
-	// ExpiresAt is when the URL stops working (whole seconds, UTC).
-	ExpiresAt time.Time `json:"expires_at"`
-}
-
-// SignOptions are the choices of a signed URL.
-type SignOptions struct {
-	// TTL is how long the URL works: zero means the Signer's default, and
-	// one above its maximum is cut to it.
-	TTL time.Duration
-	// Disposition is "" or "attachment" (the download's default) or
-	// "inline" (granted on the download only for types safe to display).
-	// It is signed: a URL with another disposition is refused.
-	Disposition string
-}
 
 // SignedURL signs a URL that reads attachment id of tenant, for hosts
 // that hand out links from Go (in a page they render, an email). The
@@ -81,7 +60,7 @@ func (h *Handler) CreateSignedURL(w http.ResponseWriter, r *http.Request, id str
 	if v, ok := q["ttl"]; ok {
 		n, err := strconv.ParseUint(v[0], 10, 64)
 		if len(v) != 1 || (err != nil && !isRangeErr(err)) || n == 0 {
-			h.problem(w, r, http.StatusBadRequest, codeBadRequest, "ttl must be a positive whole number of seconds")
+			h.problem(w, r, http.StatusBadRequest, wire.CodeBadRequest, "ttl must be a positive whole number of seconds")
 			return
 		}
 		maxSecs := uint64(h.signer.MaxTTL() / time.Second)
@@ -90,7 +69,7 @@ func (h *Handler) CreateSignedURL(w http.ResponseWriter, r *http.Request, id str
 	switch o.Disposition = q.Get("disposition"); o.Disposition {
 	case "", "attachment", "inline":
 	default:
-		h.problem(w, r, http.StatusBadRequest, codeBadRequest, "disposition must be inline or attachment")
+		h.problem(w, r, http.StatusBadRequest, wire.CodeBadRequest, "disposition must be inline or attachment")
 		return
 	}
 	c, _, _, err := h.authorize(r, OpDownload, id)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/attachkit/attachment/wire"
 )
 
 // Status handles GET /{id}/status: {"id", "state", "processing"}. With
@@ -15,7 +17,7 @@ func (h *Handler) Status(w http.ResponseWriter, r *http.Request, id string) {
 	if v := r.URL.Query().Get("wait"); v != "" {
 		d, err := parseWait(v)
 		if err != nil {
-			h.problem(w, r, http.StatusBadRequest, codeBadRequest, "wait must be a duration such as 10s (at most 30s)")
+			h.problem(w, r, http.StatusBadRequest, wire.CodeBadRequest, "wait must be a duration such as 10s (at most 30s)")
 			return
 		}
 		wait = d
@@ -77,7 +79,7 @@ func (h *Handler) StatusMany(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(req.Attachments) > maxStatusMany {
-		h.problem(w, r, http.StatusBadRequest, codeBadRequest, "at most 1000 attachments per request")
+		h.problem(w, r, http.StatusBadRequest, wire.CodeBadRequest, "at most 1000 attachments per request")
 		return
 	}
 	out := make(map[string]statusEntry, len(req.Attachments))
@@ -92,7 +94,7 @@ func (h *Handler) StatusMany(w http.ResponseWriter, r *http.Request) {
 		case err == nil:
 			out[id] = statusEntry{Status: statusOf(a)}
 		case errors.Is(err, ErrNotFound):
-			out[id] = statusEntry{Error: codeNotFound}
+			out[id] = statusEntry{Error: wire.CodeNotFound}
 		default:
 			h.writeError(w, r, err)
 			return

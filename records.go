@@ -7,18 +7,6 @@ import (
 	"github.com/attachkit/attachment/metadata"
 )
 
-// Change describes an update to an attachment. Nil fields stay as they are.
-type Change struct {
-	// Filename, when non-nil, renames the attachment; it is cleaned as an
-	// uploaded filename is.
-	Filename *string
-	// Owner, when non-nil, replaces the owner ("" clears it).
-	Owner *string
-	// Labels, when non-nil, replaces every label; an empty non-nil map
-	// removes them all.
-	Labels map[string]string
-}
-
 // Update applies c to the attachment with the ID and returns it as it is
 // after the change.
 func (s *Service) Update(ctx context.Context, id string, c Change) (*Attachment, error) {
@@ -75,13 +63,6 @@ func (s *Service) update(ctx context.Context, id string, u metadata.Update) (*At
 		return nil, storeErr(id, "update", err)
 	}
 	return fromRecord(rec), nil
-}
-
-// DeleteOptions tunes Delete. The zero value (or nil) deletes only
-// attachments that have no references.
-type DeleteOptions struct {
-	// Force deletes the attachment even when it is referenced.
-	Force bool
 }
 
 // Delete removes the attachment's record, then its content and every

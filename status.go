@@ -3,33 +3,11 @@ package attachment
 import (
 	"context"
 	"time"
-
-	"github.com/attachkit/attachment/metadata"
 )
 
 // MaxStatusWait bounds how long WaitStatus (and ?wait= on the status
 // route) waits.
 const MaxStatusWait = 30 * time.Second
-
-// Status is where an attachment's processing stands.
-type Status struct {
-	ID    string `json:"id"`
-	State string `json:"state"`
-	// Processing maps each processor to its job's state: pending,
-	// processing, completed, failed or canceled.
-	Processing map[string]string `json:"processing,omitempty"`
-}
-
-// Done reports whether every processor has finished (completed, failed or
-// canceled).
-func (st *Status) Done() bool {
-	for _, s := range st.Processing {
-		if s == metadata.JobPending || s == metadata.JobProcessing {
-			return false
-		}
-	}
-	return true
-}
 
 func statusOf(a *Attachment) *Status {
 	return &Status{ID: a.ID, State: a.State, Processing: a.Processing}

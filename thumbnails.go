@@ -18,17 +18,6 @@ import (
 	"github.com/attachkit/attachment/thumbnail"
 )
 
-// Thumbnail errors.
-var (
-	// ErrInvalidSize: a thumbnail size that is not in
-	// Options.ThumbnailSizes.
-	ErrInvalidSize = errors.New("invalid thumbnail size")
-	// ErrNoThumbnail: no thumbnail can be made for the attachment (it is
-	// not an image, is undecodable, or has more pixels than
-	// Options.MaxPixels).
-	ErrNoThumbnail = errors.New("no thumbnail")
-)
-
 // thumbnailTypes are the content types thumbnails are made from.
 var thumbnailTypes = []string{"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}
 

@@ -22,6 +22,7 @@ import (
 	"github.com/attachkit/attachment"
 	"github.com/attachkit/attachment/client"
 	_ "github.com/attachkit/attachment/metadata/memstore"
+	"github.com/attachkit/attachment/wire"
 )
 
 // prefix is where the tests mount the handler.
@@ -158,7 +159,7 @@ func requireCode(t *testing.T, err error, status int, code string, sentinel erro
 	if sentinel != nil {
 		assert.ErrorIs(t, err, sentinel)
 	}
-	for _, s := range allSentinels {
+	for _, s := range allSentinels() {
 		if s != sentinel {
 			assert.NotErrorIs(t, err, s, "%v", err)
 		}
@@ -166,13 +167,16 @@ func requireCode(t *testing.T, err error, status int, code string, sentinel erro
 	return ce
 }
 
-// allSentinels are the root package's sentinel errors the API has codes
-// for.
-var allSentinels = []error{
-	attachment.ErrNotFound, attachment.ErrTooLarge, attachment.ErrTooManyFiles,
-	attachment.ErrUnsupportedType, attachment.ErrChecksumMismatch, attachment.ErrInvalidFilename,
-	attachment.ErrInvalidSize, attachment.ErrReferenced, attachment.ErrUnauthorized,
-	attachment.ErrForbidden, attachment.ErrInvalid,
+// allSentinels are the sentinel errors the API has codes for (every
+// kind of wire's table but internal).
+func allSentinels() []error {
+	var errs []error
+	for _, k := range wire.Kinds() {
+		if k.Err != nil {
+			errs = append(errs, k.Err)
+		}
+	}
+	return errs
 }
 
 func TestNewValidatesBaseURL(t *testing.T) {

@@ -3,12 +3,18 @@
 // range, or as an io.ReaderAt), thumbnails, metadata, update, references,
 // delete, listing and search, processing status and signed URLs.
 //
-// It speaks in the root package's types: uploads return
-// *attachment.Attachment, listings take *attachment.ListOptions and yield
-// *attachment.Page, and errors.Is(err, attachment.ErrNotFound) (and every
-// other sentinel the server maps to a problem code) holds for the
-// *Error an API error answer becomes, so code written against an
-// attachment.Service reads a Client's errors alike.
+// It speaks in package wire's types, which the server shares: uploads
+// return *wire.Attachment, listings take *wire.ListOptions and yield
+// *wire.Page, and errors.Is(err, wire.ErrNotFound) (and every other
+// sentinel the server maps to a problem code, see wire.Kinds) holds for
+// the *Error an API error answer becomes. The root package's names are
+// the same types and values (attachment.Attachment is wire.Attachment,
+// attachment.ErrNotFound is wire.ErrNotFound), so code written against an
+// attachment.Service reads a Client's answers and errors alike.
+//
+// The package imports only the standard library and package wire: a
+// program that only calls the API does not link the server, its stores
+// or its image code.
 //
 // Uploads stream: the content is read from an io.Reader as the request is
 // sent and never held in memory whole, one file as a raw body (Upload) or
@@ -36,7 +42,7 @@
 //
 //	body, info, err := c.Open(ctx, a.ID) // or OpenRange, NewReaderAt, Thumbnail
 //	...
-//	for page, err := range c.List(ctx, &attachment.ListOptions{Owner: "document:42"}) {
+//	for page, err := range c.List(ctx, &wire.ListOptions{Owner: "document:42"}) {
 //		if err != nil {
 //			return err
 //		}
@@ -45,7 +51,7 @@
 //		}
 //	}
 //
-//	if err := c.Delete(ctx, a.ID, nil); errors.Is(err, attachment.ErrReferenced) {
+//	if err := c.Delete(ctx, a.ID, nil); errors.Is(err, wire.ErrReferenced) {
 //		// still in use
 //	}
 //

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/wire"
 )
 
 // ContentInfo describes downloaded content, from the answer's headers.
@@ -82,7 +82,7 @@ func (c *Client) Head(ctx context.Context, id string) (*ContentInfo, error) {
 // shorter than n where the content ends first. An offset at or beyond the
 // end is an *Error with status 416 (IsStatus(err,
 // http.StatusRequestedRangeNotSatisfiable)); errors.Is(err,
-// attachment.ErrInvalid) holds for it too, as its code is bad_request.
+// wire.ErrInvalid) holds for it too, as its code is bad_request.
 // n == 0 reads nothing and only checks that the attachment exists. The
 // caller must close the body.
 func (c *Client) OpenRange(ctx context.Context, id string, off, n int64) (io.ReadCloser, *ContentInfo, error) {
@@ -149,7 +149,7 @@ func (c *Client) openRange(ctx context.Context, id string, off, n int64, ifRange
 	if info.Size >= 0 && off >= info.Size && !(off == 0 && info.Size == 0) {
 		drainClose(resp.Body)
 		return nil, nil, &Error{
-			Problem: attachment.Problem{
+			Problem: wire.Problem{
 				Type: "about:blank", Status: http.StatusRequestedRangeNotSatisfiable,
 				Title:  http.StatusText(http.StatusRequestedRangeNotSatisfiable),
 				Detail: "the requested range is not satisfiable", Code: CodeBadRequest,
@@ -182,8 +182,8 @@ type readCloser struct {
 // Thumbnail opens a thumbnail of the attachment whose longest side is at
 // most size pixels (one of the server's allowed sizes; 0 means its
 // default). An attachment no thumbnail can be made of (not an image,
-// undecodable) is an error wrapping attachment.ErrNoThumbnail; a size the
-// server does not allow is an *Error wrapping attachment.ErrInvalidSize.
+// undecodable) is an error wrapping wire.ErrNoThumbnail; a size the
+// server does not allow is an *Error wrapping wire.ErrInvalidSize.
 // The caller must close the body.
 func (c *Client) Thumbnail(ctx context.Context, id string, size int) (io.ReadCloser, *ContentInfo, error) {
 	var q url.Values
@@ -201,7 +201,7 @@ func (c *Client) Thumbnail(ctx context.Context, id string, size int) (io.ReadClo
 	}
 	if resp.StatusCode == http.StatusNoContent {
 		drainClose(resp.Body)
-		return nil, nil, fmt.Errorf("attachment client: thumbnail of %s: %w", id, attachment.ErrNoThumbnail)
+		return nil, nil, fmt.Errorf("attachment client: thumbnail of %s: %w", id, wire.ErrNoThumbnail)
 	}
 	info := contentInfo(resp)
 	info.Length = info.Size

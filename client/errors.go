@@ -9,20 +9,20 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/attachkit/attachment"
-	"github.com/attachkit/attachment/metadata"
+	"github.com/attachkit/attachment/wire"
 )
 
 // Error is an answer of the API with a status other than the one an
 // operation expects: every 4xx and 5xx, as the server's RFC 9457 problem
-// details. errors.Is(err, attachment.ErrNotFound) and the like hold for
-// the sentinel error its Code stands for (see Sentinel), so code written
-// against a Service reads errors from a Client alike.
+// details. errors.Is(err, wire.ErrNotFound) and the like hold for the
+// sentinel error its Code stands for (wire.ErrorOf), and as the root
+// package's sentinels (attachment.ErrNotFound, ...) are the same values,
+// code written against a Service reads errors from a Client alike.
 type Error struct {
 	// Problem is the answer's problem details. When the body is not a
 	// problem (a proxy's error page), Status is the answer's status,
 	// Title its text and Code empty.
-	attachment.Problem
+	wire.Problem
 	// Method and URL are the request's (the URL without its query string,
 	// which may carry a signature).
 	Method string
@@ -45,70 +45,44 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns the sentinel error of the problem's code, or nil (for
-// "internal" and codes this package does not know).
-func (e *Error) Unwrap() error { return Sentinel(e.code()) }
+// Unwrap returns the sentinel error of the problem's code (wire.ErrorOf),
+// or nil (for "internal" and codes this package does not know).
+func (e *Error) Unwrap() error { return wire.ErrorOf(e.code()) }
 
 // code is the problem's code, or for an answer that carried none (a HEAD,
 // which has no body, or an error page of a proxy) the code the API uses
-// for its status where that status has only one.
+// for its status where that status has only one (wire.KindOfStatus).
 func (e *Error) code() string {
 	if e.Code != "" {
 		return e.Code
 	}
-	return statusCodes[e.Status]
+	k, _ := wire.KindOfStatus(e.Status)
+	return k.Code
 }
 
-// The stable problem codes of the API (docs/api.md, "Errors").
+// The stable problem codes of the API: package wire's, under the names
+// this package has always had.
 const (
-	CodeBadRequest       = "bad_request"
-	CodeNotFound         = "not_found"
-	CodeTooLarge         = "too_large"
-	CodeTooManyFiles     = "too_many_files"
-	CodeUnsupportedType  = "unsupported_type"
-	CodeChecksumMismatch = "checksum_mismatch"
-	CodeInvalidFilename  = "invalid_filename"
-	CodeInvalidSize      = "invalid_size"
-	CodeReferenced       = "referenced"
-	CodeUnauthorized     = "unauthorized"
-	CodeForbidden        = "forbidden"
-	CodeConflict         = "conflict"
-	CodeInternal         = "internal"
+	CodeBadRequest       = wire.CodeBadRequest
+	CodeNotFound         = wire.CodeNotFound
+	CodeTooLarge         = wire.CodeTooLarge
+	CodeTooManyFiles     = wire.CodeTooManyFiles
+	CodeUnsupportedType  = wire.CodeUnsupportedType
+	CodeChecksumMismatch = wire.CodeChecksumMismatch
+	CodeInvalidFilename  = wire.CodeInvalidFilename
+	CodeInvalidSize      = wire.CodeInvalidSize
+	CodeReferenced       = wire.CodeReferenced
+	CodeUnauthorized     = wire.CodeUnauthorized
+	CodeForbidden        = wire.CodeForbidden
+	CodeConflict         = wire.CodeConflict
+	CodeInternal         = wire.CodeInternal
 )
 
-// sentinels maps each problem code to the root package's sentinel error,
-// as the Handler's table (problem.go's errorKinds) maps them the other
-// way. TestSentinelTableMatchesServer keeps the two in step.
-var sentinels = map[string]error{
-	CodeBadRequest:       attachment.ErrInvalid,
-	CodeNotFound:         attachment.ErrNotFound,
-	CodeTooLarge:         attachment.ErrTooLarge,
-	CodeTooManyFiles:     attachment.ErrTooManyFiles,
-	CodeUnsupportedType:  attachment.ErrUnsupportedType,
-	CodeChecksumMismatch: attachment.ErrChecksumMismatch,
-	CodeInvalidFilename:  attachment.ErrInvalidFilename,
-	CodeInvalidSize:      attachment.ErrInvalidSize,
-	CodeReferenced:       attachment.ErrReferenced,
-	CodeUnauthorized:     attachment.ErrUnauthorized,
-	CodeForbidden:        attachment.ErrForbidden,
-	CodeConflict:         metadata.ErrExists,
-}
-
-// statusCodes are the codes of statuses the API answers with one code only,
-// for answers without a problem body.
-var statusCodes = map[int]string{
-	http.StatusUnauthorized:          CodeUnauthorized,
-	http.StatusForbidden:             CodeForbidden,
-	http.StatusNotFound:              CodeNotFound,
-	http.StatusRequestEntityTooLarge: CodeTooLarge,
-	http.StatusUnsupportedMediaType:  CodeUnsupportedType,
-}
-
-// Sentinel returns the root package's sentinel error for a problem code
-// (attachment.ErrNotFound for "not_found", attachment.ErrInvalid for
-// "bad_request", metadata.ErrExists for "conflict", ...), or nil for
-// "internal" and unknown codes.
-func Sentinel(code string) error { return sentinels[code] }
+// Sentinel returns the sentinel error of a problem code
+// (wire.ErrNotFound for "not_found", wire.ErrInvalid for "bad_request",
+// wire.ErrConflict for "conflict", ...), or nil for "internal" and unknown
+// codes. It is wire.ErrorOf.
+func Sentinel(code string) error { return wire.ErrorOf(code) }
 
 // maxProblemBytes bounds the problem body read from an error answer.
 const maxProblemBytes = 64 << 10
@@ -121,7 +95,7 @@ func errorFrom(req *http.Request, resp *http.Response) *Error {
 	e := &Error{Method: req.Method, URL: u.Redacted()}
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mt == "application/problem+json" || mt == "application/json" {
-		var p attachment.Problem
+		var p wire.Problem
 		b, err := io.ReadAll(io.LimitReader(resp.Body, maxProblemBytes))
 		if err == nil && json.Unmarshal(b, &p) == nil {
 			e.Problem = p

@@ -3,9 +3,6 @@ package client_test
 import (
 	"context"
 	"errors"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -21,118 +18,8 @@ import (
 	"github.com/attachkit/attachment/metadata"
 	"github.com/attachkit/attachment/metadata/memstore"
 	"github.com/attachkit/attachment/storage"
+	"github.com/attachkit/attachment/wire"
 )
-
-// clientCodes are the client's code constants.
-var clientCodes = []string{
-	client.CodeBadRequest, client.CodeNotFound, client.CodeTooLarge, client.CodeTooManyFiles,
-	client.CodeUnsupportedType, client.CodeChecksumMismatch, client.CodeInvalidFilename,
-	client.CodeInvalidSize, client.CodeReferenced, client.CodeUnauthorized, client.CodeForbidden,
-	client.CodeConflict, client.CodeInternal,
-}
-
-// serverTable reads the Handler's error table (errorKinds in problem.go)
-// and its code constants from the source: for each entry the sentinel's
-// expression ("ErrNotFound", "metadata.ErrExists") and its code.
-func serverTable(t *testing.T) (entries [][2]string, codes map[string]string) {
-	t.Helper()
-	f, err := parser.ParseFile(token.NewFileSet(), "../problem.go", nil, 0)
-	require.NoError(t, err)
-	codes = map[string]string{} // constant name -> value
-	var table *ast.CompositeLit
-	for _, d := range f.Decls {
-		gd, ok := d.(*ast.GenDecl)
-		if !ok {
-			continue
-		}
-		for _, s := range gd.Specs {
-			vs, ok := s.(*ast.ValueSpec)
-			if !ok {
-				continue
-			}
-			for i, name := range vs.Names {
-				if i >= len(vs.Values) {
-					continue
-				}
-				switch v := vs.Values[i].(type) {
-				case *ast.BasicLit:
-					if gd.Tok == token.CONST && v.Kind == token.STRING && strings.HasPrefix(name.Name, "code") {
-						codes[name.Name], err = strconv.Unquote(v.Value)
-						require.NoError(t, err)
-					}
-				case *ast.CompositeLit:
-					if name.Name == "errorKinds" {
-						table = v
-					}
-				}
-			}
-		}
-	}
-	require.NotNil(t, table, "problem.go has no errorKinds table any more: update this test and the client's table")
-	for _, elt := range table.Elts {
-		row, ok := elt.(*ast.CompositeLit)
-		require.True(t, ok)
-		require.Len(t, row.Elts, 3, "errorKinds rows are {err, status, code}")
-		var errName string
-		switch x := row.Elts[0].(type) {
-		case *ast.Ident:
-			errName = x.Name
-		case *ast.SelectorExpr:
-			errName = x.X.(*ast.Ident).Name + "." + x.Sel.Name
-		default:
-			t.Fatalf("unexpected sentinel expression %T in errorKinds", x)
-		}
-		codeIdent, ok := row.Elts[2].(*ast.Ident)
-		require.True(t, ok)
-		code, ok := codes[codeIdent.Name]
-		require.True(t, ok, "code constant %s", codeIdent.Name)
-		entries = append(entries, [2]string{errName, code})
-	}
-	require.NotEmpty(t, entries)
-	return entries, codes
-}
-
-// The client's code -> sentinel table agrees with the Handler's sentinel
-// -> code table, entry by entry, and knows every code the server has.
-func TestSentinelTableMatchesServer(t *testing.T) {
-	entries, codes := serverTable(t)
-	known := map[string]error{
-		"ErrNotFound": attachment.ErrNotFound, "ErrTooLarge": attachment.ErrTooLarge,
-		"ErrTooManyFiles": attachment.ErrTooManyFiles, "ErrUnsupportedType": attachment.ErrUnsupportedType,
-		"ErrChecksumMismatch": attachment.ErrChecksumMismatch, "ErrInvalidFilename": attachment.ErrInvalidFilename,
-		"ErrInvalidSize": attachment.ErrInvalidSize, "ErrReferenced": attachment.ErrReferenced,
-		"metadata.ErrExists": metadata.ErrExists, "ErrUnauthorized": attachment.ErrUnauthorized,
-		"ErrForbidden": attachment.ErrForbidden, "ErrInvalid": attachment.ErrInvalid,
-	}
-	serverCodes := map[string]bool{}
-	for _, en := range entries {
-		name, code := en[0], en[1]
-		serverCodes[code] = true
-		s := client.Sentinel(code)
-		require.NotNil(t, s, "the server maps %s to %q, which the client does not know", name, code)
-		if v, ok := known[name]; ok {
-			assert.ErrorIs(t, v, s, "server: %s -> %q; client: %q -> %v", name, code, code, s)
-		} else {
-			// An unexported sentinel (errBadRequest): the client answers
-			// with the exported one of the same code.
-			require.False(t, ast.IsExported(strings.TrimPrefix(name, "metadata.")),
-				"problem.go maps %s, unknown to this test: add it here and to the client's table", name)
-		}
-	}
-	var values []string
-	for _, v := range codes {
-		values = append(values, v)
-	}
-	assert.ElementsMatch(t, values, clientCodes, "problem.go's codes and the client's Code constants")
-	for _, c := range clientCodes {
-		if c == client.CodeInternal {
-			assert.Nil(t, client.Sentinel(c))
-			continue
-		}
-		assert.True(t, serverCodes[c], "the client maps %q, which the server's table does not have", c)
-	}
-	assert.Nil(t, client.Sentinel("no_such_code"))
-}
 
 // faultyStore fails some of a store's operations.
 type faultyStore struct {
@@ -213,10 +100,14 @@ func TestEveryCodeFromTheRealHandler(t *testing.T) {
 		client.CodeConflict:        {409, func() error { return upload(conflict, text("x")) }},
 		client.CodeInternal:        {500, func() error { _, err := broken.ListPage(ctx, nil); return err }},
 	}
-	for _, code := range clientCodes {
+	require.Len(t, cases, len(wire.Kinds()), "a case for every code of wire's table, no more")
+	for _, k := range wire.Kinds() {
+		code := k.Code
 		tc, ok := cases[code]
 		require.True(t, ok, "no case drives the handler into %q", code)
-		ce := requireCode(t, tc.call(), tc.status, code, client.Sentinel(code))
+		require.Equal(t, k.Status, tc.status, "wire's table and the case disagree on %q's status", code)
+		assert.Equal(t, k.Err, client.Sentinel(code))
+		ce := requireCode(t, tc.call(), tc.status, code, k.Err)
 		assert.Equal(t, http.StatusText(tc.status), ce.Title)
 		assert.Equal(t, "about:blank", ce.Type)
 		assert.NotEmpty(t, ce.Detail)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/attachkit/attachment"
 	"github.com/attachkit/attachment/client"
+	"github.com/attachkit/attachment/wire"
 )
 
 // startServer runs the attachment handler over mem:// stores under
@@ -68,7 +69,7 @@ func Example() {
 	body.Close()
 	fmt.Println(string(b), info.Size)
 
-	for page, err := range c.List(ctx, &attachment.ListOptions{Owner: "document:42"}) {
+	for page, err := range c.List(ctx, &wire.ListOptions{Owner: "document:42"}) {
 		if err != nil {
 			panic(err)
 		}
@@ -81,7 +82,7 @@ func Example() {
 		panic(err)
 	}
 	err = c.Delete(ctx, a.ID, nil)
-	fmt.Println(errors.Is(err, attachment.ErrReferenced))
+	fmt.Println(errors.Is(err, wire.ErrReferenced))
 	// Output:
 	// sent 11 of 11 bytes
 	// notes.txt text/plain; charset=utf-8 11
@@ -123,7 +124,7 @@ func ExampleClient_All() {
 			panic(err)
 		}
 	}
-	for a, err := range c.All(ctx, &attachment.ListOptions{Owner: "doc:1", Limit: 2, Ascending: true}) {
+	for a, err := range c.All(ctx, &wire.ListOptions{Owner: "doc:1", Limit: 2, Ascending: true}) {
 		if err != nil {
 			panic(err)
 		}
@@ -210,7 +211,7 @@ func ExampleClient_SignedURL() {
 	ctx := context.Background()
 	a, _ := c.Upload(ctx, client.File{Name: "report.txt", Content: strings.NewReader("quarterly numbers")}, nil)
 
-	su, err := c.SignedURL(ctx, a.ID, &attachment.SignOptions{TTL: 10 * time.Minute})
+	su, err := c.SignedURL(ctx, a.ID, &wire.SignOptions{TTL: 10 * time.Minute})
 	if err != nil {
 		panic(err)
 	}
@@ -236,7 +237,7 @@ func ExampleError() {
 	c, _ := client.New(base, nil)
 
 	_, err := c.Get(context.Background(), "01936f4e-8a6b-7cc2-9f1e-2b7c9d5e4a10")
-	fmt.Println(errors.Is(err, attachment.ErrNotFound))
+	fmt.Println(errors.Is(err, wire.ErrNotFound))
 	var ce *client.Error
 	if errors.As(err, &ce) {
 		fmt.Println(ce.Status, ce.Code)

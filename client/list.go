@@ -8,14 +8,14 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/wire"
 )
 
 // listResponse is the body of GET /.
 type listResponse struct {
-	Data       []*attachment.Attachment `json:"data"`
-	HasMore    bool                     `json:"has_more"`
-	NextCursor string                   `json:"next_cursor"`
+	Data       []*wire.Attachment `json:"data"`
+	HasMore    bool               `json:"has_more"`
+	NextCursor string             `json:"next_cursor"`
 }
 
 // ListPage returns one page of the attachments that match opts (GET /):
@@ -24,8 +24,8 @@ type listResponse struct {
 // of 20; at most 1000), Cursor (the NextCursor of the previous page) and
 // Ascending (oldest first; newest first by default). A nil opts lists the
 // newest attachments.
-func (c *Client) ListPage(ctx context.Context, opts *attachment.ListOptions) (*attachment.Page, error) {
-	var o attachment.ListOptions
+func (c *Client) ListPage(ctx context.Context, opts *wire.ListOptions) (*wire.Page, error) {
+	var o wire.ListOptions
 	if opts != nil {
 		o = *opts
 	}
@@ -55,9 +55,9 @@ func (c *Client) ListPage(ctx context.Context, opts *attachment.ListOptions) (*a
 	if err := c.doJSON(ctx, http.MethodGet, c.endpoint(q), nil, &resp); err != nil {
 		return nil, err
 	}
-	p := &attachment.Page{Attachments: resp.Data, HasMore: resp.HasMore, NextCursor: resp.NextCursor}
+	p := &wire.Page{Attachments: resp.Data, HasMore: resp.HasMore, NextCursor: resp.NextCursor}
 	if p.Attachments == nil {
-		p.Attachments = []*attachment.Attachment{}
+		p.Attachments = []*wire.Attachment{}
 	}
 	if p.HasMore && (p.NextCursor == "" || p.NextCursor == o.Cursor) {
 		return nil, fmt.Errorf("attachment client: list: the server says more follows but gives no new cursor (%q)", p.NextCursor)
@@ -71,18 +71,18 @@ func (c *Client) ListPage(ctx context.Context, opts *attachment.ListOptions) (*a
 // after the last page, or at the first error, which it yields with a nil
 // page. Each page's NextCursor resumes the listing later.
 //
-//	for page, err := range c.List(ctx, &attachment.ListOptions{Owner: "doc:1", Limit: 100}) {
+//	for page, err := range c.List(ctx, &wire.ListOptions{Owner: "doc:1", Limit: 100}) {
 //		if err != nil {
 //			return err
 //		}
 //		for _, a := range page.Attachments { ... }
 //	}
-func (c *Client) List(ctx context.Context, opts *attachment.ListOptions) iter.Seq2[*attachment.Page, error] {
-	var o attachment.ListOptions
+func (c *Client) List(ctx context.Context, opts *wire.ListOptions) iter.Seq2[*wire.Page, error] {
+	var o wire.ListOptions
 	if opts != nil {
 		o = *opts
 	}
-	return func(yield func(*attachment.Page, error) bool) {
+	return func(yield func(*wire.Page, error) bool) {
 		o := o // each loop over the iterator starts afresh
 		for {
 			p, err := c.ListPage(ctx, &o)
@@ -101,8 +101,8 @@ func (c *Client) List(ctx context.Context, opts *attachment.ListOptions) iter.Se
 // All iterates over every attachment that matches opts, page after page
 // (see List), as attachment.Service.All does. It stops at the first error,
 // which it yields with a nil attachment.
-func (c *Client) All(ctx context.Context, opts *attachment.ListOptions) iter.Seq2[*attachment.Attachment, error] {
-	return func(yield func(*attachment.Attachment, error) bool) {
+func (c *Client) All(ctx context.Context, opts *wire.ListOptions) iter.Seq2[*wire.Attachment, error] {
+	return func(yield func(*wire.Attachment, error) bool) {
 		for p, err := range c.List(ctx, opts) {
 			if err != nil {
 				yield(nil, err)

@@ -7,14 +7,14 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/wire"
 )
 
 // Get returns the attachment's record (GET /{id}/metadata). A missing
 // attachment, or one the caller may not see, is an *Error wrapping
-// attachment.ErrNotFound.
-func (c *Client) Get(ctx context.Context, id string) (*attachment.Attachment, error) {
-	var a attachment.Attachment
+// wire.ErrNotFound.
+func (c *Client) Get(ctx context.Context, id string) (*wire.Attachment, error) {
+	var a wire.Attachment
 	if err := c.doJSON(ctx, http.MethodGet, c.endpoint(nil, id, "metadata"), nil, &a); err != nil {
 		return nil, err
 	}
@@ -25,7 +25,7 @@ func (c *Client) Get(ctx context.Context, id string) (*attachment.Attachment, er
 // and returns the record after the change. Nil fields of ch stay as they
 // are; a non-nil Owner of "" clears the owner; non-nil Labels replace
 // every label, and an empty non-nil map removes them all.
-func (c *Client) Update(ctx context.Context, id string, ch attachment.Change) (*attachment.Attachment, error) {
+func (c *Client) Update(ctx context.Context, id string, ch wire.Change) (*wire.Attachment, error) {
 	in := map[string]any{}
 	if ch.Filename != nil {
 		in["filename"] = *ch.Filename
@@ -36,7 +36,7 @@ func (c *Client) Update(ctx context.Context, id string, ch attachment.Change) (*
 	if ch.Labels != nil {
 		in["labels"] = ch.Labels // an empty map is sent as {}: remove them all
 	}
-	var a attachment.Attachment
+	var a wire.Attachment
 	if err := c.doJSON(ctx, http.MethodPatch, c.endpoint(nil, id), in, &a); err != nil {
 		return nil, err
 	}
@@ -46,8 +46,8 @@ func (c *Client) Update(ctx context.Context, id string, ch attachment.Change) (*
 // AddRef marks the attachment referenced by ref (POST /{id}/refs) and
 // returns the record; adding a reference twice is no error. A referenced
 // attachment is not deleted without force, nor swept as abandoned.
-func (c *Client) AddRef(ctx context.Context, id, ref string) (*attachment.Attachment, error) {
-	var a attachment.Attachment
+func (c *Client) AddRef(ctx context.Context, id, ref string) (*wire.Attachment, error) {
+	var a wire.Attachment
 	if err := c.doJSON(ctx, http.MethodPost, c.endpoint(nil, id, "refs"), map[string]string{"ref": ref}, &a); err != nil {
 		return nil, err
 	}
@@ -57,8 +57,8 @@ func (c *Client) AddRef(ctx context.Context, id, ref string) (*attachment.Attach
 // RemoveRef removes the reference ref (DELETE /{id}/refs/{ref}, the ref
 // path-escaped here) and returns the record; removing a reference that is
 // not there is no error.
-func (c *Client) RemoveRef(ctx context.Context, id, ref string) (*attachment.Attachment, error) {
-	var a attachment.Attachment
+func (c *Client) RemoveRef(ctx context.Context, id, ref string) (*wire.Attachment, error) {
+	var a wire.Attachment
 	if err := c.doJSON(ctx, http.MethodDelete, c.endpoint(nil, id, "refs", ref), nil, &a); err != nil {
 		return nil, err
 	}
@@ -66,9 +66,9 @@ func (c *Client) RemoveRef(ctx context.Context, id, ref string) (*attachment.Att
 }
 
 // Delete deletes the attachment: its record, content and thumbnails. A
-// referenced attachment is an *Error wrapping attachment.ErrReferenced
+// referenced attachment is an *Error wrapping wire.ErrReferenced
 // unless opts.Force. A nil opts means no force.
-func (c *Client) Delete(ctx context.Context, id string, opts *attachment.DeleteOptions) error {
+func (c *Client) Delete(ctx context.Context, id string, opts *wire.DeleteOptions) error {
 	var q url.Values
 	if opts != nil && opts.Force {
 		q = url.Values{"force": {"true"}}
@@ -83,8 +83,8 @@ func (c *Client) Delete(ctx context.Context, id string, opts *attachment.DeleteO
 // rounded up to whole seconds; zero (or a nil opts) means the server's
 // default, and one above its maximum is cut to it. opts.Disposition may be
 // "inline". A server without signed URLs answers 404
-// (attachment.ErrNotFound).
-func (c *Client) SignedURL(ctx context.Context, id string, opts *attachment.SignOptions) (*attachment.SignedURL, error) {
+// (wire.ErrNotFound).
+func (c *Client) SignedURL(ctx context.Context, id string, opts *wire.SignOptions) (*wire.SignedURL, error) {
 	q := url.Values{}
 	if opts != nil {
 		if opts.TTL > 0 {
@@ -95,7 +95,7 @@ func (c *Client) SignedURL(ctx context.Context, id string, opts *attachment.Sign
 			q.Set("disposition", opts.Disposition)
 		}
 	}
-	var su attachment.SignedURL
+	var su wire.SignedURL
 	if err := c.doJSON(ctx, http.MethodPost, c.endpoint(q, id, "signed-url"), nil, &su); err != nil {
 		return nil, err
 	}

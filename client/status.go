@@ -8,24 +8,24 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/wire"
 )
 
 // Status returns where the attachment's processing stands (GET
 // /{id}/status): each processor's job pending, processing, completed,
 // failed or canceled.
-func (c *Client) Status(ctx context.Context, id string) (*attachment.Status, error) {
+func (c *Client) Status(ctx context.Context, id string) (*wire.Status, error) {
 	return c.status(ctx, id, 0)
 }
 
 // status asks for the status, the server waiting up to wait for
 // processing to finish.
-func (c *Client) status(ctx context.Context, id string, wait time.Duration) (*attachment.Status, error) {
+func (c *Client) status(ctx context.Context, id string, wait time.Duration) (*wire.Status, error) {
 	var q url.Values
 	if wait > 0 {
 		q = url.Values{"wait": {wait.String()}}
 	}
-	var st attachment.Status
+	var st wire.Status
 	if err := c.doJSON(ctx, http.MethodGet, c.endpoint(q, id, "status"), nil, &st); err != nil {
 		return nil, err
 	}
@@ -36,9 +36,9 @@ func (c *Client) status(ctx context.Context, id string, wait time.Duration) (*at
 // the error the server gave for it.
 type StatusResult struct {
 	// Status is the attachment's status, when Err is nil.
-	Status *attachment.Status
+	Status *wire.Status
 	// Err is why there is no status: an error wrapping
-	// attachment.ErrNotFound for an attachment that does not exist or that
+	// wire.ErrNotFound for an attachment that does not exist or that
 	// the caller may not see.
 	Err error
 }
@@ -48,7 +48,7 @@ const maxStatusMany = 1000
 
 // statusManyEntry is one value of the POST /_status answer.
 type statusManyEntry struct {
-	attachment.Status
+	wire.Status
 	Error string `json:"error"`
 }
 
@@ -98,11 +98,11 @@ type WaitOptions struct {
 }
 
 // WaitStatus waits until every processor of the attachment has finished
-// (completed, failed or canceled; attachment.Status.Done) and returns the
+// (completed, failed or canceled; wire.Status.Done) and returns the
 // status. It polls, each request long-polling the server (see
 // WaitOptions), until then or until ctx is done; then it returns the last
 // status it had (nil if none) and ctx's error. A nil opts means defaults.
-func (c *Client) WaitStatus(ctx context.Context, id string, opts *WaitOptions) (*attachment.Status, error) {
+func (c *Client) WaitStatus(ctx context.Context, id string, opts *WaitOptions) (*wire.Status, error) {
 	var o WaitOptions
 	if opts != nil {
 		o = *opts
@@ -116,7 +116,7 @@ func (c *Client) WaitStatus(ctx context.Context, id string, opts *WaitOptions) (
 	case o.ServerWait < 0:
 		o.ServerWait = 0
 	}
-	var last *attachment.Status
+	var last *wire.Status
 	for {
 		st, err := c.status(ctx, id, o.ServerWait)
 		if err != nil {

@@ -16,7 +16,7 @@ import (
 	"net/url"
 	"slices"
 
-	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/wire"
 )
 
 // File is one file to upload.
@@ -64,13 +64,13 @@ type UploadOptions struct {
 
 // uploadResponse is the body of a 201 answer to an upload.
 type uploadResponse struct {
-	Attachments []*attachment.Attachment `json:"attachments"`
+	Attachments []*wire.Attachment `json:"attachments"`
 }
 
 // Upload uploads one file as the body of a POST and returns its record.
 // The content streams from f.Content as the request is sent. Nothing of a
 // failed upload remains on the server.
-func (c *Client) Upload(ctx context.Context, f File, opts *UploadOptions) (*attachment.Attachment, error) {
+func (c *Client) Upload(ctx context.Context, f File, opts *UploadOptions) (*wire.Attachment, error) {
 	if opts == nil {
 		opts = &UploadOptions{}
 	}
@@ -121,7 +121,7 @@ func (c *Client) Upload(ctx context.Context, f File, opts *UploadOptions) (*atta
 // pipe as the request is sent; when every size is known the request has a
 // Content-Length. The server bounds the files of one request (MaxFiles,
 // ErrTooManyFiles).
-func (c *Client) UploadMany(ctx context.Context, files []File, opts *UploadOptions) ([]*attachment.Attachment, error) {
+func (c *Client) UploadMany(ctx context.Context, files []File, opts *UploadOptions) ([]*wire.Attachment, error) {
 	if opts == nil {
 		opts = &UploadOptions{}
 	}
@@ -225,7 +225,7 @@ func uploadErr(ctx context.Context, err error, writerDone bool, cr *countingRead
 var errUploadDone = errors.New("attachment client: the upload request is over")
 
 // sendUpload sends an upload request and reads its 201 answer.
-func (c *Client) sendUpload(req *http.Request) ([]*attachment.Attachment, error) {
+func (c *Client) sendUpload(req *http.Request) ([]*wire.Attachment, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.send(req, http.StatusCreated)
 	if err != nil {

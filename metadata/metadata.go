@@ -18,17 +18,23 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/attachkit/attachment/wire"
 )
 
 // Errors a Store reports. Implementations wrap them (with fmt.Errorf and %w)
-// so that callers test them with errors.Is.
+// so that callers test them with errors.Is. ErrNotFound, ErrExists and
+// ErrReferenced are package wire's sentinels (wire.ErrNotFound,
+// wire.ErrConflict, wire.ErrReferenced), which the root package and the
+// client report too, so errors.Is holds across the layers.
 var (
 	// ErrNotFound: no record with that ID in that tenant.
-	ErrNotFound = errors.New("not found")
-	// ErrExists: Create was given an ID that is already taken, in any tenant.
-	ErrExists = errors.New("already exists")
+	ErrNotFound = wire.ErrNotFound
+	// ErrExists: Create was given an ID that is already taken, in any
+	// tenant. It is wire.ErrConflict, answered with code conflict.
+	ErrExists = wire.ErrConflict
 	// ErrReferenced: Delete without Force of a record whose Refs is not empty.
-	ErrReferenced = errors.New("attachment is referenced")
+	ErrReferenced = wire.ErrReferenced
 	// ErrClosed: the store was used after Close.
 	ErrClosed = errors.New("store closed")
 )

@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/attachkit/attachment/wire"
 )
 
-// Job states, as Record.Processing and Job.State report them.
+// Job states, as Record.Processing and Job.State report them: package
+// wire's, as the API reports them.
 const (
-	JobPending    = "pending"    // waiting to run (first time or retry)
-	JobProcessing = "processing" // claimed by a worker whose lease runs
-	JobCompleted  = "completed"  // done
-	JobFailed     = "failed"     // gave up: a permanent error or no attempts left
-	JobCanceled   = "canceled"   // not run: the attachment went away
+	JobPending    = wire.JobPending    // waiting to run (first time or retry)
+	JobProcessing = wire.JobProcessing // claimed by a worker whose lease runs
+	JobCompleted  = wire.JobCompleted  // done
+	JobFailed     = wire.JobFailed     // gave up: a permanent error or no attempts left
+	JobCanceled   = wire.JobCanceled   // not run: the attachment went away
 )
 
 // ErrLeaseLost: Finish or Extend of a claim that is no longer held,

@@ -1,0 +1,30 @@
+package wire
+
+// Job states: the values of Attachment.Processing and Status.Processing.
+const (
+	JobPending    = "pending"    // waiting to run (first time or retry)
+	JobProcessing = "processing" // claimed by a worker whose lease runs
+	JobCompleted  = "completed"  // done
+	JobFailed     = "failed"     // gave up: a permanent error or no attempts left
+	JobCanceled   = "canceled"   // not run: the attachment went away
+)
+
+// Status is where an attachment's processing stands.
+type Status struct {
+	ID    string `json:"id"`
+	State string `json:"state"`
+	// Processing maps each processor to its job's state: JobPending,
+	// JobProcessing, JobCompleted, JobFailed or JobCanceled.
+	Processing map[string]string `json:"processing,omitempty"`
+}
+
+// Done reports whether every processor has finished (completed, failed or
+// canceled).
+func (st *Status) Done() bool {
+	for _, s := range st.Processing {
+		if s == JobPending || s == JobProcessing {
+			return false
+		}
+	}
+	return true
+}

@@ -38,27 +38,10 @@ var (
 type Store struct {
 	bucket *blob.Bucket
 	owned  bool
-	// dir is the directory of a file:// bucket opened by Open, which
-	// Items reads itself (see dirItems); empty otherwise.
+	// dir is the directory holding the bucket's keys, when the Store was
+	// told it (FileDir, or Open of a file:// URL): Items reads it itself
+	// (see dirItems). Empty otherwise.
 	dir string
-}
-
-// Open opens the bucket at urlstr with blob.OpenBucket (the program must
-// import the driver for its scheme) and returns a Store that closes it on
-// Close. For a file:// bucket, Items reads the directory itself, which
-// (unlike fileblob's listing) goes on when files are removed meanwhile.
-func Open(ctx context.Context, urlstr string) (*Store, error) {
-	b, err := blob.OpenBucket(ctx, urlstr)
-	if err != nil {
-		return nil, fmt.Errorf("storage: open bucket: %w", err)
-	}
-	return &Store{bucket: b, owned: true, dir: fileDir(urlstr)}, nil
-}
-
-// New returns a Store over a bucket the caller already has. Close does not
-// close the bucket; that stays the caller's job.
-func New(b *blob.Bucket) *Store {
-	return &Store{bucket: b}
 }
 
 // Bucket returns the underlying bucket.

@@ -4,8 +4,9 @@
 // ContentKey(id) and its derivatives (thumbnails) under DerivativePrefix(id),
 // keys made from the server-assigned ID alone, never from anything a client
 // sent. Writes stream: content goes from the reader into the bucket while
-// it is hashed and counted, and is committed only when it is complete and
-// accepted; on any failure nothing is left under the key.
+// it is hashed and counted, and the driver is told it ended only when it is
+// complete and accepted; on any failure nothing is left under the key once
+// WriteContent returns. Writes work the same way on every driver.
 //
 // Buckets are opened by URL with the drivers the program imports, as
 // gocloud.dev/blob does:
@@ -13,6 +14,11 @@
 //	import _ "gocloud.dev/blob/fileblob" // file:///path/to/dir
 //	import _ "gocloud.dev/blob/memblob"  // mem://
 //	import _ "gocloud.dev/blob/s3blob"   // s3://bucket?region=...
+//
+// or handed over with New. Listing (Items) is the one place where the
+// driver matters: a Store that knows a fileblob bucket's directory (Open
+// of a file:// URL, or New with FileDir) reads the directory itself;
+// any other is listed through gocloud.dev.
 package storage
 
 import (

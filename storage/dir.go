@@ -6,48 +6,15 @@ import (
 	"fmt"
 	"io/fs"
 	"iter"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 )
 
-// fileDir returns the directory of a file:// bucket URL as fileblob's URL
-// opener maps it, made absolute as fileblob.OpenBucket makes it, and
-// below gocloud's "prefix" parameter when there is one; "" for any other
-// URL, and for a prefix that is not a plain directory path ("dir/"), which
-// is then listed through gocloud.
-func fileDir(urlstr string) string {
-	u, err := url.Parse(urlstr)
-	if err != nil || u.Scheme != "file" {
-		return ""
-	}
-	q := u.Query()
-	if q.Has("key") {
-		return ""
-	}
-	path := u.Path
-	if u.Host == "." || os.PathSeparator != '/' {
-		path = strings.TrimPrefix(path, "/")
-	}
-	dir, err := filepath.Abs(filepath.FromSlash(path))
-	if err != nil {
-		return ""
-	}
-	if prefix := q.Get("prefix"); prefix != "" {
-		sub := strings.TrimSuffix(prefix, "/")
-		if !strings.HasSuffix(prefix, "/") || !fs.ValidPath(sub) || strings.ContainsAny(sub, `\:`) {
-			return ""
-		}
-		dir = filepath.Join(dir, filepath.FromSlash(sub))
-	}
-	return dir
-}
-
 // attrsSuffix is the suffix of fileblob's metadata sidecar files.
 const attrsSuffix = ".attrs"
 
-// dirItems is Items for a file:// bucket: a walk of the prefix's directory
+// dirItems is Items for a Store that knows its bucket's directory (s.dir,
+// from FileDir or Open): a walk of the prefix's directory
 // in key order, which skips files and directories removed while it walks.
 // fileblob's own listing fails a page when that happens, and walks the
 // directory from its start for every page: under uploads and deletes, a

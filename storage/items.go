@@ -64,10 +64,10 @@ var tempSuffix = regexp.MustCompile(`\.[0-9a-f]{1,16}\.tmp$`)
 // Items returns the keys under prefix (ContentPrefix or
 // DerivativesPrefix), in key order, which for both prefixes is the order
 // of the attachment IDs. The iteration stops at the first error, which it
-// yields. For a file:// bucket that Open opened it reads the directory
-// itself (see dirItems); otherwise it lists the bucket, listing a page
-// again after a NotFound, which is how fileblob reports a file removed
-// while it walked.
+// yields. When the Store knows the bucket's directory (FileDir, or Open of
+// a file:// URL) it reads that directory itself (see dirItems); otherwise
+// it lists the bucket through gocloud.dev, listing a page again after a
+// NotFound, which is how fileblob reports a file removed while it walked.
 func (s *Store) Items(ctx context.Context, prefix string) iter.Seq2[Item, error] {
 	if s.dir != "" {
 		return s.dirItems(ctx, prefix)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gocloud.dev/blob/fileblob"
 
 	"github.com/attachkit/attachment/storage"
 )
@@ -101,9 +102,9 @@ func TestItemsTemporaryFiles(t *testing.T) {
 	require.Len(t, files(t, tb.dir), 3)
 }
 
-// A file:// bucket opened by Open is listed by reading its directory: the
-// same items as the bucket's own listing, including temporary files, and
-// without fileblob's sidecar files.
+// A file:// bucket opened by Open, or given to New with FileDir, is listed
+// by reading its directory: the same items as the bucket's own listing,
+// including temporary files, and without fileblob's sidecar files.
 func TestItemsFileDirectory(t *testing.T) {
 	dir := t.TempDir()
 	ctx := t.Context()
@@ -133,51 +134,92 @@ func TestItemsFileDirectory(t *testing.T) {
 				require.NoError(t, os.WriteFile(filepath.Join(contentDir, ids[0]+".18a3f0c2b1d4e5f6.tmp"), []byte("partial"), 0o600))
 			}
 			listed := storage.New(s.Bucket()) // the same bucket, listed through gocloud
-			for _, prefix := range []string{storage.ContentPrefix, storage.DerivativesPrefix} {
-				got, want := items(t, s, prefix), items(t, listed, prefix)
-				require.NotEmpty(t, got)
-				require.Equal(t, len(want), len(got))
-				for i := range want {
-					require.Equal(t, want[i].Key, got[i].Key)
-					require.Equal(t, want[i].Kind, got[i].Kind)
-					require.Equal(t, want[i].ID, got[i].ID)
-					require.True(t, want[i].ModTime.Equal(got[i].ModTime), "ModTime of %s", got[i].Key)
-				}
+			stores := map[string]*storage.Store{"Open": s}
+			if !strings.Contains(params, "prefix=odd") {
+				// The same bucket given to New with its directory.
+				stores["New+FileDir"] = storage.New(s.Bucket(), storage.FileDir(filepath.Dir(contentDir)))
 			}
-			require.Empty(t, items(t, s, "nothing/"))
+			for name, s := range stores {
+				for _, prefix := range []string{storage.ContentPrefix, storage.DerivativesPrefix} {
+					got, want := items(t, s, prefix), items(t, listed, prefix)
+					require.NotEmpty(t, got, name)
+					require.Equal(t, len(want), len(got), name)
+					for i := range want {
+						require.Equal(t, want[i].Key, got[i].Key, name)
+						require.Equal(t, want[i].Kind, got[i].Kind, name)
+						require.Equal(t, want[i].ID, got[i].ID, name)
+						require.True(t, want[i].ModTime.Equal(got[i].ModTime), "%s: ModTime of %s", name, got[i].Key)
+					}
+				}
+				require.Empty(t, items(t, s, "nothing/"), name)
+			}
 		})
 	}
 }
 
 // Files removed while the directory is read are skipped: the listing of a
 // busy bucket goes through, where fileblob's own listing fails a page on
-// the first file that vanished under its walk.
+// the first file that vanished under its walk. That holds for a bucket
+// opened by URL and for one given to New with FileDir, and only a walk of
+// the directory sees the removals (gocloud's listing takes a page of all
+// 1,000 keys before the first is yielded).
 func TestItemsFileDirectoryWhileRemoving(t *testing.T) {
-	dir := t.TempDir()
-	ctx := t.Context()
-	s, err := storage.Open(ctx, "file://"+dir+"?create_dir=1&no_tmp_dir=1&metadata=skip")
-	require.NoError(t, err)
-	defer s.Close()
 	const n = 1000
 	name := func(i int) string { return fmt.Sprintf("0193b1a2-0000-7000-8000-%012d", i) }
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "content"), 0o755))
-	for i := range n {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "content", name(i)), nil, 0o644))
+	for _, how := range []string{"Open", "New+FileDir"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := t.Context()
+			var s *storage.Store
+			if how == "Open" {
+				var err error
+				s, err = storage.Open(ctx, "file://"+dir+"?create_dir=1&no_tmp_dir=1&metadata=skip")
+				require.NoError(t, err)
+				defer s.Close()
+			} else {
+				b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
+				require.NoError(t, err)
+				defer b.Close()
+				s = storage.New(b, storage.FileDir(dir))
+			}
+			require.NoError(t, os.MkdirAll(filepath.Join(dir, "content"), 0o755))
+			for i := range n {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "content", name(i)), nil, 0o644))
+			}
+			// The walk has read the directory's names when it yields its
+			// first item: each item seen removes the next one, which the walk
+			// then finds gone.
+			var seen []string
+			for it, err := range s.Items(ctx, storage.ContentPrefix) {
+				require.NoError(t, err)
+				seen = append(seen, it.ID)
+				var i int
+				_, err := fmt.Sscanf(it.ID[len(it.ID)-12:], "%d", &i)
+				require.NoError(t, err)
+				require.NoError(t, os.Remove(filepath.Join(dir, "content", name(i+1))))
+			}
+			require.Len(t, seen, n/2)
+			for k, id := range seen {
+				require.Equal(t, name(2*k), id)
+			}
+		})
 	}
-	// The walk has read the directory's names when it yields its first
-	// item: each item seen removes the next one, which the walk then finds
-	// gone.
-	var seen []string
-	for it, err := range s.Items(ctx, storage.ContentPrefix) {
-		require.NoError(t, err)
-		seen = append(seen, it.ID)
-		var i int
-		_, err := fmt.Sscanf(it.ID[len(it.ID)-12:], "%d", &i)
-		require.NoError(t, err)
-		require.NoError(t, os.Remove(filepath.Join(dir, "content", name(i+1))))
-	}
-	require.Len(t, seen, n/2)
-	for k, id := range seen {
-		require.Equal(t, name(2*k), id)
-	}
+}
+
+// FileDir makes a relative directory absolute when New runs, as fileblob
+// does with the directory it opens, and an empty one leaves the bucket
+// listed through gocloud.
+func TestFileDirRelative(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	b, err := fileblob.OpenBucket("blobs", &fileblob.Options{CreateDir: true, NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
+	require.NoError(t, err)
+	defer b.Close()
+	require.NoError(t, b.WriteAll(t.Context(), storage.ContentKey(id), []byte("x"), nil))
+	s := storage.New(b, storage.FileDir("blobs"))
+	t.Chdir(t.TempDir()) // elsewhere: the directory was made absolute
+	got := items(t, s, storage.ContentPrefix)
+	require.Len(t, got, 1)
+	require.Equal(t, storage.ContentKey(id), got[0].Key)
+	require.Len(t, items(t, storage.New(b, storage.FileDir("")), storage.ContentPrefix), 1)
 }

@@ -4,8 +4,9 @@
 // ContentKey(id) and its derivatives (thumbnails) under DerivativePrefix(id),
 // keys made from the server-assigned ID alone, never from anything a client
 // sent. Writes stream: content goes from the reader into the bucket while
-// it is hashed and counted, and is committed only when it is complete and
-// accepted; on any failure nothing is left under the key.
+// it is hashed and counted, and the driver is told it ended only when it is
+// complete and accepted; on any failure nothing is left under the key once
+// WriteContent returns. Writes work the same way on every driver.
 //
 // Buckets are opened by URL with the drivers the program imports, as
 // gocloud.dev/blob does:
@@ -13,6 +14,11 @@
 //	import _ "gocloud.dev/blob/fileblob" // file:///path/to/dir
 //	import _ "gocloud.dev/blob/memblob"  // mem://
 //	import _ "gocloud.dev/blob/s3blob"   // s3://bucket?region=...
+//
+// or handed over with New. Listing (Items) is the one place where the
+// driver matters: a Store that knows a fileblob bucket's directory (Open
+// of a file:// URL, or New with FileDir) reads the directory itself;
+// any other is listed through gocloud.dev.
 package storage
 
 import (
@@ -38,27 +44,10 @@ var (
 type Store struct {
 	bucket *blob.Bucket
 	owned  bool
-	// dir is the directory of a file:// bucket opened by Open, which
-	// Items reads itself (see dirItems); empty otherwise.
+	// dir is the directory holding the bucket's keys, when the Store was
+	// told it (FileDir, or Open of a file:// URL): Items reads it itself
+	// (see dirItems). Empty otherwise.
 	dir string
-}
-
-// Open opens the bucket at urlstr with blob.OpenBucket (the program must
-// import the driver for its scheme) and returns a Store that closes it on
-// Close. For a file:// bucket, Items reads the directory itself, which
-// (unlike fileblob's listing) goes on when files are removed meanwhile.
-func Open(ctx context.Context, urlstr string) (*Store, error) {
-	b, err := blob.OpenBucket(ctx, urlstr)
-	if err != nil {
-		return nil, fmt.Errorf("storage: open bucket: %w", err)
-	}
-	return &Store{bucket: b, owned: true, dir: fileDir(urlstr)}, nil
-}
-
-// New returns a Store over a bucket the caller already has. Close does not
-// close the bucket; that stays the caller's job.
-func New(b *blob.Bucket) *Store {
-	return &Store{bucket: b}
 }
 
 // Bucket returns the underlying bucket.

@@ -35,6 +35,9 @@ type testBucket struct {
 	*blob.Bucket
 	dir string         // the directory of a fileblob bucket, else ""
 	s3  *s3test.Bucket // the S3 bucket, else nil
+	// url opens the same bucket with storage.Open, with the options it
+	// was opened with; "" for mem, where every Open is a new bucket.
+	url string
 }
 
 // buckets are the buckets every test runs on. The S3 one skips, with the
@@ -45,18 +48,18 @@ func buckets() []bucketCase {
 			dir := t.TempDir()
 			b, err := fileblob.OpenBucket(dir, &fileblob.Options{NoTempDir: true, Metadata: fileblob.MetadataDontWrite})
 			require.NoError(t, err)
-			return testBucket{Bucket: b, dir: dir}
+			return testBucket{Bucket: b, dir: dir, url: "file://" + dir + "?no_tmp_dir=1&metadata=skip"}
 		}},
 		{"file-default-options", func(t *testing.T) testBucket {
 			dir := t.TempDir()
 			b, err := fileblob.OpenBucket(dir, nil)
 			require.NoError(t, err)
-			return testBucket{Bucket: b, dir: dir}
+			return testBucket{Bucket: b, dir: dir, url: "file://" + dir}
 		}},
 		{"mem", func(t *testing.T) testBucket { return testBucket{Bucket: memblob.OpenBucket(nil)} }},
 		{"s3", func(t *testing.T) testBucket {
 			b := s3test.Open(t)
-			return testBucket{Bucket: b.Bucket, s3: b}
+			return testBucket{Bucket: b.Bucket, s3: b, url: b.URL}
 		}},
 	}
 }
@@ -215,22 +218,37 @@ func TestFailedWritesLeaveNothing(t *testing.T) {
 			return err
 		}, context.Canceled},
 	}
+	// Every driver kind (fileblob reads on the caller's goroutine and
+	// commits on Close, memblob keeps content in memory, s3blob reads on a
+	// goroutine of its own and aborts), given to New and opened by URL,
+	// below and past s3blob's 16 MiB multipart threshold.
 	for _, bc := range buckets() {
-		for _, size := range []int{1 << 20, multipartSize} {
-			big := bytes.Repeat([]byte("q"), size)
-			for _, tc := range cases {
-				t.Run(fmt.Sprintf("%s/%dMiB/%s", bc.name, size>>20, tc.name), func(t *testing.T) {
-					b := bc.open(t)
-					s := storage.New(b.Bucket)
-					err := tc.run(s, big)
-					require.Error(t, err)
-					assert.ErrorIs(t, err, tc.want)
-					assert.Empty(t, keys(t, b.Bucket))
-					assert.Empty(t, files(t, b.dir), "no temporary or partial file is left")
-					assert.Empty(t, b.pendingUploads(t), "no multipart upload is left")
-					_, err = s.OpenContent(context.Background(), id)
-					assert.ErrorIs(t, err, storage.ErrNotFound)
-				})
+		for _, how := range []string{"New", "Open"} {
+			for _, size := range []int{1 << 20, multipartSize} {
+				big := bytes.Repeat([]byte("q"), size)
+				for _, tc := range cases {
+					t.Run(fmt.Sprintf("%s/%s/%dMiB/%s", bc.name, how, size>>20, tc.name), func(t *testing.T) {
+						b := bc.open(t)
+						s := storage.New(b.Bucket)
+						if how == "Open" {
+							if b.url == "" {
+								t.Skip("no URL opens this bucket again")
+							}
+							var err error
+							s, err = storage.Open(context.Background(), b.url)
+							require.NoError(t, err)
+							defer s.Close()
+						}
+						err := tc.run(s, big)
+						require.Error(t, err)
+						assert.ErrorIs(t, err, tc.want)
+						assert.Empty(t, keys(t, b.Bucket))
+						assert.Empty(t, files(t, b.dir), "no temporary or partial file is left")
+						assert.Empty(t, b.pendingUploads(t), "no multipart upload is left")
+						_, err = s.OpenContent(context.Background(), id)
+						assert.ErrorIs(t, err, storage.ErrNotFound)
+					})
+				}
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 
@@ -26,6 +27,8 @@ import (
 //   - async (s3blob): Upload reads on a goroutine of its own; a source that
 //     fails makes it abort with its context (AbortMultipartUpload), which
 //     fails if the context is cancelled and leaves the parts behind.
+//
+// It records deletes too.
 type fakeBucket struct {
 	driver.Bucket // the methods the tests do not reach
 	async         bool
@@ -58,6 +61,7 @@ func (b *fakeBucket) ErrorCode(err error) gcerrors.ErrorCode {
 func (b *fakeBucket) Close() error { return nil }
 
 func (b *fakeBucket) Delete(ctx context.Context, key string, opts *driver.DeleteOptions) error {
+	b.record("delete")
 	return errFakeNotFound
 }
 
@@ -111,10 +115,11 @@ func (w *fakeWriter) Close() error {
 	return nil
 }
 
-// The source of an upload fails the driver's read, never ending it, and
-// cancels the driver's context only where Close would commit otherwise: a
-// driver that reads on the caller's goroutine discards the upload, one
-// that reads on its own aborts it with a live context.
+// The source of an upload fails the driver's read, never ending it, and the
+// driver's context stays live until Upload returns, whichever goroutine
+// the driver reads on: a driver that reads on its own aborts the upload
+// with a context that works, one that reads on the caller's commits what it
+// read on Close. Either way the key is deleted afterwards.
 func TestUploadEndsTheWayTheDriverNeeds(t *testing.T) {
 	content := bytes.Repeat([]byte("c"), 3<<20)
 	checkErr := errors.New("refused by check")
@@ -146,9 +151,9 @@ func TestUploadEndsTheWayTheDriverNeeds(t *testing.T) {
 		}, context.Canceled},
 	}
 	for _, async := range []bool{false, true} {
-		kind, want := "sync", []string{"discard"}
+		kind, ends := "sync", "commit "
 		if async {
-			kind, want = "async", []string{"abort"}
+			kind, ends = "async", "abort"
 		}
 		for _, tc := range cases {
 			t.Run(kind+"/"+tc.name, func(t *testing.T) {
@@ -158,7 +163,10 @@ func TestUploadEndsTheWayTheDriverNeeds(t *testing.T) {
 				err := tc.run(storage.New(b))
 				require.Error(t, err)
 				assert.ErrorIs(t, err, tc.want, "the source's failure is returned as it is")
-				assert.Equal(t, want, fb.recorded())
+				got := fb.recorded()
+				require.Len(t, got, 2, "events: %q", got)
+				assert.True(t, strings.HasPrefix(got[0], ends), "the driver ends the upload with a live context: %q", got)
+				assert.Equal(t, "delete", got[1], "then the key is deleted")
 			})
 		}
 		t.Run(kind+"/success", func(t *testing.T) {

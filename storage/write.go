@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"reflect"
-	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"gocloud.dev/blob"
@@ -73,25 +70,25 @@ var bufPool = sync.Pool{New: func() any {
 // computing its SHA-256 (and MD5 if asked) on the way. It returns only once
 // the content is committed to the bucket. On any error, a cancelled ctx, a
 // failing reader, ErrTooLarge or an error from opts.Check, nothing is left
-// under the key. opts.Check may run on a goroutine of the bucket's driver.
+// under the key once it returns. opts.Check may run on a goroutine of the
+// bucket's driver.
 //
 // The bucket's driver pulls the content (blob.Bucket.Upload), and a
 // failure reaches it as an error from its source, before the source ever
-// ends: a driver never sees the end of content it must not commit. What it
-// does then depends on where it reads:
+// ends: a driver never sees the end of content it must not commit. The
+// driver's context stays live until Upload returns (it is the caller's
+// ctx without its cancellation; see upload.wctx), so every driver ends the
+// upload its own way with a context that works:
 //
-//   - Drivers that read on the caller's goroutine (fileblob, memblob,
-//     gcsblob) commit whatever they have in Close unless their context is
-//     cancelled, so the source cancels it before it fails.
-//   - Drivers that read on a goroutine of their own (s3blob, azureblob)
-//     abandon the upload themselves when the source fails, and need a live
-//     context to do it: s3blob aborts a multipart upload with the writer's
-//     context, and with a cancelled one the abort fails and the uploaded
-//     parts stay on the server. Their context outlives the caller's by up
-//     to cleanupTimeout.
+//   - Drivers that abandon an upload whose source fails (s3blob, azureblob)
+//     do so. s3blob aborts a multipart upload with that context: were it
+//     cancelled, the abort would fail and the uploaded parts would stay on
+//     the server.
+//   - Drivers that commit what they were given on Close (fileblob, memblob,
+//     gcsblob) commit the partial content, which WriteContent then deletes.
 //
-// The key is deleted once more after any failure, for drivers that commit
-// anyway.
+// WriteContent deletes the key after every failure, so it needs to know
+// neither which kind the driver is nor on which goroutine it reads.
 func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *WriteOptions) (WriteResult, error) {
 	if opts == nil {
 		opts = &WriteOptions{}
@@ -103,7 +100,7 @@ func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *
 	}
 	u := newUpload(ctx, r, opts)
 	defer u.release()
-	err := uploadTo(u, s.bucket, key, &blob.WriterOptions{
+	err := s.bucket.Upload(u.wctx, key, u, &blob.WriterOptions{
 		ContentType:                 contentType,
 		DisableContentTypeDetection: true,
 		// S3's smallest part. s3blob's uploader reads up to 16 MiB before it
@@ -129,36 +126,8 @@ func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *
 	return u.res, nil
 }
 
-// uploadTo has the driver pull u into key. A driver that reads u on the
-// goroutine that called uploadTo has uploadTo on the stack of the read;
-// upload.classify looks for it there.
-//
-//go:noinline
-func uploadTo(u *upload, b *blob.Bucket, key string, opts *blob.WriterOptions) error {
-	return b.Upload(u.wctx, key, u, opts)
-}
-
-// uploadToName is uploadTo's name as runtime.Frame reports it.
-var uploadToName = runtime.FuncForPC(reflect.ValueOf(uploadTo).Pointer()).Name()
-
-// onUploadStack reports whether the calling goroutine is inside uploadTo.
-func onUploadStack() bool {
-	var pcs [128]uintptr
-	n := runtime.Callers(2, pcs[:])
-	frames := runtime.CallersFrames(pcs[:n])
-	for {
-		f, more := frames.Next()
-		if f.Function == uploadToName {
-			return true
-		}
-		if !more {
-			return false
-		}
-	}
-}
-
-// discard deletes key after a failed write, in case a driver committed a
-// partial object despite its failed source. It runs even if ctx is done,
+// discard deletes key after a failed write: drivers that commit what they
+// were given have committed a partial object. It runs even if ctx is done,
 // bounded by its own timeout.
 func (s *Store) discard(ctx context.Context, key string) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
@@ -183,14 +152,18 @@ type upload struct {
 	ctx  context.Context // the caller's
 	r    io.Reader
 	opts *WriteOptions
-	// wctx is the driver's context. It is cancelled when the upload fails
-	// on the caller's goroutine, when the caller's ctx ends if the driver
-	// reads there, and cleanupTimeout after that otherwise.
-	wctx       context.Context
-	cancel     context.CancelFunc
-	stopWatch  func() bool
-	classified bool
-	sync       atomic.Bool // the driver reads on the caller's goroutine
+	// wctx is the driver's context: the caller's ctx without its
+	// cancellation, so that a driver can still abandon an upload (abort a
+	// multipart upload) after the caller's ctx ended. The caller's ctx
+	// ending fails the upload at the driver's next read; cleanupTimeout
+	// after it, wctx is cancelled too, which bounds a driver that is stuck
+	// elsewhere. release cancels it once Upload returns.
+	wctx      context.Context
+	cancel    context.CancelFunc
+	stopWatch func() bool
+	timerMu   sync.Mutex
+	timer     *time.Timer // the cleanupTimeout bound, once the caller's ctx ended
+	released  bool
 
 	bp      *[][]byte
 	hashers []hash.Hash
@@ -216,15 +189,12 @@ func newUpload(ctx context.Context, r io.Reader, opts *WriteOptions) *upload {
 		u.hashers = append(u.hashers, md5.New())
 	}
 	u.wctx, u.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	cancel := u.cancel
 	u.stopWatch = context.AfterFunc(ctx, func() {
-		if u.sync.Load() {
-			cancel()
-			return
+		u.timerMu.Lock()
+		defer u.timerMu.Unlock()
+		if !u.released {
+			u.timer = time.AfterFunc(cleanupTimeout, u.cancel)
 		}
-		// The read that sees ctx end fails the upload; this bounds a
-		// driver that stopped reading.
-		time.AfterFunc(cleanupTimeout, cancel)
 	})
 	u.bp = bufPool.Get().(*[][]byte)
 	return u
@@ -233,6 +203,12 @@ func newUpload(ctx context.Context, r io.Reader, opts *WriteOptions) *upload {
 // release ends the upload once the driver is done with it.
 func (u *upload) release() {
 	u.stopWatch()
+	u.timerMu.Lock()
+	u.released = true
+	if u.timer != nil {
+		u.timer.Stop()
+	}
+	u.timerMu.Unlock()
 	u.cancel()
 	u.drain()
 	if u.bp != nil {
@@ -241,24 +217,11 @@ func (u *upload) release() {
 	}
 }
 
-// classify records, on the driver's first read, whether it reads on the
-// caller's goroutine.
-func (u *upload) classify() {
-	if !u.classified {
-		u.classified = true
-		u.sync.Store(onUploadStack())
-	}
-}
-
-// fail records err as the upload's failure and returns it. A driver that
-// reads on the caller's goroutine gets its context cancelled first, as it
-// would otherwise commit in Close.
+// fail records err as the upload's failure and returns it. The driver's
+// context stays live: the error is how the driver learns of the failure.
 func (u *upload) fail(err error) error {
 	if u.state != failed {
 		u.state, u.err = failed, err
-		if u.sync.Load() {
-			u.cancel()
-		}
 		u.drain()
 	}
 	return u.err
@@ -266,7 +229,6 @@ func (u *upload) fail(err error) error {
 
 // Read gives the driver content, and the failure or io.EOF at the end.
 func (u *upload) Read(p []byte) (int, error) {
-	u.classify()
 	for len(u.chunk) == 0 {
 		if err := u.advance(); err != nil {
 			return 0, err
@@ -280,7 +242,6 @@ func (u *upload) Read(p []byte) (int, error) {
 // WriteTo writes the content to w, a chunk at a time, and returns nil at
 // its end.
 func (u *upload) WriteTo(w io.Writer) (int64, error) {
-	u.classify()
 	var total int64
 	for {
 		if len(u.chunk) > 0 {

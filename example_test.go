@@ -236,7 +236,7 @@ func ExampleProcessorFunc() {
 			return err // may run twice (after a crash): it must be idempotent
 		})
 	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(),
-		&attachment.Options{Processors: []attachment.Processor{wordCount}})
+		&attachment.Options{Processing: attachment.ProcessingOptions{Processors: []attachment.Processor{wordCount}}})
 	defer svc.Close()
 
 	ctx := context.Background()
@@ -303,13 +303,15 @@ func ExampleHandler_SignedURL() {
 
 // Maintenance: content left without a record (here written by hand, as a
 // crash between an upload's two writes would leave it) is removed once
-// older than Options.OrphanGrace; the attachments in order are untouched.
+// older than Options.Maintenance.OrphanGrace; the attachments in order are untouched.
 func ExampleService_Maintain() {
 	ctx := context.Background()
 	bucket, meta := memblob.OpenBucket(nil), memstore.New()
 	opts := &attachment.Options{
-		// AbandonAfter: 24 * time.Hour would also delete uploads never referenced.
-		// MaintenanceInterval: time.Hour would run Maintain in the background.
+		// Maintenance: attachment.MaintenanceOptions{
+		// 	AbandonAfter: 24 * time.Hour, // would also delete uploads never referenced
+		// 	Interval:     time.Hour,      // would run Maintain in the background
+		// },
 	}
 	svc, err := attachment.New(storage.New(bucket), meta, opts)
 	if err != nil {
@@ -335,7 +337,7 @@ func ExampleService_Maintain() {
 	// an upload in progress. With no upload in progress (the app is down),
 	// a run with a tiny grace removes it.
 	time.Sleep(5 * time.Millisecond)
-	offline, err := attachment.New(storage.New(bucket), meta, &attachment.Options{OrphanGrace: time.Millisecond, Workers: -1})
+	offline, err := attachment.New(storage.New(bucket), meta, &attachment.Options{Processing: attachment.ProcessingOptions{Workers: attachment.Off}, Maintenance: attachment.MaintenanceOptions{OrphanGrace: time.Millisecond}})
 	if err != nil {
 		panic(err)
 	}

@@ -164,10 +164,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer stop()
 
 	svc, err := attachment.Open(ctx, c.blobURL, c.metaURL, &attachment.Options{
-		MaxFileSize:         c.maxSize,
-		Logger:              log,
-		MaintenanceInterval: c.maintainEvery,
-		AbandonAfter:        c.abandonAfter,
+		MaxFileSize: c.maxSize,
+		Logger:      log,
+		Maintenance: attachment.MaintenanceOptions{Interval: c.maintainEvery, AbandonAfter: c.abandonAfter},
 	})
 	if err != nil {
 		return err

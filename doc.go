@@ -143,8 +143,8 @@
 // keep one): the built-in "analyze" (an image's width and height, EXIF
 // orientation applied) and "thumbnail" (the default thumbnail, made ahead
 // of the first request), and the host's own, given in
-// [ProcessingOptions].Processors and most easily made with [ProcessorFunc]. An upload never waits for
-// them. Jobs survive restarts, are retried with backoff (an error wrapping
+// [ProcessingOptions].Processors and most easily made with
+// [ProcessorFunc]. An upload never waits for them. Jobs survive restarts, are retried with backoff (an error wrapping
 // [ErrPermanent] fails at once), are taken up again when a worker dies, and
 // are shared by every instance on the same store; [Service.Close] drains
 // them. Each attachment's processing map (and GET /{id}/status) says where

@@ -71,13 +71,13 @@ func (r MaintenanceReport) attrs() []any {
 // Maintain brings the stores back in line, across every tenant whichever
 // view of the Service it is called on:
 //
-//   - When Options.Maintenance.AbandonAfter is set, it deletes abandoned uploads:
-//     attachments that have never had a ref and are older than that. An
+//   - When Options.Maintenance.AbandonAfter is set, it deletes abandoned
+//     uploads: attachments that have never had a ref and are older than that. An
 //     attachment given a ref meanwhile is kept (the check and the delete
 //     are atomic).
 //   - It removes content and derivatives that have no record and are
-//     older than Options.Maintenance.OrphanGrace: what a crash between the two writes
-//     of an upload leaves, what a failed removal after a delete leaves,
+//     older than Options.Maintenance.OrphanGrace: what a crash between the
+//     two writes of an upload leaves, what a failed removal after a delete leaves,
 //     and a blob driver's temporary files. Younger ones may belong to an
 //     upload in progress, which writes its content before its record.
 //   - It reports records whose content is missing; it never deletes them.

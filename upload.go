@@ -218,8 +218,9 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 // the attachments. It needs at least one file. Once the content is stored
 // the commit is not abandoned when ctx ends: it runs on, bounded by
 // Options.CommitTimeout. On error, the batch's content is removed. A batch
-// begun longer ago than half of Options.Maintenance.OrphanGrace is not committed: its
-// content could already have been taken for an orphan by Maintain.
+// begun longer ago than half of Options.Maintenance.OrphanGrace is not
+// committed: its content could already have been taken for an orphan by
+// Maintain.
 func (b *Batch) Commit(ctx context.Context) ([]*Attachment, error) {
 	if b.done {
 		return nil, errBatchDone

@@ -7,9 +7,9 @@
 // Flags choose the address, the mount prefix, the stores (any gocloud.dev
 // blob URL whose driver is imported below, any metadata store URL), the
 // size limits (-max-size per file, -max-request-size per upload request;
-// 0 is the library's default, -1 no limit) and an optional API token. A demo page (upload, list,
-// search, rename, delete) is served at "/" unless -demo=false. For
-// several instances on shared stores:
+// 0 is the library's default, -1 no limit) and an optional API token. A
+// demo page (upload, list, search, rename, delete) is served at "/" unless
+// -demo=false. For several instances on shared stores:
 //
 //	go run ./examples/server -blob 's3://bucket?region=eu-west-1' -meta 'postgres://user:pass@host/db'
 //

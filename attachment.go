@@ -52,14 +52,14 @@ type core struct {
 	owned bool
 
 	// procs are the processors, built-in ones first; queue and pool run
-	// their jobs (nil when there are no processors or Workers < 0).
+	// their jobs (nil when there are no processors or Workers is Off).
 	procs   []Processor
 	queue   metadata.Queue
 	pool    *pool
 	changed notifier // broadcast when a job of this service finishes
 	thumbs  thumbnailer
 	// maint runs Maintain in the background; nil unless
-	// Options.MaintenanceInterval is set.
+	// Options.Maintenance.Interval is set.
 	maint *maintainer
 }
 
@@ -116,10 +116,10 @@ func newService(content *storage.Store, meta metadata.Store, opts *Options, now 
 		now:     now,
 	}
 	c.thumbs.init(c)
-	if !o.NoImageProcessing {
+	if !o.Processing.NoImageProcessing {
 		c.procs = append(c.procs, analyzeProcessor{c}, thumbnailProcessor{c})
 	}
-	c.procs = append(c.procs, o.Processors...)
+	c.procs = append(c.procs, o.Processing.Processors...)
 	byName := make(map[string]Processor, len(c.procs))
 	for _, p := range c.procs {
 		name := p.Name()
@@ -134,21 +134,21 @@ func newService(content *storage.Store, meta metadata.Store, opts *Options, now 
 	if len(c.procs) > 0 {
 		q, ok := meta.(metadata.Queue)
 		if !ok {
-			return nil, fmt.Errorf("attachment: the metadata store (%T) keeps no job queue (metadata.Queue), which processors need; set Options.NoImageProcessing and leave Options.Processors empty to use it", meta)
+			return nil, fmt.Errorf("attachment: the metadata store (%T) keeps no job queue (metadata.Queue), which processors need; set Options.Processing.NoImageProcessing and leave Options.Processing.Processors empty to use it", meta)
 		}
 		c.queue = q
-		if o.Workers > 0 {
+		if o.Processing.Workers > 0 {
 			c.pool = newPool(c, q, byName)
-			c.pool.start(o.Workers)
+			c.pool.start(o.Processing.Workers)
 		}
 	}
 	s := &Service{core: c}
-	if o.MaintenanceInterval > 0 {
+	if o.Maintenance.Interval > 0 {
 		if _, ok := meta.(metadata.Scanner); !ok {
 			if c.pool != nil {
 				c.pool.close()
 			}
-			return nil, fmt.Errorf("attachment: Options.MaintenanceInterval is set, but the metadata store (%T) cannot list across tenants (metadata.Scanner), which Maintain needs", meta)
+			return nil, fmt.Errorf("attachment: Options.Maintenance.Interval is set, but the metadata store (%T) cannot list across tenants (metadata.Scanner), which Maintain needs", meta)
 		}
 		c.maint = startMaintainer(s)
 	}
@@ -165,11 +165,12 @@ func (s *Service) ForTenant(tenant string) *Service {
 // Tenant returns the tenant the service acts in.
 func (s *Service) Tenant() string { return s.tenant }
 
-// Options returns the options in force, defaults filled in.
-func (s *Service) Options() Options { return s.core.opts }
+// Options returns the options in force, defaults filled in. It returns a
+// copy: changing it, its slices included, changes nothing in the Service.
+func (s *Service) Options() Options { return s.core.opts.clone() }
 
 // Close stops background maintenance and processing (running jobs get
-// Options.DrainTimeout to finish, then are cancelled and queued again) and
+// Options.Processing.DrainTimeout to finish, then are cancelled and queued again) and
 // closes the stores if Open
 // opened them. Call it once, on the Service that Open or New returned.
 func (s *Service) Close() error {

@@ -24,7 +24,7 @@ func BenchmarkUpload(b *testing.B) {
 				form = "multipart"
 			}
 			b.Run(fmt.Sprintf("%s/%s", form, sizeName(size)), func(b *testing.B) {
-				e := newEnv(b, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: -1}})
+				e := newEnv(b, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: attachment.Off}})
 				b.SetBytes(size)
 				b.ReportAllocs()
 				b.ResetTimer()
@@ -56,7 +56,7 @@ func BenchmarkUpload(b *testing.B) {
 func BenchmarkDownload(b *testing.B) {
 	for _, size := range []int64{4 << 10, 1 << 20, 64 << 20} {
 		b.Run(sizeName(size), func(b *testing.B) {
-			e := newEnv(b, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: -1}})
+			e := newEnv(b, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: attachment.Off}})
 			rec := httptest.NewRecorder()
 			e.srv.ServeHTTP(rec, httptest.NewRequest("POST", e.prefix+"/?filename=f.bin", &genReader{n: uint64(size), state: 1}))
 			require.Equal(b, http.StatusCreated, rec.Code)

@@ -27,7 +27,7 @@ func (p analyzeProcessor) Process(ctx context.Context, t *Task) error {
 		return err
 	}
 	defer obj.Close()
-	info, err := thumbnail.Analyze(obj, &thumbnail.Options{MaxPixels: p.c.opts.MaxPixels})
+	info, err := thumbnail.Analyze(obj, &thumbnail.Options{MaxPixels: p.c.opts.Thumbnails.MaxPixels})
 	if err != nil {
 		if errors.Is(err, thumbnail.ErrUnsupported) || errors.Is(err, thumbnail.ErrTooLarge) {
 			return fmt.Errorf("%w: %v", ErrPermanent, err)
@@ -47,7 +47,7 @@ func (thumbnailProcessor) Name() string { return "thumbnail" }
 func (thumbnailProcessor) Accept(a *Attachment) bool { return hasThumbnail(a.ContentType) }
 
 func (p thumbnailProcessor) Process(ctx context.Context, t *Task) error {
-	th, err := t.svc.Thumbnail(ctx, t.Attachment.ID, p.c.opts.DefaultThumbnailSize)
+	th, err := t.svc.Thumbnail(ctx, t.Attachment.ID, p.c.opts.Thumbnails.DefaultSize)
 	if err != nil {
 		if errors.Is(err, ErrNoThumbnail) {
 			return fmt.Errorf("%w: no thumbnail can be made of this %s", ErrPermanent, strings.TrimSpace(strings.SplitN(t.Attachment.ContentType, ";", 2)[0]))

@@ -147,23 +147,24 @@
 // in the metadata store ([metadata.Queue]; memstore, sqlitestore and pgstore all
 // keep one): the built-in "analyze" (an image's width and height, EXIF
 // orientation applied) and "thumbnail" (the default thumbnail, made ahead
-// of the first request), and the host's own, given in [Options].Processors
-// and most easily made with [ProcessorFunc]. An upload never waits for
-// them. Jobs survive restarts, are retried with backoff (an error wrapping
+// of the first request), and the host's own, given in
+// [ProcessingOptions].Processors and most easily made with
+// [ProcessorFunc]. An upload never waits for them. Jobs survive restarts, are retried with backoff (an error wrapping
 // [ErrPermanent] fails at once), are taken up again when a worker dies, and
 // are shared by every instance on the same store; [Service.Close] drains
 // them. Each attachment's processing map (and GET /{id}/status) says where
 // each job stands; [Service.WaitStatus] and ?wait= answer as soon as all are
-// done. Thumbnails come in the sizes of [Options].ThumbnailSizes, are made
+// done. Thumbnails come in the sizes of [ThumbnailOptions].Sizes, are made
 // once, kept beside the content and served from there;
-// [Options].NoImageProcessing leaves out the built-in processors.
+// [ProcessingOptions].NoImageProcessing leaves out the built-in processors.
 //
 // # Maintenance
 //
-// [Service.Maintain] (or, with [Options].MaintenanceInterval, a background
+// [Service.Maintain] (or, with [MaintenanceOptions].Interval, a background
 // loop) deletes abandoned uploads, attachments never referenced and older
-// than [Options].AbandonAfter (off by default), removes content and
-// thumbnails that have no record once older than [Options].OrphanGrace,
+// than [MaintenanceOptions].AbandonAfter (off by default), removes content
+// and thumbnails that have no record once older than
+// [MaintenanceOptions].OrphanGrace,
 // and reports records whose content is missing. Hosts that keep what they
 // use marked with references ([Service.AddRef]) can let it sweep the rest.
 //
@@ -189,14 +190,19 @@
 //
 // # Limits
 //
-// Every limit has a default ([Options], [HandlerOptions]): bytes per file
-// (100 MiB) and per request (1 GiB, refused from Content-Length before the
-// body is read), files per upload (32) and parts per multipart request
-// (128), allowed content types (by the type detected from the bytes; all
-// by default), ranges per request (64), filename and field lengths,
-// labels, pixels per decoded image (50 million, checked from the header)
-// and images decoded at once (2). Uploads stream: memory does not grow
-// with a file's size.
+// Every limit has a default. [Options] holds what the Service enforces on
+// every way in: bytes per file (100 MiB), files per upload (32), allowed
+// content types (by the type detected from the bytes; all by default),
+// filename and field lengths, labels, pixels per decoded image (50
+// million, checked from the header) and images decoded at once (2).
+// [HandlerOptions] holds the limits only HTTP requests have: bytes per
+// request (1 GiB, refused from Content-Length before the body is read),
+// parts per multipart request (128) and ranges per Range header (64).
+// Every numeric field of both follows one rule: zero is the default, [Off]
+// turns the limit off where the field's documentation allows it, and any
+// other value out of range is an error wrapping [ErrInvalidOptions] that
+// names the field. Uploads stream: memory does not grow with a file's
+// size.
 //
 // # Security
 //

@@ -89,6 +89,36 @@ func ExampleOptions() {
 	// 415 application/problem+json unsupported_type
 }
 
+// Every numeric option follows one rule: zero is the default, Off turns
+// the limit off where the field allows it, and anything else out of range
+// is an error that names the field. The HTTP-only limits are
+// HandlerOptions.
+func ExampleOptions_rule() {
+	svc, err := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), &attachment.Options{
+		MaxFiles:    attachment.Off, // no limit
+		Processing:  attachment.ProcessingOptions{Workers: 4},
+		Maintenance: attachment.MaintenanceOptions{OrphanGrace: 48 * time.Hour},
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer svc.Close()
+	o := svc.Options()
+	fmt.Println(o.MaxFiles, o.MaxLabels, o.Processing.Workers, o.Thumbnails.Sizes)
+
+	h := attachment.NewHandler(svc, &attachment.HandlerOptions{MaxRanges: 8})
+	fmt.Println(h.Options().MaxRequestSize>>20, "MiB;", h.Options().MaxRanges, "ranges")
+
+	_, err = attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), &attachment.Options{MaxLabels: -5})
+	fmt.Println(errors.Is(err, attachment.ErrInvalidOptions))
+	fmt.Println(err)
+	// Output:
+	// -1 32 4 [64 128 256 512 1024]
+	// 1024 MiB; 8 ranges
+	// true
+	// attachment: invalid options: Options.MaxLabels is -5; want a positive value, 0 for the default (32) or Off (-1) for no limit
+}
+
 // The Handler mounted under a prefix on a standard library mux: requests
 // arrive with the prefix, which the handler strips itself, and every URL
 // the API returns includes it.
@@ -236,7 +266,7 @@ func ExampleProcessorFunc() {
 			return err // may run twice (after a crash): it must be idempotent
 		})
 	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(),
-		&attachment.Options{Processors: []attachment.Processor{wordCount}})
+		&attachment.Options{Processing: attachment.ProcessingOptions{Processors: []attachment.Processor{wordCount}}})
 	defer svc.Close()
 
 	ctx := context.Background()
@@ -303,13 +333,16 @@ func ExampleHandler_SignedURL() {
 
 // Maintenance: content left without a record (here written by hand, as a
 // crash between an upload's two writes would leave it) is removed once
-// older than Options.OrphanGrace; the attachments in order are untouched.
+// older than Options.Maintenance.OrphanGrace; the attachments in order are
+// untouched.
 func ExampleService_Maintain() {
 	ctx := context.Background()
 	bucket, meta := memblob.OpenBucket(nil), memstore.New()
 	opts := &attachment.Options{
-		// AbandonAfter: 24 * time.Hour would also delete uploads never referenced.
-		// MaintenanceInterval: time.Hour would run Maintain in the background.
+		// Maintenance: attachment.MaintenanceOptions{
+		// 	AbandonAfter: 24 * time.Hour, // would also delete uploads never referenced
+		// 	Interval:     time.Hour,      // would run Maintain in the background
+		// },
 	}
 	svc, err := attachment.New(storage.New(bucket), meta, opts)
 	if err != nil {
@@ -335,7 +368,7 @@ func ExampleService_Maintain() {
 	// an upload in progress. With no upload in progress (the app is down),
 	// a run with a tiny grace removes it.
 	time.Sleep(5 * time.Millisecond)
-	offline, err := attachment.New(storage.New(bucket), meta, &attachment.Options{OrphanGrace: time.Millisecond, Workers: -1})
+	offline, err := attachment.New(storage.New(bucket), meta, &attachment.Options{Processing: attachment.ProcessingOptions{Workers: attachment.Off}, Maintenance: attachment.MaintenanceOptions{OrphanGrace: time.Millisecond}})
 	if err != nil {
 		panic(err)
 	}

@@ -51,12 +51,12 @@ func FuzzUploadMultipart(f *testing.F) {
 		bucket := memblob.OpenBucket(nil)
 		meta := memstore.New()
 		defer bucket.Close()
-		svc, err := attachment.New(storage.New(bucket), meta, &attachment.Options{MaxFileSize: 1 << 11, MaxRequestSize: 1 << 12, MaxFiles: 4, Workers: -1})
+		svc, err := attachment.New(storage.New(bucket), meta, &attachment.Options{MaxFileSize: 1 << 11, MaxFiles: 4, Processing: attachment.ProcessingOptions{Workers: attachment.Off}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer svc.Close()
-		h := attachment.NewHandler(svc, &attachment.HandlerOptions{MaxParts: 8})
+		h := attachment.NewHandler(svc, &attachment.HandlerOptions{MaxRequestSize: 1 << 12, MaxParts: 8})
 		req := httptest.NewRequest("POST", "/", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "multipart/form-data; boundary=\""+boundary+"\"")
 		if len(body)%2 == 1 {
@@ -157,7 +157,7 @@ func FuzzRequest(f *testing.F) {
 
 // FuzzDownloadRange sends arbitrary Range (and If-Range) headers to a
 // download, as the handler parses them with net/http's ServeContent. It
-// must never answer 5xx; a 206 must carry at most Options.MaxRanges
+// must never answer 5xx; a 206 must carry at most HandlerOptions.MaxRanges
 // ranges, each a Content-Range within the content whose bytes are the
 // content's; a 200 carries the whole content; every error is problem+json.
 func FuzzDownloadRange(f *testing.F) {
@@ -176,7 +176,7 @@ func FuzzDownloadRange(f *testing.F) {
 	bucket := memblob.OpenBucket(nil)
 	f.Cleanup(func() { bucket.Close() })
 	const maxRanges = 8
-	svc, err := attachment.New(storage.New(bucket), memstore.New(), &attachment.Options{MaxRanges: maxRanges, Workers: -1})
+	svc, err := attachment.New(storage.New(bucket), memstore.New(), &attachment.Options{Processing: attachment.ProcessingOptions{Workers: attachment.Off}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func FuzzDownloadRange(f *testing.F) {
 		}
 		ids = append(ids, atts[0].ID)
 	}
-	h := attachment.NewHandler(svc, nil)
+	h := attachment.NewHandler(svc, &attachment.HandlerOptions{MaxRanges: maxRanges})
 
 	f.Fuzz(func(t *testing.T, rangeHdr, ifRange string, which uint8, head bool) {
 		content := contents[int(which)%len(contents)]

@@ -3,6 +3,7 @@ package attachment
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,11 +12,19 @@ import (
 	"github.com/attachkit/attachment/wire"
 )
 
-// DefaultMaxParts is the default HandlerOptions.MaxParts.
-const DefaultMaxParts = 128
+// Defaults for HandlerOptions fields left zero.
+const (
+	DefaultMaxRequestSize = 1 << 30 // 1 GiB
+	DefaultMaxParts       = 128
+	DefaultMaxRanges      = 64
+)
 
-// HandlerOptions configures a Handler. The zero value, or a nil
-// *HandlerOptions, means the documented defaults.
+// HandlerOptions configures a Handler: how it is mounted, who may do what,
+// signed URLs, and the limits only HTTP requests have (the Service's own
+// limits are in Options). The zero value, or a nil *HandlerOptions, means
+// the documented defaults, and the numeric fields follow the rule of
+// Options: zero means the default, Off (-1) means no limit, and any other
+// negative value is invalid (see Validate).
 type HandlerOptions struct {
 	// Prefix is the path the handler is mounted under, such as
 	// "/attachments". When requests arrive with it (mux.Handle without
@@ -27,9 +36,27 @@ type HandlerOptions struct {
 	// Access is the host's access hook. Nil lets every caller do
 	// everything in the default tenant "".
 	Access Access
+	// MaxRequestSize is the most bytes the Handler reads of one upload
+	// request body: all its files and the multipart framing. A body whose
+	// Content-Length is over it is answered 413 too_large before any of it
+	// is read (and without a 100 Continue); a longer body without a length
+	// is cut off there, answered 413 too_large, and nothing is stored. Zero
+	// means DefaultMaxRequestSize (1 GiB), or the Service's
+	// Options.MaxFileSize plus 1 MiB when that is more, or no limit when
+	// MaxFileSize is Off. Off means no limit.
+	MaxRequestSize int64
 	// MaxParts bounds the parts (files and text fields) of one multipart
-	// upload. Zero (or a negative value) means DefaultMaxParts (128).
+	// upload; more are answered 400 bad_request. Zero means
+	// DefaultMaxParts (128); Off means no limit.
 	MaxParts int
+	// MaxRanges is the most ranges the Handler serves from one Range
+	// header (a download or a thumbnail); a request asking for more is
+	// answered 416 bad_request (the detail says why), which a client can
+	// follow with fewer ranges or none. net/http's own rules apply below
+	// it (ranges that overlap so much that they add up to more than the
+	// content are ignored: the whole content is served). Zero means
+	// DefaultMaxRanges (64); Off means no limit (net/http's rules only).
+	MaxRanges int
 	// Logger receives the handler's logs (server errors, with their
 	// detail, which clients never see). Nil means the Service's logger.
 	Logger *slog.Logger
@@ -39,6 +66,40 @@ type HandlerOptions struct {
 	// there is no built-in key; the route is a 404 and a signed query
 	// string is refused with 403, never honoured.
 	Signer *Signer
+}
+
+// Validate reports an error wrapping ErrInvalidOptions, naming the field,
+// for each field of o outside its documented range; NewHandler panics with
+// that error. A nil o is valid.
+func (o *HandlerOptions) Validate() error {
+	if o == nil {
+		return nil
+	}
+	c := *o
+	return c.fill(DefaultMaxRequestSize)
+}
+
+// fill applies the rule of Options to o's limits, with defRequest as
+// MaxRequestSize's default.
+func (o *HandlerOptions) fill(defRequest int64) error {
+	var k checker
+	set(&k, "HandlerOptions.MaxRequestSize", &o.MaxRequestSize, defRequest, 1, "no limit")
+	set(&k, "HandlerOptions.MaxParts", &o.MaxParts, DefaultMaxParts, 1, "no limit")
+	set(&k, "HandlerOptions.MaxRanges", &o.MaxRanges, DefaultMaxRanges, 1, "no limit")
+	return k.err()
+}
+
+// defaultMaxRequestSize is HandlerOptions.MaxRequestSize when it is zero,
+// for a Service whose largest file is maxFile bytes (Off: no limit): the
+// default, or room for one largest file and its framing.
+func defaultMaxRequestSize(maxFile int64) int64 {
+	const framing = 1 << 20
+	switch {
+	case maxFile == Off || maxFile > math.MaxInt64-framing:
+		return Off
+	default:
+		return max(DefaultMaxRequestSize, maxFile+framing)
+	}
 }
 
 // Handler serves the attachment HTTP API (see docs/api.md) for a Service.
@@ -56,13 +117,16 @@ type Handler struct {
 var _ http.Handler = (*Handler)(nil)
 
 // NewHandler returns a Handler serving svc. A nil opts means defaults.
+// Options outside their range are a programming error: NewHandler panics
+// with the error of opts.Validate, which a host that reads its limits from
+// configuration can call first.
 func NewHandler(svc *Service, opts *HandlerOptions) *Handler {
 	var o HandlerOptions
 	if opts != nil {
 		o = *opts
 	}
-	if o.MaxParts <= 0 {
-		o.MaxParts = DefaultMaxParts
+	if err := o.fill(defaultMaxRequestSize(svc.core.opts.MaxFileSize)); err != nil {
+		panic(err)
 	}
 	if o.Access == nil {
 		o.Access = AccessFuncs{}
@@ -79,6 +143,11 @@ func NewHandler(svc *Service, opts *HandlerOptions) *Handler {
 		signer: o.Signer,
 	}
 }
+
+// Options returns the options in force, defaults filled in (MaxRequestSize
+// as computed from the Service's MaxFileSize; Off kept as -1). It returns
+// a copy: changing it changes nothing in the Handler.
+func (h *Handler) Options() HandlerOptions { return h.opts }
 
 // ServeHTTP routes a request to one of the API's operations.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -77,7 +77,7 @@ func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 
 // serveContent serves content with http.ServeContent (ranges and
 // conditional requests) after looking at the Range header itself: one of
-// more than Options.MaxRanges ranges is refused with 416 bad_request;
+// more than HandlerOptions.MaxRanges ranges is refused with 416 bad_request;
 // one in a unit other than bytes is ignored, as RFC 9110 has it (net/http
 // would refuse it); and empty suffix ranges ("-0", which net/http would
 // serve as a 206 of no bytes) are dropped, a header of nothing else being
@@ -92,10 +92,10 @@ func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, modtime t
 	} else if v != "" {
 		spec, n, ok := normalizeRange(v)
 		switch {
-		case n > h.svc.core.opts.MaxRanges:
+		case h.opts.MaxRanges > 0 && n > h.opts.MaxRanges:
 			w.Header().Set("Content-Range", unsatisfied)
 			h.problem(w, r, http.StatusRequestedRangeNotSatisfiable, wire.CodeBadRequest,
-				"the Range header asks for more than "+strconv.Itoa(h.svc.core.opts.MaxRanges)+" ranges")
+				"the Range header asks for more than "+strconv.Itoa(h.opts.MaxRanges)+" ranges")
 			return
 		case !ok:
 			w.Header().Set("Content-Range", unsatisfied)

@@ -8,7 +8,7 @@ import (
 
 // Thumbnail handles GET and HEAD /{id}/thumbnail?size=N: a JPEG (opaque
 // images) or PNG (transparent ones) whose longest side is at most N (one
-// of Options.ThumbnailSizes; default Options.DefaultThumbnailSize), made
+// of Options.Thumbnails.Sizes; default Options.Thumbnails.DefaultSize), made
 // once and then served from the store with a weak ETag and conditional
 // requests. 204 No Content when no thumbnail can be made; 400
 // invalid_size for a size not allowed.
@@ -17,7 +17,7 @@ func (h *Handler) Thumbnail(w http.ResponseWriter, r *http.Request, id string) {
 	if v := r.URL.Query().Get("size"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			h.writeError(w, r, inputErr(ErrInvalidSize, "size must be one of %v", h.svc.core.opts.ThumbnailSizes))
+			h.writeError(w, r, inputErr(ErrInvalidSize, "size must be one of %v", h.svc.core.opts.Thumbnails.Sizes))
 			return
 		}
 		size = n

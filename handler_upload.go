@@ -35,7 +35,7 @@ func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 	// sends "100 Continue" only when a handler first reads, so a client
 	// that asked for it sends nothing more.
 	var body io.Reader = r.Body
-	if max := svc.core.opts.MaxRequestSize; max > 0 {
+	if max := h.opts.MaxRequestSize; max > 0 {
 		if r.ContentLength > max {
 			h.writeError(w, r, inputErr(ErrTooLarge, "the request body is larger than %d bytes", max))
 			return
@@ -145,7 +145,7 @@ func (h *Handler) uploadMultipart(r *http.Request, body io.Reader, svc *Service,
 			}
 			return nil, badRequest("malformed multipart body")
 		}
-		if parts >= h.opts.MaxParts {
+		if h.opts.MaxParts > 0 && parts >= h.opts.MaxParts {
 			return nil, badRequest("too many parts in the multipart body")
 		}
 		cd := p.Header.Get("Content-Disposition")

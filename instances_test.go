@@ -62,9 +62,9 @@ func startInstance(t *testing.T, name, bucketURL, pgURL string, r *runs, o attac
 	require.NoError(t, err)
 	meta, err := pgstore.Open(ctx, pgURL, nil)
 	require.NoError(t, err)
-	o.Processors = []attachment.Processor{r.processor(name)}
-	o.NoImageProcessing = true
-	o.PollInterval = 20 * time.Millisecond
+	o.Processing.Processors = []attachment.Processor{r.processor(name)}
+	o.Processing.NoImageProcessing = true
+	o.Processing.PollInterval = 20 * time.Millisecond
 	svc, err := attachment.New(content, meta, &o)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -106,7 +106,7 @@ func TestInstancesShareStores(t *testing.T) {
 	// are off, so the job waits), its worker claims the job with a short
 	// lease, and then the process is gone: nothing finishes the job and
 	// nothing renews its lease.
-	dead := startInstance(t, "dead", bucket.URL, pgURL, r, attachment.Options{Workers: -1})
+	dead := startInstance(t, "dead", bucket.URL, pgURL, r, attachment.Options{Processing: attachment.ProcessingOptions{Workers: attachment.Off}})
 	orphan, err := dead.svc.Upload(ctx, nil, attachment.File{Name: "orphan.txt", Content: strings.NewReader("left behind")})
 	require.NoError(t, err)
 	jobs, err := dead.meta.(metadata.Queue).Claim(ctx, time.Now(), 500*time.Millisecond, 10)
@@ -116,8 +116,8 @@ func TestInstancesShareStores(t *testing.T) {
 	require.NoError(t, dead.svc.Close())
 	require.NoError(t, dead.meta.Close())
 
-	a := startInstance(t, "a", bucket.URL, pgURL, r, attachment.Options{Workers: 3})
-	b := startInstance(t, "b", bucket.URL, pgURL, r, attachment.Options{Workers: 3})
+	a := startInstance(t, "a", bucket.URL, pgURL, r, attachment.Options{Processing: attachment.ProcessingOptions{Workers: 3}})
+	b := startInstance(t, "b", bucket.URL, pgURL, r, attachment.Options{Processing: attachment.ProcessingOptions{Workers: 3}})
 	instances := []*instance{a, b}
 
 	// The orphaned job is finished by a live instance, on its second

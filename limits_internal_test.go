@@ -15,12 +15,12 @@ import (
 	"github.com/attachkit/attachment/storage"
 )
 
-// No image is decoded beyond Options.ThumbnailWorkers at once: with every
+// No image is decoded beyond Options.Thumbnails.Workers at once: with every
 // slot taken, a thumbnail request waits (here until CommitTimeout ends
 // it) without decoding, and goes on once a slot is free.
 func TestThumbnailDecodesAtOnceBounded(t *testing.T) {
 	svc, err := New(storage.New(memblob.OpenBucket(nil)), memstore.New(),
-		&Options{NoImageProcessing: true, ThumbnailWorkers: 2, CommitTimeout: 200 * time.Millisecond})
+		&Options{CommitTimeout: 200 * time.Millisecond, Processing: ProcessingOptions{NoImageProcessing: true}, Thumbnails: ThumbnailOptions{Workers: 2}})
 	require.NoError(t, err)
 	defer svc.Close()
 	var buf bytes.Buffer

@@ -550,7 +550,7 @@ func runLoad(t *testing.T, st stores, dir string, d time.Duration) {
 	t.Cleanup(func() { bucket.Close(); meta.Close() })
 	// Maintain runs throughout (below), with a grace short enough that
 	// anything it wrongly took for an orphan would be an upload it broke.
-	svc, err := attachment.New(st.contentStore(), meta, &attachment.Options{OrphanGrace: 10 * time.Second})
+	svc, err := attachment.New(st.contentStore(), meta, &attachment.Options{Maintenance: attachment.MaintenanceOptions{OrphanGrace: 10 * time.Second}})
 	require.NoError(t, err)
 	closed := false
 	t.Cleanup(func() {

@@ -12,9 +12,6 @@ import (
 	"github.com/attachkit/attachment/storage"
 )
 
-// DefaultOrphanGrace is Options.OrphanGrace when it is zero.
-const DefaultOrphanGrace = 24 * time.Hour
-
 const (
 	// scanPage is how many records Maintain reads at a time.
 	scanPage = 500
@@ -74,13 +71,13 @@ func (r MaintenanceReport) attrs() []any {
 // Maintain brings the stores back in line, across every tenant whichever
 // view of the Service it is called on:
 //
-//   - When Options.AbandonAfter is set, it deletes abandoned uploads:
-//     attachments that have never had a ref and are older than that. An
+//   - When Options.Maintenance.AbandonAfter is set, it deletes abandoned
+//     uploads: attachments that have never had a ref and are older than that. An
 //     attachment given a ref meanwhile is kept (the check and the delete
 //     are atomic).
 //   - It removes content and derivatives that have no record and are
-//     older than Options.OrphanGrace: what a crash between the two writes
-//     of an upload leaves, what a failed removal after a delete leaves,
+//     older than Options.Maintenance.OrphanGrace: what a crash between the
+//     two writes of an upload leaves, what a failed removal after a delete leaves,
 //     and a blob driver's temporary files. Younger ones may belong to an
 //     upload in progress, which writes its content before its record.
 //   - It reports records whose content is missing; it never deletes them.
@@ -89,7 +86,7 @@ func (r MaintenanceReport) attrs() []any {
 // no record, which is what pointing the service at the wrong metadata
 // store looks like. It is safe to run on several instances at once, and
 // alongside uploads and deletes. Counts are logged and returned; the
-// background loop of Options.MaintenanceInterval calls it. The metadata
+// background loop of Options.Maintenance.Interval calls it. The metadata
 // store must implement metadata.Scanner (every store in this module
 // does).
 func (s *Service) Maintain(ctx context.Context) (MaintenanceReport, error) {
@@ -100,7 +97,7 @@ func (s *Service) Maintain(ctx context.Context) (MaintenanceReport, error) {
 		return rep, fmt.Errorf("attachment: maintain: the metadata store (%T) cannot list across tenants (metadata.Scanner)", c.meta)
 	}
 	start := c.now()
-	if c.opts.AbandonAfter > 0 {
+	if c.opts.Maintenance.AbandonAfter > 0 {
 		if err := c.sweep(ctx, sc, &rep); err != nil {
 			return rep, err
 		}
@@ -115,7 +112,7 @@ func (s *Service) Maintain(ctx context.Context) (MaintenanceReport, error) {
 // sweep deletes the abandoned uploads: never referenced, created before
 // now minus AbandonAfter.
 func (c *core) sweep(ctx context.Context, sc metadata.Scanner, rep *MaintenanceReport) error {
-	cutoff := c.now().Add(-c.opts.AbandonAfter)
+	cutoff := c.now().Add(-c.opts.Maintenance.AbandonAfter)
 	q := metadata.ScanQuery{Before: idAt(cutoff), NeverReferenced: true, Limit: scanPage}
 	for {
 		recs, err := sc.Scan(ctx, q)
@@ -157,7 +154,7 @@ func idAt(t time.Time) string {
 // records (also in ID order), collects what has no counterpart, checks
 // each candidate again, and repairs what it safely can.
 func (c *core) reconcile(ctx context.Context, sc metadata.Scanner, rep *MaintenanceReport) error {
-	cutoff := c.now().Add(-c.opts.OrphanGrace)
+	cutoff := c.now().Add(-c.opts.Maintenance.OrphanGrace)
 	var orphans, temps, missing []string
 	collect := func(list *[]string, s string) {
 		if len(*list) < maxCandidates {
@@ -422,7 +419,7 @@ func (c *core) removeContent(ctx context.Context, id string) bool {
 	}
 }
 
-// maintainer runs Maintain every Options.MaintenanceInterval until Close.
+// maintainer runs Maintain every Options.Maintenance.Interval until Close.
 type maintainer struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -431,7 +428,7 @@ type maintainer struct {
 func startMaintainer(s *Service) *maintainer {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &maintainer{cancel: cancel, done: make(chan struct{})}
-	interval := s.core.opts.MaintenanceInterval
+	interval := s.core.opts.Maintenance.Interval
 	go func() {
 		defer close(m.done)
 		// The first run comes after a random part of one interval, so

@@ -50,7 +50,7 @@ func BenchmarkMaintain(b *testing.B) {
 					require.NoError(b, bucket.WriteAll(b.Context(), storage.DerivativeKey(id, "thumb-256"), []byte("thumb"), nil))
 				}
 			}
-			svc, err := attachment.New(content, meta, &attachment.Options{Workers: -1, OrphanGrace: time.Nanosecond})
+			svc, err := attachment.New(content, meta, &attachment.Options{Processing: attachment.ProcessingOptions{Workers: attachment.Off}, Maintenance: attachment.MaintenanceOptions{OrphanGrace: time.Nanosecond}})
 			require.NoError(b, err)
 			defer svc.Close()
 			b.ResetTimer()

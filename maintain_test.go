@@ -104,7 +104,7 @@ func (m *maintEnv) requireGone(a *attachment.Attachment) {
 func TestMaintainSweepsAbandonedUploads(t *testing.T) {
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
-			m := newMaintEnv(t, be, &attachment.Options{AbandonAfter: time.Hour, NoImageProcessing: true})
+			m := newMaintEnv(t, be, &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}, Maintenance: attachment.MaintenanceOptions{AbandonAfter: time.Hour}})
 			abandoned := m.upload("abandoned.txt", []byte("nobody wants me"))
 			m.write(storage.DerivativeKey(abandoned.ID, "thumb-64"), []byte("thumb"))
 			other := m.svc.ForTenant("t2")
@@ -140,7 +140,7 @@ func TestMaintainSweepsAbandonedUploads(t *testing.T) {
 }
 
 func TestMaintainWithoutAbandonAfterSweepsNothing(t *testing.T) {
-	m := newMaintEnv(t, backends()[1], &attachment.Options{NoImageProcessing: true})
+	m := newMaintEnv(t, backends()[1], &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}})
 	a := m.upload("a.txt", []byte("a"))
 	m.clock.advance(1000 * time.Hour)
 	rep := m.maintain()
@@ -157,7 +157,7 @@ func TestMaintainWithoutAbandonAfterSweepsNothing(t *testing.T) {
 func TestMaintainReconciles(t *testing.T) {
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
-			m := newMaintEnv(t, be, &attachment.Options{OrphanGrace: time.Hour, NoImageProcessing: true})
+			m := newMaintEnv(t, be, &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}, Maintenance: attachment.MaintenanceOptions{OrphanGrace: time.Hour}})
 			var keep []*attachment.Attachment
 			for i := range 5 {
 				a := m.upload("keep.txt", bytes.Repeat([]byte{byte('a' + i)}, 100*i+1))
@@ -222,12 +222,12 @@ func TestMaintainRefusesWhenMostContentHasNoRecord(t *testing.T) {
 	bucket := memblob.OpenBucket(nil)
 	t.Cleanup(func() { bucket.Close() })
 	c := &clock{}
-	first := c.service(t, storage.New(bucket), memstore.New(), &attachment.Options{NoImageProcessing: true})
+	first := c.service(t, storage.New(bucket), memstore.New(), &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}})
 	for range 12 {
 		_, err := first.Upload(t.Context(), nil, attachment.File{Name: "a.txt", Content: strings.NewReader("a")})
 		require.NoError(t, err)
 	}
-	wrong := c.service(t, storage.New(bucket), memstore.New(), &attachment.Options{NoImageProcessing: true})
+	wrong := c.service(t, storage.New(bucket), memstore.New(), &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}})
 	c.advance(48 * time.Hour)
 	_, err := wrong.Maintain(t.Context())
 	require.ErrorContains(t, err, "12 of 12 content files have no record; refusing")
@@ -246,7 +246,7 @@ func TestDeleteRetriesAndMaintainRemovesLeftovers(t *testing.T) {
 	faults := &faultblob.Faults{}
 	bucket := faultblob.OpenBucket(inner, faults)
 	c := &clock{}
-	svc := c.service(t, storage.New(bucket), memstore.New(), &attachment.Options{NoImageProcessing: true, OrphanGrace: time.Hour})
+	svc := c.service(t, storage.New(bucket), memstore.New(), &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}, Maintenance: attachment.MaintenanceOptions{OrphanGrace: time.Hour}})
 	up := func() *attachment.Attachment {
 		as, err := svc.Upload(t.Context(), nil, attachment.File{Name: "a.txt", Content: strings.NewReader("abc")})
 		require.NoError(t, err)
@@ -307,13 +307,13 @@ func TestDeleteRetriesAndMaintainRemovesLeftovers(t *testing.T) {
 // An upload that takes longer than half of OrphanGrace is not committed:
 // Maintain may have taken its content for an orphan.
 func TestSlowUploadIsNotCommitted(t *testing.T) {
-	m := newMaintEnv(t, backends()[1], &attachment.Options{OrphanGrace: time.Hour, NoImageProcessing: true})
+	m := newMaintEnv(t, backends()[1], &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}, Maintenance: attachment.MaintenanceOptions{OrphanGrace: time.Hour}})
 	b, err := m.svc.NewBatch(nil)
 	require.NoError(t, err)
 	require.NoError(t, b.Add(t.Context(), attachment.File{Name: "slow.txt", Content: strings.NewReader("slow")}))
 	m.clock.advance(31 * time.Minute)
 	_, err = b.Commit(t.Context())
-	require.ErrorContains(t, err, "more than half of Options.OrphanGrace")
+	require.ErrorContains(t, err, "more than half of Options.Maintenance.OrphanGrace")
 	n := 0
 	for range storage.New(m.st.bucket).Items(t.Context(), storage.ContentPrefix) {
 		n++
@@ -327,7 +327,8 @@ func TestMaintenanceLoop(t *testing.T) {
 	bucket := memblob.OpenBucket(nil)
 	t.Cleanup(func() { bucket.Close() })
 	svc, err := attachment.New(storage.New(bucket), memstore.New(), &attachment.Options{
-		NoImageProcessing: true, AbandonAfter: time.Millisecond, MaintenanceInterval: 20 * time.Millisecond,
+		Processing:  attachment.ProcessingOptions{NoImageProcessing: true},
+		Maintenance: attachment.MaintenanceOptions{AbandonAfter: time.Millisecond, Interval: 20 * time.Millisecond},
 	})
 	require.NoError(t, err)
 	as, err := svc.Upload(t.Context(), nil, attachment.File{Name: "a.txt", Content: strings.NewReader("a")})
@@ -346,9 +347,9 @@ func TestMaintainNeedsAScanner(t *testing.T) {
 	bucket := memblob.OpenBucket(nil)
 	t.Cleanup(func() { bucket.Close() })
 	meta := noScanner{memstore.New()}
-	_, err := attachment.New(storage.New(bucket), meta, &attachment.Options{NoImageProcessing: true, MaintenanceInterval: time.Hour})
+	_, err := attachment.New(storage.New(bucket), meta, &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}, Maintenance: attachment.MaintenanceOptions{Interval: time.Hour}})
 	require.ErrorContains(t, err, "metadata.Scanner")
-	svc, err := attachment.New(storage.New(bucket), meta, &attachment.Options{NoImageProcessing: true})
+	svc, err := attachment.New(storage.New(bucket), meta, &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}})
 	require.NoError(t, err)
 	defer svc.Close()
 	_, err = svc.Maintain(t.Context())

@@ -99,7 +99,7 @@ func TestUploadMemoryFlat(t *testing.T) {
 			name = "multipart"
 		}
 		t.Run(name, func(t *testing.T) {
-			e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: -1}})
+			e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: attachment.Off}})
 			allocsFor(t, e, 1<<20, multi) // warm pools
 			small := allocsFor(t, e, 1<<20, multi)
 			large := allocsFor(t, e, 256<<20, multi)

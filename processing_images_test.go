@@ -99,7 +99,7 @@ func TestTransparentPNGAndAnimatedGIF(t *testing.T) {
 // processor-free service makes it on demand, and every request gets the
 // same bytes.
 func TestThumbnailConcurrentRequests(t *testing.T) {
-	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{NoImageProcessing: true}})
+	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}}})
 	a := e.mustUpload("big.png", pngBytes(t, 1500, 1000))
 	const n = 16
 	var wg sync.WaitGroup
@@ -141,7 +141,7 @@ func TestDeletedAttachmentCancelsItsJobs(t *testing.T) {
 		return nil
 	})
 	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{
-		Processors: []attachment.Processor{first, counted}, NoImageProcessing: true, Workers: 1,
+		Processing: attachment.ProcessingOptions{Processors: []attachment.Processor{first, counted}, NoImageProcessing: true, Workers: 1},
 	}})
 	// With one worker blocked on "first" of a, the jobs of b wait.
 	a := e.mustUpload("a.txt", []byte("a"))

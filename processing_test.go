@@ -123,7 +123,7 @@ func TestStatusRoutes(t *testing.T) {
 			return ctx.Err()
 		}
 	})
-	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{Processors: []attachment.Processor{block}, NoImageProcessing: true}})
+	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{Processing: attachment.ProcessingOptions{Processors: []attachment.Processor{block}, NoImageProcessing: true}}})
 	a := e.mustUpload("a.txt", []byte("x"))
 	assert.Equal(t, map[string]string{"block": "pending"}, a.Processing)
 
@@ -198,8 +198,7 @@ func TestProcessingRetriesAndFailures(t *testing.T) {
 	onlyPDF := attachment.ProcessorFunc("pdf", func(a *attachment.Attachment) bool { return a.ContentType == "application/pdf" },
 		func(ctx context.Context, t *attachment.Task) error { return errors.New("never") })
 	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{
-		Processors: []attachment.Processor{flaky, perm, panicky, onlyPDF}, NoImageProcessing: true,
-		RetryDelay: 10 * time.Millisecond, MaxAttempts: 5,
+		Processing: attachment.ProcessingOptions{Processors: []attachment.Processor{flaky, perm, panicky, onlyPDF}, NoImageProcessing: true, RetryDelay: 10 * time.Millisecond, MaxAttempts: 5},
 	}})
 	a := e.mustUpload("a.txt", []byte("x"))
 	st := e.waitDone(a.ID)
@@ -216,8 +215,7 @@ func TestProcessingGivesUpAfterMaxAttempts(t *testing.T) {
 		return errors.New("always")
 	})
 	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{
-		Processors: []attachment.Processor{failing}, NoImageProcessing: true,
-		RetryDelay: time.Millisecond, MaxAttempts: 3,
+		Processing: attachment.ProcessingOptions{Processors: []attachment.Processor{failing}, NoImageProcessing: true, RetryDelay: time.Millisecond, MaxAttempts: 3},
 	}})
 	a := e.mustUpload("a.txt", []byte("x"))
 	assert.Equal(t, "failed", e.waitDone(a.ID).Processing["failing"])
@@ -227,10 +225,10 @@ func TestProcessingGivesUpAfterMaxAttempts(t *testing.T) {
 func TestProcessorNamesAreChecked(t *testing.T) {
 	p := attachment.ProcessorFunc("Bad Name", nil, func(context.Context, *attachment.Task) error { return nil })
 	e := newEnv(t, backends()[2], nil)
-	_, err := attachment.New(storage.New(e.bucket), e.meta, &attachment.Options{Processors: []attachment.Processor{p}})
+	_, err := attachment.New(storage.New(e.bucket), e.meta, &attachment.Options{Processing: attachment.ProcessingOptions{Processors: []attachment.Processor{p}}})
 	assert.Error(t, err)
 	dup := attachment.ProcessorFunc("analyze", nil, func(context.Context, *attachment.Task) error { return nil })
-	_, err = attachment.New(storage.New(e.bucket), e.meta, &attachment.Options{Processors: []attachment.Processor{dup}})
+	_, err = attachment.New(storage.New(e.bucket), e.meta, &attachment.Options{Processing: attachment.ProcessingOptions{Processors: []attachment.Processor{dup}}})
 	assert.Error(t, err)
 }
 
@@ -245,8 +243,7 @@ func TestProcessingSurvivesRestart(t *testing.T) {
 		st, err := sqlitestore.Open(context.Background(), filepath.Join(dir, "meta.db"), nil)
 		require.NoError(t, err)
 		svc, err := attachment.New(storage.New(b), st, &attachment.Options{
-			Processors: []attachment.Processor{p}, NoImageProcessing: true,
-			DrainTimeout: 100 * time.Millisecond, PollInterval: 50 * time.Millisecond,
+			Processing: attachment.ProcessingOptions{Processors: []attachment.Processor{p}, NoImageProcessing: true, DrainTimeout: 100 * time.Millisecond, PollInterval: 50 * time.Millisecond},
 		})
 		require.NoError(t, err)
 		t.Cleanup(func() { st.Close(); b.Close() })

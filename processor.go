@@ -29,7 +29,7 @@ type Processor interface {
 	Accept(a *Attachment) bool
 	// Process does the work. Return nil when it is done. An error that
 	// wraps ErrPermanent fails the job at once; any other error is retried
-	// with backoff until Options.MaxAttempts. ctx ends when the service
+	// with backoff until Options.Processing.MaxAttempts. ctx ends when the service
 	// closes or the job's lease is lost: return promptly then.
 	Process(ctx context.Context, t *Task) error
 }

@@ -56,7 +56,7 @@ func (b untouchedBody) Read([]byte) (int, error) {
 // before any of its body is read: raw over MaxFileSize, multipart over
 // MaxRequestSize.
 func TestRegressionContentLengthOverLimitNotRead(t *testing.T) {
-	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: 100, MaxRequestSize: 1000}})
+	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: 100}, handler: &attachment.HandlerOptions{MaxRequestSize: 1000}})
 	cases := []struct {
 		name, path, contentType string
 		length                  int64
@@ -157,7 +157,7 @@ func requireServerFine(t *testing.T, e *env, addr string, done <-chan int) {
 // send the body. Over a real server, since net/http answers 100 Continue
 // when the handler first reads the body.
 func TestRegressionExpectContinueOverLimit(t *testing.T) {
-	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: 100, MaxRequestSize: 1000}})
+	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: 100}, handler: &attachment.HandlerOptions{MaxRequestSize: 1000}})
 	addr, done := startServer(t, e.srv)
 	for _, tc := range []struct{ name, path, contentType, length string }{
 		{"raw", "/?filename=big.bin", "application/octet-stream", "101"},
@@ -186,7 +186,7 @@ func TestRegressionExpectContinueOverLimit(t *testing.T) {
 // A body without a length (chunked) is cut off at MaxRequestSize even when
 // every file in it is under MaxFileSize.
 func TestRegressionChunkedOverRequestLimit(t *testing.T) {
-	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: 8000, MaxRequestSize: 10000}})
+	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: 8000}, handler: &attachment.HandlerOptions{MaxRequestSize: 10000}})
 	var parts []part
 	for i := range 3 {
 		parts = append(parts, part{filename: fmt.Sprintf("f%d.bin", i), content: bytes.Repeat([]byte{'x'}, 5000)})
@@ -307,7 +307,7 @@ func TestRegressionThousandsOfRanges(t *testing.T) {
 	assert.Equal(t, content, rec.Body.Bytes())
 
 	// The cap is an option.
-	e2 := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxRanges: 2}})
+	e2 := newEnv(t, backends()[0], &envOpts{handler: &attachment.HandlerOptions{MaxRanges: 2}})
 	b := e2.mustUpload("data.bin", content)
 	require.Equal(t, http.StatusPartialContent, e2.do("GET", b.URL, nil, "Range", "bytes=0-0,5-5").Code)
 	requireProblem(t, e2.do("GET", b.URL, nil, "Range", "bytes=0-0,5-5,9-9"), http.StatusRequestedRangeNotSatisfiable, "bad_request")
@@ -455,7 +455,7 @@ func TestRegressionHugeImageClaims(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// Workers: -1 keeps the background processors out of the
 			// measurement; the thumbnail is made on request.
-			e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{Workers: -1}})
+			e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{Processing: attachment.ProcessingOptions{Workers: attachment.Off}}})
 			a := e.mustUpload("bomb.img", tc.data)
 			var rec *httptest.ResponseRecorder
 			alloc := allocatedBy(func() { rec = e.do("GET", a.URL+"/thumbnail", nil) })
@@ -524,7 +524,7 @@ func animatedGIF(t *testing.T, w, h, n int) []byte {
 // An animated GIF of 300 frames of 1000x1000 (300 million pixels in all)
 // gets a thumbnail of its first frame, at the memory of one frame.
 func TestRegressionAnimatedGIFManyLargeFrames(t *testing.T) {
-	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{Workers: -1}})
+	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{Processing: attachment.ProcessingOptions{Workers: attachment.Off}}})
 	one := e.mustUpload("one.gif", animatedGIF(t, 1000, 1000, 1))
 	many := e.mustUpload("many.gif", animatedGIF(t, 1000, 1000, 300))
 	var recOne, recMany *httptest.ResponseRecorder

@@ -133,7 +133,7 @@ func TestNewValidatesOptions(t *testing.T) {
 	for _, o := range []attachment.Options{
 		{AllowedTypes: []string{"not a type"}},
 		{AllowedTypes: []string{""}},
-		{MaxFiles: -1},
+		{MaxFiles: -2},
 	} {
 		_, err := attachment.New(content, e.meta, &o)
 		assert.Error(t, err, "%+v", o)

@@ -84,11 +84,14 @@ type SignerOptions struct {
 	// remove it, and the URLs it signed are refused. At least one key.
 	Keys []SigningKey
 	// DefaultTTL is the lifetime of a signed URL when the caller asks for
-	// none. Zero means DefaultSignedURLTTL (15 minutes).
+	// none. Zero means DefaultSignedURLTTL (15 minutes), or MaxTTL when
+	// that is less. The rule of Options applies (a negative value is
+	// invalid); there is no Off.
 	DefaultTTL time.Duration
 	// MaxTTL is the longest lifetime: longer requests are cut to it, and
 	// URLs expiring further ahead than it (as after MaxTTL was lowered) are
-	// refused. Zero means DefaultSignedURLMaxTTL (24 hours).
+	// refused. Zero means DefaultSignedURLMaxTTL (24 hours); it must be at
+	// least 1 s. There is no Off.
 	MaxTTL time.Duration
 }
 
@@ -106,7 +109,8 @@ type Signer struct {
 
 // NewSigner returns a Signer with the keys and lifetimes of o. It refuses
 // no keys, secrets shorter than MinSigningKeyBytes, malformed or repeated
-// key IDs, and a DefaultTTL above MaxTTL. The secrets are copied.
+// key IDs, and lifetimes out of range (an error wrapping
+// ErrInvalidOptions, naming the field). The secrets are copied.
 func NewSigner(o SignerOptions) (*Signer, error) {
 	if len(o.Keys) == 0 {
 		return nil, errors.New("attachment: NewSigner: no signing keys")
@@ -130,14 +134,14 @@ func NewSigner(o SignerOptions) (*Signer, error) {
 		}
 		s.keys[k.ID] = append([]byte(nil), k.Secret...)
 	}
-	if s.maxTTL <= 0 {
-		s.maxTTL = DefaultSignedURLMaxTTL
+	var k checker
+	set(&k, "SignerOptions.MaxTTL", &s.maxTTL, DefaultSignedURLMaxTTL, time.Second, "")
+	set(&k, "SignerOptions.DefaultTTL", &s.defaultTTL, min(DefaultSignedURLTTL, max(s.maxTTL, time.Second)), 1, "")
+	if err := k.err(); err != nil {
+		return nil, err
 	}
-	if s.defaultTTL <= 0 {
-		s.defaultTTL = min(DefaultSignedURLTTL, s.maxTTL)
-	}
-	if s.maxTTL < time.Second || s.defaultTTL > s.maxTTL {
-		return nil, fmt.Errorf("attachment: NewSigner: DefaultTTL %v and MaxTTL %v: want 1s <= DefaultTTL <= MaxTTL", s.defaultTTL, s.maxTTL)
+	if s.defaultTTL > s.maxTTL {
+		return nil, fmt.Errorf("%w: SignerOptions.DefaultTTL is %v; want at most MaxTTL (%v)", ErrInvalidOptions, s.defaultTTL, s.maxTTL)
 	}
 	return s, nil
 }

@@ -71,6 +71,16 @@ func TestNewSigner(t *testing.T) {
 		_, err := attachment.NewSigner(o)
 		assert.Error(t, err, name)
 	}
+	// Lifetimes follow the rule of Options: zero is the default, anything
+	// out of range an error that names the field.
+	for field, o := range map[string]attachment.SignerOptions{
+		"SignerOptions.DefaultTTL": {Keys: signingKeys("k1"), DefaultTTL: -time.Minute},
+		"SignerOptions.MaxTTL":     {Keys: signingKeys("k1"), MaxTTL: attachment.Off},
+	} {
+		_, err := attachment.NewSigner(o)
+		require.ErrorIs(t, err, attachment.ErrInvalidOptions, field)
+		assert.ErrorContains(t, err, field+" is ")
+	}
 
 	s := newSigner(t, nil, attachment.SignerOptions{Keys: signingKeys("k1")})
 	assert.Equal(t, attachment.DefaultSignedURLTTL, s.DefaultTTL())

@@ -37,7 +37,7 @@ func (s *Service) WaitStatus(ctx context.Context, id string, wait time.Duration)
 		if err != nil || st.Done() {
 			return st, err
 		}
-		poll := time.NewTimer(s.core.opts.PollInterval)
+		poll := time.NewTimer(s.core.opts.Processing.PollInterval)
 		select {
 		case <-changed:
 		case <-poll.C:

@@ -49,7 +49,7 @@ type thumbnailer struct {
 
 func (t *thumbnailer) init(c *core) {
 	t.c = c
-	t.sem = make(chan struct{}, c.opts.ThumbnailWorkers)
+	t.sem = make(chan struct{}, c.opts.Thumbnails.Workers)
 }
 
 // acquire takes a decode slot.
@@ -67,17 +67,17 @@ func (t *thumbnailer) release() { <-t.sem }
 func thumbName(size int) string { return "thumb-" + strconv.Itoa(size) }
 
 // Thumbnail returns the thumbnail of the attachment with the ID that fits
-// in size x size (0 means Options.DefaultThumbnailSize), making it on the
+// in size x size (0 means Options.Thumbnails.DefaultSize), making it on the
 // first request and keeping it beside the content. It returns
-// ErrInvalidSize for a size not in Options.ThumbnailSizes and ErrNoThumbnail
+// ErrInvalidSize for a size not in Options.Thumbnails.Sizes and ErrNoThumbnail
 // when none can be made.
 func (s *Service) Thumbnail(ctx context.Context, id string, size int) (*Thumbnail, error) {
 	c := s.core
 	if size == 0 {
-		size = c.opts.DefaultThumbnailSize
+		size = c.opts.Thumbnails.DefaultSize
 	}
-	if !slices.Contains(c.opts.ThumbnailSizes, size) {
-		return nil, inputErr(ErrInvalidSize, "size must be one of %v", c.opts.ThumbnailSizes)
+	if !slices.Contains(c.opts.Thumbnails.Sizes, size) {
+		return nil, inputErr(ErrInvalidSize, "size must be one of %v", c.opts.Thumbnails.Sizes)
 	}
 	a, err := s.Get(ctx, id)
 	if err != nil {
@@ -149,7 +149,7 @@ func (t *thumbnailer) make(ctx context.Context, a *Attachment, size int) error {
 	}
 	defer obj.Close()
 	var buf bytes.Buffer
-	ct, _, _, err := thumbnail.Make(&buf, obj, size, &thumbnail.Options{MaxPixels: t.c.opts.MaxPixels})
+	ct, _, _, err := thumbnail.Make(&buf, obj, size, &thumbnail.Options{MaxPixels: t.c.opts.Thumbnails.MaxPixels})
 	if err != nil {
 		if !errors.Is(err, thumbnail.ErrUnsupported) && !errors.Is(err, thumbnail.ErrTooLarge) {
 			return fmt.Errorf("attachment %s: thumbnail: %w", a.ID, err)

@@ -19,7 +19,7 @@ import (
 
 // Concurrent requests for one thumbnail run one generation.
 func TestThumbnailGeneratedOnce(t *testing.T) {
-	svc, err := New(storage.New(memblob.OpenBucket(nil)), memstore.New(), &Options{NoImageProcessing: true})
+	svc, err := New(storage.New(memblob.OpenBucket(nil)), memstore.New(), &Options{Processing: ProcessingOptions{NoImageProcessing: true}})
 	require.NoError(t, err)
 	defer svc.Close()
 	var buf bytes.Buffer
@@ -55,7 +55,7 @@ func TestThumbnailGeneratedOnce(t *testing.T) {
 func TestThumbnailOfDeletedAttachmentRemoved(t *testing.T) {
 	bucket := memblob.OpenBucket(nil)
 	meta := memstore.New()
-	svc, err := New(storage.New(bucket), meta, &Options{NoImageProcessing: true})
+	svc, err := New(storage.New(bucket), meta, &Options{Processing: ProcessingOptions{NoImageProcessing: true}})
 	require.NoError(t, err)
 	defer svc.Close()
 	var buf bytes.Buffer

@@ -89,7 +89,7 @@ type Batch struct {
 	recs []*metadata.Record
 	done bool
 	// started is when the batch began, before any of its content was
-	// written (see Options.OrphanGrace).
+	// written (see Options.Maintenance.OrphanGrace).
 	started time.Time
 }
 
@@ -126,7 +126,7 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 		return errBatchDone
 	}
 	c := b.s.core
-	if len(b.recs) >= c.opts.MaxFiles {
+	if c.opts.MaxFiles != Off && len(b.recs) >= c.opts.MaxFiles {
 		return inputErr(ErrTooManyFiles, "an upload may have at most %d files", c.opts.MaxFiles)
 	}
 	name := filename.Clean(f.Name, c.opts.MaxFilenameBytes)
@@ -218,8 +218,9 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 // the attachments. It needs at least one file. Once the content is stored
 // the commit is not abandoned when ctx ends: it runs on, bounded by
 // Options.CommitTimeout. On error, the batch's content is removed. A batch
-// begun longer ago than half of Options.OrphanGrace is not committed: its
-// content could already have been taken for an orphan by Maintain.
+// begun longer ago than half of Options.Maintenance.OrphanGrace is not
+// committed: its content could already have been taken for an orphan by
+// Maintain.
 func (b *Batch) Commit(ctx context.Context) ([]*Attachment, error) {
 	if b.done {
 		return nil, errBatchDone
@@ -229,10 +230,10 @@ func (b *Batch) Commit(ctx context.Context) ([]*Attachment, error) {
 		return nil, inputErr(ErrInvalid, "the upload has no files")
 	}
 	c := b.s.core
-	if took := c.now().Sub(b.started); took > c.opts.OrphanGrace/2 {
+	if took := c.now().Sub(b.started); took > c.opts.Maintenance.OrphanGrace/2 {
 		// Maintain may already take content this old for an orphan.
 		b.Abort(ctx)
-		return nil, fmt.Errorf("attachment: commit upload: it took %v, more than half of Options.OrphanGrace (%v)", took.Round(time.Millisecond), c.opts.OrphanGrace)
+		return nil, fmt.Errorf("attachment: commit upload: it took %v, more than half of Options.Maintenance.OrphanGrace (%v)", took.Round(time.Millisecond), c.opts.Maintenance.OrphanGrace)
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
 	defer cancel()

@@ -44,7 +44,7 @@ func (c *core) checkRef(ref string) error {
 }
 
 func (c *core) checkLabels(labels map[string]string) error {
-	if len(labels) > c.opts.MaxLabels {
+	if c.opts.MaxLabels != Off && len(labels) > c.opts.MaxLabels {
 		return inputErr(ErrInvalid, "at most %d labels are allowed", c.opts.MaxLabels)
 	}
 	for k, v := range labels {

@@ -73,10 +73,10 @@ var (
 	// ErrUnauthorized: the access hook could not identify the caller.
 	ErrUnauthorized = wire.ErrUnauthorized
 	// ErrInvalidSize: a thumbnail size that is not in
-	// Options.ThumbnailSizes.
+	// Options.Thumbnails.Sizes.
 	ErrInvalidSize = wire.ErrInvalidSize
 	// ErrNoThumbnail: no thumbnail can be made for the attachment (it is
 	// not an image, is undecodable, or has more pixels than
-	// Options.MaxPixels).
+	// Options.Thumbnails.MaxPixels).
 	ErrNoThumbnail = wire.ErrNoThumbnail
 )

@@ -54,7 +54,7 @@ func TestSentinelsAreWire(t *testing.T) {
 func TestServiceErrorsAreWire(t *testing.T) {
 	ctx := context.Background()
 	svc, err := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(),
-		&attachment.Options{NoImageProcessing: true, MaxFileSize: 4})
+		&attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}, MaxFileSize: 4})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = svc.Close() })
 

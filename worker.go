@@ -62,7 +62,7 @@ func (p *pool) close() {
 		go func() { p.wg.Wait(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(p.c.opts.DrainTimeout):
+		case <-time.After(p.c.opts.Processing.DrainTimeout):
 			p.cancelRun()
 			<-done
 		}
@@ -83,14 +83,14 @@ func (p *pool) loop() {
 	defer p.wg.Done()
 	failures := 0
 	for !p.stopping() {
-		jobs, err := p.q.Claim(p.runCtx, p.c.now(), p.c.opts.JobLease, 1)
+		jobs, err := p.q.Claim(p.runCtx, p.c.now(), p.c.opts.Processing.JobLease, 1)
 		if err != nil {
 			if p.runCtx.Err() != nil {
 				return
 			}
 			failures++
 			p.c.log.Error("attachment: claim a job", "err", err)
-			p.sleep(backoff(failures, p.c.opts.PollInterval, 30*time.Second))
+			p.sleep(backoff(failures, p.c.opts.Processing.PollInterval, 30*time.Second))
 			continue
 		}
 		failures = 0
@@ -106,7 +106,7 @@ func (p *pool) loop() {
 // idleWait is how long to wait for work: until the next job is due, at
 // most PollInterval (jobs from other instances are seen only by looking).
 func (p *pool) idleWait() time.Duration {
-	wait := p.c.opts.PollInterval
+	wait := p.c.opts.Processing.PollInterval
 	next, ok, err := p.q.NextDue(p.runCtx)
 	if err == nil && ok {
 		if d := next.Sub(p.c.now()); d < wait {
@@ -136,14 +136,14 @@ func (p *pool) run(j metadata.Job) {
 	hbDone := make(chan struct{})
 	go func() {
 		defer close(hbDone)
-		t := time.NewTicker(p.c.opts.JobLease / 3)
+		t := time.NewTicker(p.c.opts.Processing.JobLease / 3)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				err := p.q.Extend(ctx, j, p.c.now().Add(p.c.opts.JobLease))
+				err := p.q.Extend(ctx, j, p.c.now().Add(p.c.opts.Processing.JobLease))
 				if errors.Is(err, metadata.ErrLeaseLost) {
 					p.c.log.Warn("attachment: job lease lost", "id", j.AttachmentID, "processor", j.Processor)
 					cancel()
@@ -217,11 +217,11 @@ func (p *pool) outcome(j metadata.Job, err error) metadata.Outcome {
 		// next start (or on another instance). The claim still counts as
 		// an attempt.
 		o.State, o.RetryAt = metadata.JobPending, now
-	case errors.Is(err, ErrPermanent) || j.Attempt >= p.c.opts.MaxAttempts:
+	case errors.Is(err, ErrPermanent) || j.Attempt >= p.c.opts.Processing.MaxAttempts:
 		o.State = metadata.JobFailed
 	default:
 		o.State = metadata.JobPending
-		o.RetryAt = now.Add(backoff(j.Attempt, p.c.opts.RetryDelay, 5*time.Minute))
+		o.RetryAt = now.Add(backoff(j.Attempt, p.c.opts.Processing.RetryDelay, 5*time.Minute))
 	}
 	if err != nil {
 		o.Error = truncate(err.Error(), 1000)

@@ -61,7 +61,7 @@ func TestEveryCodeFromTheRealHandler(t *testing.T) {
 	faulty := func(fs faultyStore) *client.Client {
 		fe := newEnv(t, &envOpts{service: func(t *testing.T) *attachment.Service {
 			fs.Store = memstore.New()
-			svc, err := attachment.New(storage.New(memblob.OpenBucket(nil)), fs, &attachment.Options{NoImageProcessing: true})
+			svc, err := attachment.New(storage.New(memblob.OpenBucket(nil)), fs, &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}})
 			require.NoError(t, err)
 			return svc
 		}})

@@ -80,7 +80,7 @@ func newGateEnv(t *testing.T) (*env, *gate) {
 				return ctx.Err()
 			}
 		})
-	e := newEnv(t, &envOpts{svc: &attachment.Options{NoImageProcessing: true, Processors: []attachment.Processor{p}}})
+	e := newEnv(t, &envOpts{svc: &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true, Processors: []attachment.Processor{p}}}})
 	t.Cleanup(g.open) // before the service closes
 	return e, g
 }

@@ -470,7 +470,7 @@ func checkCrashRecovery(t *testing.T, client *http.Client, base, blobDir string,
 // a nanosecond).
 func crashMaintain(t *testing.T, blobURL, metaURL string, cycle int) {
 	t.Helper()
-	svc, err := attachment.Open(t.Context(), blobURL, metaURL, &attachment.Options{OrphanGrace: time.Nanosecond, Workers: -1})
+	svc, err := attachment.Open(t.Context(), blobURL, metaURL, &attachment.Options{Processing: attachment.ProcessingOptions{Workers: attachment.Off}, Maintenance: attachment.MaintenanceOptions{OrphanGrace: time.Nanosecond}})
 	require.NoError(t, err)
 	defer svc.Close()
 	rep, err := svc.Maintain(t.Context())

@@ -6,9 +6,10 @@
 //
 // Flags choose the address, the mount prefix, the stores (any gocloud.dev
 // blob URL whose driver is imported below, any metadata store URL), the
-// file size limit and an optional API token. A demo page (upload, list,
-// search, rename, delete) is served at "/" unless -demo=false. For
-// several instances on shared stores:
+// size limits (-max-size per file, -max-request-size per upload request;
+// 0 is the library's default, -1 no limit) and an optional API token. A
+// demo page (upload, list, search, rename, delete) is served at "/" unless
+// -demo=false. For several instances on shared stores:
 //
 //	go run ./examples/server -blob 's3://bucket?region=eu-west-1' -meta 'postgres://user:pass@host/db'
 //
@@ -66,13 +67,16 @@ const signingKeyEnv = "ATTACHMENT_SIGNING_KEY"
 // config is what the flags say.
 type config struct {
 	addr, prefix, blobURL, metaURL, token string
-	maxSize                               int64
+	// maxSize is Options.MaxFileSize and maxRequest
+	// HandlerOptions.MaxRequestSize: 0 is the default, -1 (attachment.Off)
+	// no limit.
+	maxSize, maxRequest int64
 	// demo serves the demo page at "/" (web/, demo.go).
 	demo bool
 	// signer is nil unless -signing-key (or ATTACHMENT_SIGNING_KEY) is set.
 	signer *attachment.Signer
-	// maintainEvery and abandonAfter are Options.MaintenanceInterval and
-	// Options.AbandonAfter.
+	// maintainEvery and abandonAfter are Options.Maintenance.Interval and
+	// Options.Maintenance.AbandonAfter.
 	maintainEvery, abandonAfter time.Duration
 }
 
@@ -83,7 +87,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.prefix, "prefix", "/attachments", "path the API is mounted under")
 	fs.StringVar(&c.blobURL, "blob", "file://./data/blobs?create_dir=1&no_tmp_dir=1&metadata=skip", "content store: a gocloud.dev/blob URL (file://, mem://, s3://; gs:// and azblob:// with -tags cloud)")
 	fs.StringVar(&c.metaURL, "meta", "sqlite://./data/attachments.db", "metadata store URL (sqlite://PATH, postgres://..., mem://)")
-	fs.Int64Var(&c.maxSize, "max-size", attachment.DefaultMaxFileSize, "largest file accepted, in bytes")
+	fs.Int64Var(&c.maxSize, "max-size", attachment.DefaultMaxFileSize, "largest file accepted, in bytes; -1 for no limit")
+	fs.Int64Var(&c.maxRequest, "max-request-size", 0, "largest upload request body, in bytes; 0 for the default (1 GiB, or -max-size plus 1 MiB when that is more), -1 for no limit")
 	fs.BoolVar(&c.demo, "demo", true, "serve the demo page at / (its files under /_demo/)")
 	fs.DurationVar(&c.maintainEvery, "maintain-every", time.Hour, "how often to run maintenance (remove content left without a record by a crash or a failed delete; sweep abandoned uploads with -abandon-after); 0 turns it off")
 	fs.DurationVar(&c.abandonAfter, "abandon-after", 0, "delete uploads never referenced (POST /{id}/refs) once this old; 0 (the default) keeps them")
@@ -97,6 +102,11 @@ func parseFlags(args []string) (config, error) {
 	}
 	if c.maintainEvery < 0 || c.abandonAfter < 0 {
 		return c, errors.New("-maintain-every and -abandon-after must not be negative")
+	}
+	// Open checks -max-size; NewHandler would panic on a bad
+	// -max-request-size, so it is checked here.
+	if err := (&attachment.HandlerOptions{MaxRequestSize: c.maxRequest}).Validate(); err != nil {
+		return c, fmt.Errorf("-max-request-size: %w", err)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -164,10 +174,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	defer stop()
 
 	svc, err := attachment.Open(ctx, c.blobURL, c.metaURL, &attachment.Options{
-		MaxFileSize:         c.maxSize,
-		Logger:              log,
-		MaintenanceInterval: c.maintainEvery,
-		AbandonAfter:        c.abandonAfter,
+		MaxFileSize: c.maxSize,
+		Logger:      log,
+		Maintenance: attachment.MaintenanceOptions{Interval: c.maintainEvery, AbandonAfter: c.abandonAfter},
 	})
 	if err != nil {
 		return err
@@ -179,9 +188,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		access = tokenAccess(c.token)
 	}
 	mux, err := routes(c, attachment.NewHandler(svc, &attachment.HandlerOptions{
-		Prefix: c.prefix,
-		Access: access,
-		Signer: c.signer,
+		Prefix:         c.prefix,
+		Access:         access,
+		Signer:         c.signer,
+		MaxRequestSize: c.maxRequest,
 	}))
 	if err != nil {
 		return err

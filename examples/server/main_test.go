@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/attachkit/attachment"
 	"github.com/attachkit/attachment/internal/pgtest"
 	"github.com/attachkit/attachment/internal/s3test"
 )
@@ -33,6 +34,13 @@ func TestParseFlags(t *testing.T) {
 	assert.Error(t, err)
 	_, err = parseFlags([]string{"extra"})
 	assert.Error(t, err)
+
+	c, err = parseFlags([]string{"-max-size", "-1", "-max-request-size", "-1"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(attachment.Off), c.maxSize)
+	assert.Equal(t, int64(attachment.Off), c.maxRequest)
+	_, err = parseFlags([]string{"-max-request-size", "-2"})
+	assert.ErrorIs(t, err, attachment.ErrInvalidOptions)
 }
 
 // TestServe runs the server on a free port with a token, uploads through

@@ -53,7 +53,7 @@ var (
 	// created with an ID already taken (metadata.ErrExists).
 	ErrConflict = wire.ErrConflict
 	// ErrTooLarge: a file is longer than Options.MaxFileSize, or a request
-	// body than Options.MaxRequestSize.
+	// body than HandlerOptions.MaxRequestSize.
 	ErrTooLarge = wire.ErrTooLarge
 	// ErrTooManyFiles: an upload has more than Options.MaxFiles files.
 	ErrTooManyFiles = wire.ErrTooManyFiles

@@ -26,6 +26,7 @@ const (
 //   - OtherTenant=N: a five-character search that no name of t1 contains,
 //     and N names of t2 do (0, 1, 600). Its time should not depend on N: a
 //     difference tells a tenant whether another has such a name.
+//   - ShortOtherTenant=N: the same for a three-character search (0, 600).
 //   - LongCrafted: a search of 1,000 characters of abcd whose every
 //     five-character substring is in some 50 to 150 names of t1 (a de
 //     Bruijn sequence: about 1,000 distinct substrings), which matches no
@@ -68,6 +69,8 @@ func BenchmarkSearchCost(b *testing.B, open func(b *testing.B) metadata.Store) {
 		{"OtherTenant=0", "qzxvy", 0},
 		{"OtherTenant=1", "qzxvu", 0},
 		{"OtherTenant=600", "qzxvw", 0},
+		{"ShortOtherTenant=0", "qzy", 0},
+		{"ShortOtherTenant=600", "qzx", 0},
 		{"Normal", names[SearchCostNames/3][10:22], 1},
 		{"LongCrafted", crafted, 0},
 	} {

@@ -23,11 +23,13 @@ const searchTenantRecords = 1200
 // records, a rare one (whose matches are older than any walk reaches) from
 // a filename index that holds every tenant's names.
 //
-// Mutation check: with the tenant condition removed from the statement that
-// reads sqlitestore's gram index (listQuery's gram plan, and the tenant key
-// of its gram lookup) or from pgstore's indexed branch (listBuilder.search,
-// and the tenant in its gram keys), this test fails; the other conformance
-// tests, which search one tenant, do not.
+// Mutation check (the other conformance tests search one tenant, and
+// passed every one of these): this test fails with the tenant condition
+// removed from sqlitestore's gram plan (listQuery with listPlan.gram: both
+// a.tenant and g.tenant, or a.tenant alone before the index was keyed by
+// tenant), and from pgstore's indexed branch (listBuilder.search: the
+// driver's a.tenant before the index was keyed by tenant; now the keys
+// name the tenant too, and the test fails when they name another).
 func testFilterFilenameTenants(t *testing.T, s metadata.Store) {
 	var recs []*metadata.Record
 	var mine, theirs, mineShort, common []string

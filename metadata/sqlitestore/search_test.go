@@ -164,3 +164,37 @@ func listAll(t *testing.T, s *Store, q metadata.Query, gram string) []string {
 	require.Len(t, slices.Compact(slices.Clone(out)), len(out), "an ID is listed twice")
 	return out
 }
+
+// Planning a search looks at no more than maxPlanGrams of its grams,
+// spread along it, so that its work does not grow with the search's
+// length: a gram that no name contains, but that is not among those, is
+// not found (any gram narrows correctly; the first gram with the fewest
+// names among those looked at is chosen).
+func TestRarestGramLooksAtFewGrams(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "meta.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	text := "abcdefghijklmnopqrstuvwxyz0123" // 26 grams, of which spread skips the third, "cdefg"
+	gs, _ := searchGrams(text)
+	require.Len(t, gs, 26)
+	require.NotContains(t, spread(gs, maxPlanGrams), "cdefg")
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var recs []*metadata.Record
+	for i, name := range []string{"abcdef", "defghijklmnopqrstuvwxyz0123"} { // every gram of text but "cdefg"
+		recs = append(recs, &metadata.Record{ID: fmt.Sprint("id-", i), Tenant: "t1", Filename: name, CreatedAt: at, UpdatedAt: at})
+	}
+	require.NoError(t, s.Create(ctx, recs))
+	tx, err := s.r.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer tx.Rollback() //nolint:errcheck // read-only
+	got, err := rarestGram(ctx, tx, "t1", text, s.searchCandidates)
+	require.NoError(t, err)
+	require.Equal(t, "abcde", got)
+	got, err = rarestGram(ctx, tx, "t1", text[:20], s.searchCandidates) // 16 grams: all looked at
+	require.NoError(t, err)
+	require.Equal(t, "cdefg", got)
+
+	require.Equal(t, []string{"a", "c", "e"}, spread([]string{"a", "b", "c", "d", "e"}, 3))
+	require.Equal(t, []string{"a", "b"}, spread([]string{"a", "b"}, 3))
+}

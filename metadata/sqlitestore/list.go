@@ -54,7 +54,7 @@ func (s *Store) list(ctx context.Context, q metadata.Query) ([]*metadata.Record,
 	return out, nil
 }
 
-// search lists the page of q, whose filename search the trigram index can
+// search lists the page of q, whose filename search the gram index can
 // answer, in three steps, each only when the one before did not fill the
 // page:
 //

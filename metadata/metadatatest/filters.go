@@ -16,6 +16,7 @@ func filterTests() []test {
 		{"FilenameContains", testFilterFilename},
 		{"FilenameContainsNonASCII", testFilterFilenameNonASCII},
 		{"FilenameContainsSQLWildcardsAreLiteral", testFilterFilenameWildcards},
+		{"FilenameContainsStaysInTenant", testFilterFilenameTenants},
 		{"ContentTypePrefix", testFilterContentType},
 		{"Combined", testFilterCombined},
 	}

@@ -80,3 +80,21 @@ func (s *analyzeAfterFill) Create(ctx context.Context, recs []*metadata.Record) 
 	}
 	return nil
 }
+
+// BenchmarkSearchCost measures, on a real server, whether a search's time
+// depends on other tenants' names, and what a long crafted search costs
+// (see metadatatest.BenchmarkSearchCost). The tables are vacuumed and
+// analyzed once filled. For the figures in BENCHMARKS.md:
+//
+//	go test ./metadata/pgstore -run '^$' -bench BenchmarkSearchCost -benchtime 200x -count 5
+func BenchmarkSearchCost(b *testing.B) {
+	metadatatest.BenchmarkSearchCost(b, func(b *testing.B) metadata.Store {
+		_, connString := pgstore.FreshSchema(b)
+		s, err := pgstore.Open(b.Context(), connString, nil)
+		require.NoError(b, err)
+		pool, err := pgxpool.New(b.Context(), connString)
+		require.NoError(b, err)
+		b.Cleanup(pool.Close)
+		return &analyzeAfterFill{Store: s, pool: pool, records: metadatatest.SearchCostRecords}
+	})
+}

@@ -111,7 +111,7 @@ func listQuery(q metadata.Query, walk int) (string, []any) {
 }
 
 // minSearch is the fewest characters of a search that the filename
-// indexes can narrow: the trigram index has no key for fewer.
+// indexes can narrow: they have no key for fewer (see shortGramLen).
 const minSearch = 3
 
 // listBuilder writes the parts of listQuery's statements, adding their
@@ -168,7 +168,7 @@ func newListBuilder(q metadata.Query) *listBuilder {
 		sub := lower(q.FilenameContains)
 		b.filters = strings.Join(append([]string{matchCondition(sub, b.arg)}, others...), " AND ")
 		if len([]rune(sub)) >= minSearch {
-			b.indexed = strings.Join(append([]string{searchCondition(sub, b.arg)}, others...), " AND ")
+			b.indexed = strings.Join(append([]string{searchCondition(sub, q.Tenant, b.arg)}, others...), " AND ")
 		}
 	}
 	return b

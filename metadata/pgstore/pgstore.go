@@ -17,7 +17,7 @@
 //
 // The tables (attachments, attachment_labels, attachment_jobs and the
 // version table attachment_schema_migrations) and the function
-// attachment_filename_grams are created in the current schema: the first
+// attachment_tenant_grams are created in the current schema: the first
 // existing schema on the connection's search_path. Give each store a
 // schema of its own (search_path=NAME in the URL, or in the pool's config
 // for New) to keep several apart in one database.
@@ -30,15 +30,19 @@
 // is refused. Migrating needs the CREATE privilege on the schema; with
 // Options.NoMigrate, Open only checks the version.
 //
-// Short filename searches use a trigram index of the pg_trgm extension.
-// The first migration installs it with CREATE EXTENSION IF NOT EXISTS,
+// Filename searches use GIN indexes of the five- and three-character
+// substrings of names, each key followed by the tenant, so that a search
+// reads its own tenant's names only. Release 1's schema also needs the
+// pg_trgm extension (its short searches used a trigram index, which the
+// third migration drops; the extension is left installed). The first
+// migration installs it with CREATE EXTENSION IF NOT EXISTS,
 // which needs the CREATE privilege on the database (pg_trgm is a trusted
 // extension since PostgreSQL 13), and puts it in the current schema. Where
 // the user lacks that privilege, or several schemas use pgstore (dropping
 // the schema that holds the extension would drop it from under the
 // others), have an administrator install it first, for example with
-// CREATE EXTENSION pg_trgm SCHEMA public; pgstore then uses it where it
-// is, whether or not that schema is on search_path.
+// CREATE EXTENSION pg_trgm SCHEMA public; the first migration then finds
+// it where it is, whether or not that schema is on search_path.
 //
 // # Performance
 //

@@ -103,12 +103,12 @@ func TestListQueryPlans(t *testing.T) {
 		{"common name", metadata.Query{FilenameContains: "report"}, "attachments_pkey", ""},
 		{"common short name", metadata.Query{FilenameContains: ".pdf"}, "attachments_pkey", ""},
 		{"common name of an owner", metadata.Query{Owner: "owner:3", FilenameContains: "photo-"}, "attachments_tenant_owner_id", ""},
-		{"rare name", metadata.Query{FilenameContains: "photo-0006667"}, "attachments_pkey", "attachments_filename_grams"},
-		{"rare name asc", metadata.Query{FilenameContains: "PHOTO-0006667.JPG", Ascending: true}, "attachments_pkey", "attachments_filename_grams"},
-		{"rare name after", metadata.Query{FilenameContains: "photo-0006667", After: ids[len(ids)-10]}, "attachments_pkey", "attachments_filename_grams"},
-		{"rare short name", metadata.Query{FilenameContains: "qzx"}, "attachments_pkey", "attachments_filename_trgm"},
+		{"rare name", metadata.Query{FilenameContains: "photo-0006667"}, "attachments_pkey", "attachments_tenant_grams5"},
+		{"rare name asc", metadata.Query{FilenameContains: "PHOTO-0006667.JPG", Ascending: true}, "attachments_pkey", "attachments_tenant_grams5"},
+		{"rare name after", metadata.Query{FilenameContains: "photo-0006667", After: ids[len(ids)-10]}, "attachments_pkey", "attachments_tenant_grams5"},
+		{"rare short name", metadata.Query{FilenameContains: "qzx"}, "attachments_pkey", "attachments_tenant_grams3"},
 		{"rare name with a label", metadata.Query{FilenameContains: "photo-0006667", Labels: map[string]string{"workspace": "3"}},
-			"attachment_labels_tenant_key_value", "attachments_filename_grams"},
+			"attachment_labels_tenant_key_value", "attachments_tenant_grams5"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := tc.q

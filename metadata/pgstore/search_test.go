@@ -13,26 +13,33 @@ import (
 )
 
 func TestQueryGrams(t *testing.T) {
+	long := strings.Repeat("abcde", 200)
 	for _, tc := range []struct {
 		sub  string
+		n    int
 		want []string
 	}{
-		{"", nil},
-		{"abcd", nil},
-		{"äöüßé", []string{"äöüßé"}},
-		{"abcde", []string{"abcde"}},
-		{"abcdef", []string{"abcde", "bcdef"}},
-		{"abcdefghij", []string{"abcde", "fghij"}},
-		{"photo-0333334", []string{"photo", "-0333", "33334"}},
-		{"日本語ファイル", []string{"日本語ファ", "語ファイル"}},
+		{"", 5, nil},
+		{"abcd", 5, nil},
+		{"äöüßé", 5, []string{"äöüßé"}},
+		{"abcde", 5, []string{"abcde"}},
+		{"abcdef", 5, []string{"abcde", "bcdef"}},
+		{"abcdefghij", 5, []string{"abcde", "fghij"}},
+		{"photo-0333334", 5, []string{"photo", "-0333", "33334"}},
+		{"日本語ファイル", 5, []string{"日本語ファ", "語ファイル"}},
+		{"ab", 3, nil},
+		{"abc", 3, []string{"abc"}},
+		{"abcd", 3, []string{"abc", "bcd"}},
+		{"日本語フ", 3, []string{"日本語", "本語フ"}},
+		// 40 characters: all 8; more: 8 spread along it.
+		{long[:40], 5, slices.Repeat([]string{"abcde"}, 8)},
+		{long[:39] + "x", 5, append(slices.Repeat([]string{"abcde"}, 7), "abcdx")},
+		{long[:999] + "x", 5, append(slices.Repeat([]string{"abcde"}, 7), "abcdx")},
+		{"x" + long[:999], 5, append([]string{"xabcd"}, slices.Repeat([]string{"eabcd"}, 7)...)},
 	} {
-		require.Equal(t, tc.want, queryGrams(tc.sub), "%q", tc.sub)
+		require.Equal(t, tc.want, queryGrams(tc.sub, tc.n), "%q", tc.sub)
 	}
-}
-
-func TestContainsPattern(t *testing.T) {
-	require.Equal(t, `%a\%b\_c\\d%`, containsPattern(`a%b_c\d`))
-	require.Equal(t, `%ä%`, containsPattern(`ä`))
+	require.Len(t, queryGrams(strings.Repeat("x", 41), 5), maxQueryGrams)
 }
 
 // List with a filename search returns what a brute-force filter in Go
@@ -87,9 +94,11 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 		s.searchWalk = walk
 		for _, sub := range subs {
 			for _, base := range queries {
-				for _, limit := range []int{1, 4, 1000} {
+				for _, tl := range [][2]int{{0, 1}, {0, 4}, {0, 1000}, {1, 3}} {
+					// Both tenants hold names of every kind (t2 fewer).
+					limit := tl[1]
 					q := base
-					q.Tenant, q.FilenameContains, q.Limit = "t1", sub, limit
+					q.Tenant, q.FilenameContains, q.Limit = []string{"t1", "t2"}[tl[0]], sub, limit
 					var want []string
 					for _, r := range all {
 						if matches(q, r) && (q.After == "" || (q.Ascending && r.ID > q.After) || (!q.Ascending && r.ID < q.After)) {
@@ -113,7 +122,7 @@ func TestSearchAgreesWithBruteForce(t *testing.T) {
 						}
 						q.After = recs[len(recs)-1].ID
 					}
-					require.Equal(t, want, got, "walk %d, %+v", walk, base)
+					require.Equal(t, want, got, "walk %d, %+v in %s", walk, base, q.Tenant)
 				}
 			}
 		}

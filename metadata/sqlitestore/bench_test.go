@@ -36,3 +36,16 @@ func BenchmarkList(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSearchCost measures, in a real file, whether a search's time
+// depends on other tenants' names, and what a long crafted search costs
+// (see metadatatest.BenchmarkSearchCost). For the figures in BENCHMARKS.md:
+//
+//	go test ./metadata/sqlitestore -run '^$' -bench BenchmarkSearchCost -benchtime 200x -count 5
+func BenchmarkSearchCost(b *testing.B) {
+	metadatatest.BenchmarkSearchCost(b, func(b *testing.B) metadata.Store {
+		s, err := sqlitestore.Open(b.Context(), filepath.Join(b.TempDir(), "meta.db"), nil)
+		require.NoError(b, err)
+		return s
+	})
+}

@@ -8,15 +8,24 @@ import (
 )
 
 // gramLen is the length, in characters, of the substrings of names that
-// attachment_grams indexes (see 0003_search.sql).
+// attachment_grams indexes (see 0003_search.sql and 0005_search_tenant.sql).
 const gramLen = 5
+
+// maxPlanGrams is the most grams of a search that planning it looks at
+// (see rarestGram): a search of up to 20 characters has no more, and a
+// longer one is planned from maxPlanGrams of its grams spread along it, so
+// that the work of planning does not grow with the length of the search.
+// Any gram of the search will do to narrow the candidates, which the
+// search itself then checks: the choice changes the cost, never the
+// result.
+const maxPlanGrams = 16
 
 // The statements that keep attachment_names and attachment_grams in step
 // with attachments.
 const (
 	insertName = `INSERT INTO attachment_names (id) VALUES (?)`
-	insertGram = `INSERT OR IGNORE INTO attachment_grams (gram, seq) VALUES (?, ?)`
-	deleteGram = `DELETE FROM attachment_grams WHERE gram = ? AND seq = ?`
+	insertGram = `INSERT OR IGNORE INTO attachment_grams (tenant, gram, seq) VALUES (?, ?, ?)`
+	deleteGram = `DELETE FROM attachment_grams WHERE tenant = ? AND gram = ? AND seq = ?`
 )
 
 // grams returns the distinct substrings of name that are gramLen
@@ -59,9 +68,22 @@ func searchGrams(text string) (gs []string, ok bool) {
 	return grams(text), true
 }
 
+// spread returns at most n (2 or more) of gs: all of them if they are no
+// more, else n spread evenly from the first to the last.
+func spread(gs []string, n int) []string {
+	if len(gs) <= n {
+		return gs
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = gs[i*(len(gs)-1)/(n-1)]
+	}
+	return out
+}
+
 // addName numbers a new attachment in attachment_names and indexes the
-// grams of its lowercased name under that number.
-func addName(ctx context.Context, ins, gram *sql.Stmt, id, nameLower string) error {
+// grams of its lowercased name under its tenant and that number.
+func addName(ctx context.Context, ins, gram *sql.Stmt, tenant, id, nameLower string) error {
 	res, err := ins.ExecContext(ctx, id)
 	if err != nil {
 		return err
@@ -70,25 +92,25 @@ func addName(ctx context.Context, ins, gram *sql.Stmt, id, nameLower string) err
 	if err != nil {
 		return err
 	}
-	return addGrams(ctx, gram, seq, nameLower)
+	return addGrams(ctx, gram, tenant, seq, nameLower)
 }
 
-func addGrams(ctx context.Context, gram *sql.Stmt, seq int64, nameLower string) error {
+func addGrams(ctx context.Context, gram *sql.Stmt, tenant string, seq int64, nameLower string) error {
 	for _, g := range grams(nameLower) {
-		if _, err := gram.ExecContext(ctx, g, seq); err != nil {
+		if _, err := gram.ExecContext(ctx, tenant, g, seq); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// renameGrams moves the attachment numbered seq from the grams of its old
-// lowercased name to those of its new one.
-func renameGrams(ctx context.Context, tx *sql.Tx, seq int64, oldLower, newLower string) error {
+// renameGrams moves the attachment numbered seq, of tenant, from the grams
+// of its old lowercased name to those of its new one.
+func renameGrams(ctx context.Context, tx *sql.Tx, tenant string, seq int64, oldLower, newLower string) error {
 	if oldLower == newLower {
 		return nil
 	}
-	if err := dropGrams(ctx, tx, seq, oldLower); err != nil {
+	if err := dropGrams(ctx, tx, tenant, seq, oldLower); err != nil {
 		return err
 	}
 	ins, err := tx.PrepareContext(ctx, insertGram)
@@ -96,12 +118,12 @@ func renameGrams(ctx context.Context, tx *sql.Tx, seq int64, oldLower, newLower 
 		return err
 	}
 	defer ins.Close()
-	return addGrams(ctx, ins, seq, newLower)
+	return addGrams(ctx, ins, tenant, seq, newLower)
 }
 
-// dropGrams removes the attachment numbered seq from the grams of its
-// lowercased name.
-func dropGrams(ctx context.Context, tx *sql.Tx, seq int64, nameLower string) error {
+// dropGrams removes the attachment numbered seq, of tenant, from the grams
+// of its lowercased name.
+func dropGrams(ctx context.Context, tx *sql.Tx, tenant string, seq int64, nameLower string) error {
 	gs := grams(nameLower)
 	if len(gs) == 0 {
 		return nil
@@ -112,7 +134,7 @@ func dropGrams(ctx context.Context, tx *sql.Tx, seq int64, nameLower string) err
 	}
 	defer del.Close()
 	for _, g := range gs {
-		if _, err := del.ExecContext(ctx, g, seq); err != nil {
+		if _, err := del.ExecContext(ctx, tenant, g, seq); err != nil {
 			return err
 		}
 	}

@@ -54,16 +54,18 @@ func (s *Store) list(ctx context.Context, q metadata.Query) ([]*metadata.Record,
 	return out, nil
 }
 
-// search lists the page of q, whose filename search the trigram index can
+// search lists the page of q, whose filename search the gram index can
 // answer, in three steps, each only when the one before did not fill the
 // page:
 //
 //  1. walk the first searchWindow records the query would walk without
 //     its search, in order, keeping the matches: a common search (one name
 //     in 50 or more) ends here, at the cost of a plain list;
-//  2. if one of the search's grams is in at most searchCandidates names
-//     (of any tenant), read those from the gram index, check them, and
-//     list those past the window, sorted: a rare name has a rare gram;
+//  2. if one of the search's grams is in at most searchCandidates of the
+//     tenant's names, read those from the gram index, check them, and
+//     list those past the window, sorted: a rare name has a rare gram
+//     (the index is keyed by tenant: other tenants' names are not read,
+//     nor counted, so they do not change the work or the time);
 //  3. else walk on past the window.
 func (s *Store) search(ctx context.Context, tx *sql.Tx, q metadata.Query, out []*metadata.Record) ([]*metadata.Record, error) {
 	var bound string
@@ -82,7 +84,7 @@ func (s *Store) search(ctx context.Context, tx *sql.Tx, q metadata.Query, out []
 	}
 	rest := q
 	rest.After, rest.Limit = bound, q.Limit-len(out)
-	gram, err := rarestGram(ctx, tx, q.FilenameContains, s.searchCandidates)
+	gram, err := rarestGram(ctx, tx, q.Tenant, q.FilenameContains, s.searchCandidates)
 	if err != nil {
 		return nil, err
 	}
@@ -119,22 +121,26 @@ const (
 )
 
 // rarestGram returns the gram of the filename search text that the fewest
-// names contain, if they are at most limit, and "" if every gram is in
-// more names (or text has no grams). Counting reads a gram's entries, so
-// it first counts each gram's names only up to 16 (a rare name usually has
-// a gram that rare), and counts further, up to limit, only when none is;
-// it stops at a gram that no name contains.
-func rarestGram(ctx context.Context, tx *sql.Tx, text string, limit int) (string, error) {
+// of tenant's names contain, if they are at most limit, and "" if every
+// gram is in more names (or text has no grams). It looks at no more than
+// maxPlanGrams of text's grams, spread along it, so that a long text costs
+// no more to plan than one of 20 characters. Counting reads a gram's
+// entries, so it first counts each gram's names only up to 16 (a rare name
+// usually has a gram that rare), and counts further, up to limit, only
+// when none is; it stops at a gram that no name contains. The work is thus
+// at most 2*maxPlanGrams counts of at most limit+1 entries, all of tenant.
+func rarestGram(ctx context.Context, tx *sql.Tx, tenant, text string, limit int) (string, error) {
 	gs, ok := searchGrams(lower(text))
 	if !ok {
 		return "", nil
 	}
+	gs = spread(gs, maxPlanGrams)
 	for _, bound := range []int{min(16, limit), limit} {
 		best, bestN := "", bound+1
 		for _, g := range gs {
 			var n int
 			err := tx.QueryRowContext(ctx, `SELECT count(*) FROM
-				(SELECT 1 FROM attachment_grams WHERE gram = ? LIMIT ?)`, g, bestN).Scan(&n)
+				(SELECT 1 FROM attachment_grams WHERE tenant = ? AND gram = ? LIMIT ?)`, tenant, g, bestN).Scan(&n)
 			if err != nil {
 				return "", err
 			}
@@ -169,7 +175,7 @@ type listPlan struct {
 // parameter; only the shape of the statement depends on q and p.
 //
 // With p.gram (a rare gram of q's filename search) the statement reads
-// the names that contain the gram from the gram index, checks the search
+// the tenant's names that contain the gram from the gram index, checks the search
 // and the other filters on their records, and sorts what is left by id.
 //
 // Otherwise it walks one index in id order from the cursor and stops at
@@ -189,8 +195,8 @@ func listQuery(q metadata.Query, p listPlan) (string, []any) {
 		// CROSS JOIN keeps the order: grams, names, records.
 		b.WriteString("SELECT " + cols + " FROM attachment_grams g" +
 			" CROSS JOIN attachment_names n CROSS JOIN attachments a" +
-			" WHERE g.gram = ? AND n.seq = g.seq AND a.id = n.id AND a.tenant = ?")
-		args = append(args, p.gram, q.Tenant)
+			" WHERE g.tenant = ? AND g.gram = ? AND n.seq = g.seq AND a.id = n.id AND a.tenant = ?")
+		args = append(args, q.Tenant, p.gram, q.Tenant)
 	} else if q.Owner == "" && len(keys) > 0 {
 		// CROSS JOIN makes SQLite walk l first.
 		idCol = "l.attachment_id"

@@ -64,7 +64,7 @@ func TestSearchQueryPlan(t *testing.T) {
 		query, args := listQuery(q, listPlan{gram: "repor"})
 		plan := queryPlan(t, s, query, args...)
 		require.GreaterOrEqual(t, len(plan), 3, "plan: %q", plan)
-		require.Contains(t, plan[0], "SEARCH g USING PRIMARY KEY (gram=?)", "plan: %q", plan)
+		require.Contains(t, plan[0], "SEARCH g USING PRIMARY KEY (tenant=? AND gram=?)", "plan: %q", plan)
 		require.Contains(t, plan[1], "SEARCH n USING INTEGER PRIMARY KEY (rowid=?)", "plan: %q", plan)
 		require.Regexp(t, `^SEARCH a USING (PRIMARY KEY|INDEX sqlite_autoindex_attachments_1) \((tenant=\? AND id=\?|id=\? AND tenant=\?)\)$`, plan[2], "plan: %q", plan)
 	}

@@ -73,7 +73,7 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 		if err != nil {
 			return fmt.Errorf("%q: %w", r.ID, err)
 		}
-		if err := addName(ctx, name, gram, r.ID, lower(r.Filename)); err != nil {
+		if err := addName(ctx, name, gram, r.Tenant, r.ID, lower(r.Filename)); err != nil {
 			return fmt.Errorf("%q: name: %w", r.ID, err)
 		}
 		for k, v := range r.Labels {
@@ -182,7 +182,7 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 		if err != nil {
 			return nil, fmt.Errorf("name: %w", err)
 		}
-		if err := renameGrams(ctx, tx, seq, oldLower, newLower); err != nil {
+		if err := renameGrams(ctx, tx, tenant, seq, oldLower, newLower); err != nil {
 			return nil, fmt.Errorf("name: %w", err)
 		}
 	}
@@ -251,7 +251,7 @@ func (s *Store) delete(ctx context.Context, tenant, id string, force bool) error
 	if err != nil {
 		return fmt.Errorf("name: %w", err)
 	}
-	if err := dropGrams(ctx, tx, seq, nameLower); err != nil {
+	if err := dropGrams(ctx, tx, tenant, seq, nameLower); err != nil {
 		return fmt.Errorf("name: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM attachment_names WHERE seq = ?`, seq); err != nil {

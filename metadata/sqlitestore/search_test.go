@@ -36,8 +36,8 @@ func TestSearchPlansAgree(t *testing.T) {
 		require.NoError(t, err)
 		name := fmt.Sprintf("photo-%05d.jpg", i)
 		if i%2 == 1 {
-			// Common in t2, absent from t1: a search for "-zz" in t1 walks
-			// all of t1 (the index holds too many matches to sort).
+			// Common in t2, absent from t1: in t1 the index holds none of
+			// them (it is keyed by tenant), in t2 too many to sort.
 			name = fmt.Sprintf("photo-%05d-zz.jpg", i)
 		}
 		if i%10 == 0 {
@@ -63,38 +63,16 @@ func TestSearchPlansAgree(t *testing.T) {
 	texts := []string{"photo", "PHOTO-0", "photo-00123", "report", `"q3"`, `t "q`, "été", "ÉTÉ-P", "100%_", "%_d", "a*b(c)^d",
 		"near x", "ünï-c", "renamed-7", "renamed-14.bin", "renamed-21", "zzz", "-zz", "zz.jp", ".jpg", "-1"}
 	queries := []metadata.Query{{}, {Owner: "owner:1"}, {Labels: map[string]string{"k": "2"}}, {Ascending: true}, {After: ids[200]}, {After: ids[200], Ascending: true}}
-	for _, text := range texts {
-		for _, base := range queries {
-			q := base
-			q.Tenant, q.FilenameContains, q.Limit = "t1", text, 23
-			byWalk := listAll(t, s, q, "")
-			if gs := grams(strings.ToLower(text)); len(gs) > 0 {
-				// From its first and its last gram (the same one if it has
-				// one).
-				for _, g := range []string{gs[0], gs[len(gs)-1]} {
-					require.Equal(t, byWalk, listAll(t, s, q, g), "search %q from gram %q in %+v", text, g, base)
-				}
-			}
-			var byList []string // List's own choice of plans, page by page
-			for {
-				page, err := s.List(ctx, q)
-				require.NoError(t, err)
-				for _, r := range page {
-					byList = append(byList, r.ID)
-				}
-				if len(page) < q.Limit {
-					break
-				}
-				q.After = page[len(page)-1].ID
-			}
-			require.Equal(t, byWalk, byList, "search %q in %+v", text, base)
-			for _, id := range byWalk {
-				r, err := s.Get(ctx, "t1", id)
-				require.NoError(t, err)
-				require.Contains(t, strings.ToLower(r.Filename), strings.ToLower(text))
+	// Both tenants hold names of every kind: every search is run in each,
+	// and each plan must list that tenant's records only.
+	for _, tenant := range []string{"t1", "t2"} {
+		for _, text := range texts {
+			for _, base := range queries {
+				searchAgrees(t, s, tenant, text, base)
 			}
 		}
 	}
+
 	require.NotEmpty(t, listAll(t, s, metadata.Query{Tenant: "t1", FilenameContains: "renamed-14.bin", Limit: 5}, "d-14."))
 	require.Empty(t, listAll(t, s, metadata.Query{Tenant: "t1", FilenameContains: "photo-00014", Limit: 5}, "00014"), "a renamed record is found by its old name")
 	require.Empty(t, listAll(t, s, metadata.Query{Tenant: "t2", FilenameContains: "photo-00007", Limit: 5}, "00007"), "a deleted record is found")
@@ -110,11 +88,51 @@ func TestSearchPlansAgree(t *testing.T) {
 	tx, err := s.r.BeginTx(ctx, nil)
 	require.NoError(t, err)
 	defer tx.Rollback() //nolint:errcheck // read-only
-	for text, want := range map[string]string{"photo": "", "photo-0": "", "report": "repor", "photo-00123": "00123",
-		"ab": "", "": "", "-zz.j": "", "xyzzy-00123": "xyzzy"} {
-		got, err := rarestGram(ctx, tx, text, s.searchCandidates)
+	for _, tc := range []struct{ tenant, text, want string }{
+		{"t1", "photo", ""}, {"t1", "photo-0", ""}, {"t1", "report", "repor"}, {"t1", "photo-00123", "00123"},
+		{"t2", "photo-00123", "00123"}, {"t1", "ab", ""}, {"t1", "", ""}, {"t1", "xyzzy-00123", "xyzzy"},
+		// Common in t2 and in no name of t1: counted per tenant.
+		{"t2", "-zz.j", ""}, {"t1", "-zz.j", "-zz.j"},
+	} {
+		got, err := rarestGram(ctx, tx, tc.tenant, tc.text, s.searchCandidates)
 		require.NoError(t, err)
-		require.Equal(t, want, got, "search %q", text)
+		require.Equal(t, tc.want, got, "search %q in %s", tc.text, tc.tenant)
+	}
+}
+
+// searchAgrees checks that the search for text in tenant, with the other
+// filters of base, lists the same records from the first and the last of
+// its grams, by a walk, and by List, and that they are the tenant's.
+func searchAgrees(t *testing.T, s *Store, tenant, text string, base metadata.Query) {
+	t.Helper()
+	ctx := t.Context()
+	q := base
+	q.Tenant, q.FilenameContains, q.Limit = tenant, text, 23
+	byWalk := listAll(t, s, q, "")
+	if gs := grams(strings.ToLower(text)); len(gs) > 0 {
+		// From its first and its last gram (the same one if it has
+		// one).
+		for _, g := range []string{gs[0], gs[len(gs)-1]} {
+			require.Equal(t, byWalk, listAll(t, s, q, g), "search %q from gram %q in %+v", text, g, base)
+		}
+	}
+	var byList []string // List's own choice of plans, page by page
+	for {
+		page, err := s.List(ctx, q)
+		require.NoError(t, err)
+		for _, r := range page {
+			byList = append(byList, r.ID)
+		}
+		if len(page) < q.Limit {
+			break
+		}
+		q.After = page[len(page)-1].ID
+	}
+	require.Equal(t, byWalk, byList, "search %q in %+v", text, base)
+	for _, id := range byWalk {
+		r, err := s.Get(ctx, tenant, id)
+		require.NoError(t, err)
+		require.Contains(t, strings.ToLower(r.Filename), strings.ToLower(text))
 	}
 }
 
@@ -145,4 +163,38 @@ func listAll(t *testing.T, s *Store, q metadata.Query, gram string) []string {
 	}
 	require.Len(t, slices.Compact(slices.Clone(out)), len(out), "an ID is listed twice")
 	return out
+}
+
+// Planning a search looks at no more than maxPlanGrams of its grams,
+// spread along it, so that its work does not grow with the search's
+// length: a gram that no name contains, but that is not among those, is
+// not found (any gram narrows correctly; the first gram with the fewest
+// names among those looked at is chosen).
+func TestRarestGramLooksAtFewGrams(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "meta.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	text := "abcdefghijklmnopqrstuvwxyz0123" // 26 grams, of which spread skips the third, "cdefg"
+	gs, _ := searchGrams(text)
+	require.Len(t, gs, 26)
+	require.NotContains(t, spread(gs, maxPlanGrams), "cdefg")
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var recs []*metadata.Record
+	for i, name := range []string{"abcdef", "defghijklmnopqrstuvwxyz0123"} { // every gram of text but "cdefg"
+		recs = append(recs, &metadata.Record{ID: fmt.Sprint("id-", i), Tenant: "t1", Filename: name, CreatedAt: at, UpdatedAt: at})
+	}
+	require.NoError(t, s.Create(ctx, recs))
+	tx, err := s.r.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer tx.Rollback() //nolint:errcheck // read-only
+	got, err := rarestGram(ctx, tx, "t1", text, s.searchCandidates)
+	require.NoError(t, err)
+	require.Equal(t, "abcde", got)
+	got, err = rarestGram(ctx, tx, "t1", text[:20], s.searchCandidates) // 16 grams: all looked at
+	require.NoError(t, err)
+	require.Equal(t, "cdefg", got)
+
+	require.Equal(t, []string{"a", "c", "e"}, spread([]string{"a", "b", "c", "d", "e"}, 3))
+	require.Equal(t, []string{"a", "b"}, spread([]string{"a", "b"}, 3))
 }

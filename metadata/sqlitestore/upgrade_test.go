@@ -94,10 +94,15 @@ func TestUpgradeFromSchema1(t *testing.T) {
 	require.Len(t, jobs, 1)
 	require.Equal(t, fresh.ID, jobs[0].AttachmentID)
 	// The names stored before the upgrade are in the gram index, as the
-	// store itself would have indexed them, and follow renames.
+	// store itself would have indexed them, under their record's tenant
+	// (0005), and follow renames.
+	var misfiled int
+	require.NoError(t, s.r.QueryRowContext(ctx, `SELECT count(*) FROM attachment_grams g
+		JOIN attachment_names n ON n.seq = g.seq JOIN attachments a ON a.id = n.id WHERE g.tenant <> a.tenant`).Scan(&misfiled))
+	require.Zero(t, misfiled, "grams under another tenant")
 	for _, r := range want {
 		rows, err := s.r.QueryContext(ctx, `SELECT g.gram FROM attachment_grams g JOIN attachment_names n ON n.seq = g.seq
-			WHERE n.id = ? ORDER BY g.gram`, r.ID)
+			WHERE n.id = ? AND g.tenant = ? ORDER BY g.gram`, r.ID, r.Tenant)
 		require.NoError(t, err)
 		var got []string
 		for rows.Next() {

@@ -1,32 +1,25 @@
 // Package digest reads the digests a client expects an uploaded file to have,
-// from the Content-Digest (RFC 9530) and Content-MD5 (RFC 1864) headers, and
-// checks computed digests against them.
+// from the Content-Digest (RFC 9530) and Content-MD5 (RFC 1864) headers.
 //
-// A typical upload handler parses the headers before reading the body,
-// computes SHA-256 always and MD5 only when [Expected.WantsMD5] says so, and
-// calls [Expected.Check] once the body has been read in full:
+// An upload handler reads a request's or a multipart part's header with
+// [FromHeader] before reading the body, and hands the expected digests to the
+// storage layer, which checks them as the body streams:
 //
-//	exp, err := digest.Parse(strings.Join(h.Values("Content-Digest"), ", "), h.Get("Content-MD5"))
+//	exp, err := digest.FromHeader(textproto.MIMEHeader(r.Header))
 //	if err != nil { ... 400 bad_request ... }
-//	...
-//	if err := exp.Check(sum256, sumMD5); errors.Is(err, digest.ErrMismatch) { ... 400 checksum_mismatch ... }
 package digest
 
 import (
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"strings"
 )
 
 // ErrMalformed is wrapped by every error [Parse] returns: a header is not
 // well-formed, or a digest it carries has the wrong length.
 var ErrMalformed = errors.New("digest: malformed digest header")
-
-// ErrMismatch is wrapped by the error [Expected.Check] returns when a computed
-// digest differs from the expected one.
-var ErrMismatch = errors.New("digest: content does not match the expected digest")
 
 // Expected is what a client said a file's digests must be. Nil fields were not
 // sent.
@@ -37,9 +30,33 @@ type Expected struct {
 	MD5 []byte
 }
 
+// FromHeader reads the Content-Digest and Content-MD5 fields of h, a
+// request's header or a multipart part's (an http.Header converts to it).
+// Every field line counts: a field sent on several lines is read as their
+// values joined with ", ", as RFC 9110 §5.3 combines them, so a sha-256 on a
+// second Content-Digest line is checked like one on the first (RFC 9651 §4.2
+// parses the combined value), and a second Content-MD5 line, which that
+// singleton field may not have, makes the header malformed. Empty lines are
+// left out, as if not sent.
+func FromHeader(h textproto.MIMEHeader) (Expected, error) {
+	return Parse(combine(h.Values("Content-Digest")), combine(h.Values("Content-MD5")))
+}
+
+// combine joins the non-empty values of a field's lines with ", ".
+func combine(lines []string) string {
+	kept := make([]string, 0, len(lines))
+	for _, l := range lines {
+		if strings.Trim(l, " \t") != "" {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, ", ")
+}
+
 // Parse reads the Content-Digest and Content-MD5 header values; either may be
 // "" when the header was not sent. A Content-Digest sent on several field
-// lines must be joined with ", " first, as HTTP combines them.
+// lines must be joined with ", " first, as HTTP combines them: [FromHeader]
+// does so.
 //
 // Content-Digest is an RFC 8941 (RFC 9651) Structured Fields Dictionary and is
 // parsed as one, strictly: keys are lowercase, byte sequences are :base64:,
@@ -102,35 +119,4 @@ func parseMD5(s string) ([]byte, error) {
 		return nil, fmt.Errorf("%d bytes, want 16", len(sum))
 	}
 	return sum, nil
-}
-
-// Empty reports whether nothing is expected.
-func (e Expected) Empty() bool { return e.SHA256 == nil && e.MD5 == nil }
-
-// WantsMD5 reports whether an MD5 must be computed for [Expected.Check].
-func (e Expected) WantsMD5() bool { return e.MD5 != nil }
-
-// Check compares the computed digests with the expected ones, in constant
-// time. sha256 must always be given; md5 may be nil unless
-// [Expected.WantsMD5]. A mismatch returns an error wrapping [ErrMismatch] that
-// names the algorithm. A digest that is expected but was not computed is a
-// programming error, reported by an error that does not wrap ErrMismatch.
-func (e Expected) Check(sha256, md5 []byte) error {
-	if e.SHA256 != nil {
-		if len(sha256) != 32 {
-			return fmt.Errorf("digest: computed sha-256 has %d bytes, not 32", len(sha256))
-		}
-		if subtle.ConstantTimeCompare(e.SHA256, sha256) != 1 {
-			return fmt.Errorf("%w (sha-256)", ErrMismatch)
-		}
-	}
-	if e.MD5 != nil {
-		if len(md5) != 16 {
-			return fmt.Errorf("digest: computed md5 has %d bytes, not 16", len(md5))
-		}
-		if subtle.ConstantTimeCompare(e.MD5, md5) != 1 {
-			return fmt.Errorf("%w (md5)", ErrMismatch)
-		}
-	}
-	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"net/textproto"
 	"strings"
+
+	"github.com/dunglas/httpsfv"
 )
 
 // ErrMalformed is wrapped by every error [Parse] returns: a header is not
@@ -58,13 +60,14 @@ func combine(lines []string) string {
 // lines must be joined with ", " first, as HTTP combines them: [FromHeader]
 // does so.
 //
-// Content-Digest is an RFC 8941 (RFC 9651) Structured Fields Dictionary and is
-// parsed as one, strictly: keys are lowercase, byte sequences are :base64:,
-// parameters may follow values, optional white space surrounds commas, and
-// anything else is an error. Only its sha-256 member is used; other
-// algorithms, whatever their values, are ignored as RFC 9530 §2 requires
-// (md5 and sha among them: RFC 9530 deprecates them, and Content-MD5 is the
-// header for MD5). When a key repeats, the last one counts (RFC 8941 §4.2.2).
+// Content-Digest is an RFC 9651 Structured Fields Dictionary, parsed as one
+// by github.com/dunglas/httpsfv, strictly: keys are lowercase, byte sequences
+// are :base64: with their "=" padding, parameters may follow values, optional
+// white space surrounds commas, and anything else is an error. Only its
+// sha-256 member is used; other algorithms, whatever their values, are
+// ignored as RFC 9530 §2 requires (md5 and sha among them: RFC 9530
+// deprecates them, and Content-MD5 is the header for MD5). When a key
+// repeats, the last one counts (RFC 9651 §4.2.2).
 //
 // Content-MD5 is the base64 of 16 bytes, with or without its "==" padding.
 //
@@ -73,18 +76,22 @@ func combine(lines []string) string {
 // base64 of 16 bytes.
 func Parse(contentDigest, contentMD5 string) (Expected, error) {
 	var e Expected
-	dict, err := parseDictionary(contentDigest)
-	if err != nil {
-		return Expected{}, fmt.Errorf("%w: Content-Digest: %v", ErrMalformed, err)
-	}
-	if v, ok := dict["sha-256"]; ok {
-		if v.kind != kindBytes {
-			return Expected{}, fmt.Errorf("%w: Content-Digest: sha-256 is not a byte sequence", ErrMalformed)
+	if s := strings.Trim(contentDigest, " \t"); s != "" {
+		dict, err := httpsfv.UnmarshalDictionary([]string{s})
+		if err != nil {
+			return Expected{}, fmt.Errorf("%w: Content-Digest: %v", ErrMalformed, err)
 		}
-		if len(v.bytes) != 32 {
-			return Expected{}, fmt.Errorf("%w: Content-Digest: sha-256 has %d bytes, not 32", ErrMalformed, len(v.bytes))
+		if m, ok := dict.Get("sha-256"); ok {
+			item, _ := m.(httpsfv.Item)
+			sum, ok := item.Value.([]byte)
+			if !ok {
+				return Expected{}, fmt.Errorf("%w: Content-Digest: sha-256 is not a byte sequence", ErrMalformed)
+			}
+			if len(sum) != 32 {
+				return Expected{}, fmt.Errorf("%w: Content-Digest: sha-256 has %d bytes, not 32", ErrMalformed, len(sum))
+			}
+			e.SHA256 = sum
 		}
-		e.SHA256 = v.bytes
 	}
 	if s := strings.Trim(contentMD5, " \t"); s != "" {
 		sum, err := parseMD5(s)
@@ -107,7 +114,7 @@ func parseMD5(s string) ([]byte, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		// The decoder skips CR and LF; nothing but the alphabet may pass.
-		if !isBase64Char(s[i]) {
+		if c := s[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
 			return nil, fmt.Errorf("invalid base64 character %q", s[i])
 		}
 	}

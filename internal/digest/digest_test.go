@@ -47,7 +47,6 @@ func TestParse(t *testing.T) {
 		{"OWS around comma", sha512Field + " \t, \t" + sha256Field, "", Expected{SHA256: helloSHA256[:]}},
 		{"surrounding white space", "  " + sha256Field + " \t", "", Expected{SHA256: helloSHA256[:]}},
 		{"parameters after value", sha256Field + `;note="x";n=1, ` + sha512Field + ";a;b=?0", "", Expected{SHA256: helloSHA256[:]}},
-		{"unpadded base64", "sha-256=:" + strings.TrimRight(b64(helloSHA256[:]), "=") + ":", "", Expected{SHA256: helloSHA256[:]}},
 		{"last duplicate wins", "sha-256=:" + b64(other[:]) + ":, " + sha256Field, "", Expected{SHA256: helloSHA256[:]}},
 		{"unknown algorithms of any type ignored", `foo=1, bar="s", baz=tok/en:x, qux=?1, d=1.5, e=-3, f=@1700000000, g=%"caf%c3%a9", h=(1 2 :AA==:);p, flag, ` + sha256Field, "", Expected{SHA256: helloSHA256[:]}},
 		{"unknown algorithm with bad length ignored", "sha-512=:AAAA:, " + sha256Field, "", Expected{SHA256: helloSHA256[:]}},
@@ -84,6 +83,9 @@ func TestParseMalformed(t *testing.T) {
 		{"unterminated byte sequence", "sha-256=:" + b64(helloSHA256[:]), ""},
 		{"bad base64 length", "sha-256=:A:", ""},
 		{"padding inside", "sha-256=:AA=A:", ""},
+		// RFC 9651 §4.2.7 lets a parser that cannot be configured otherwise
+		// refuse a byte sequence without its padding; httpsfv does.
+		{"unpadded base64", "sha-256=:" + strings.TrimRight(b64(helloSHA256[:]), "=") + ":", ""},
 		{"trailing comma", sha256Field + ",", ""},
 		{"leading comma", "," + sha256Field, ""},
 		{"double comma", sha256Field + ",," + sha512Field, ""},
@@ -115,6 +117,95 @@ func TestParseMalformed(t *testing.T) {
 			require.Error(t, err)
 			assert.ErrorIs(t, err, ErrMalformed)
 			assert.Equal(t, Expected{}, got)
+		})
+	}
+}
+
+// TestStructuredFieldDictionaries runs Content-Digest through dictionaries
+// shaped after the examples of RFC 9651 and the cases of the HTTP WG's
+// structured-field-tests (dictionaries, parameters, inner lists, byte
+// sequences, booleans, dates, display strings), each with a sha-256 member
+// added: an accepted one must yield it, a refused one ErrMalformed.
+func TestStructuredFieldDictionaries(t *testing.T) {
+	sha := sha256Field
+	tests := []struct {
+		name  string
+		lines []string // field lines; sha is prepended to the first
+		ok    bool
+	}{
+		// RFC 9651 §3.2 and §3.1.2 examples.
+		{"string and byte sequence members", []string{`en="Applepie", da=:w4ZibGV0w6ZydGUK:`}, true},
+		{"boolean true without a value", []string{`a=?0, b, c; foo=bar`}, true},
+		{"decimal and inner list", []string{`rating=1.5, feelings=(joy sadness)`}, true},
+		{"inner lists and parameters mixed", []string{`a=(1 2), b=3, c=4;aa=bb, d=(5 6);valid`}, true},
+		{"dictionary over two lines", []string{`foo=1`, `bar=2`}, true},
+
+		// Dictionaries.
+		{"empty inner list", []string{`a=()`}, true},
+		{"no white space", []string{`a=1,b=2`}, true},
+		{"extra spaces", []string{`a=1 ,  b=2`}, true},
+		{"tabs around the comma", []string{"a=1\t,\tb=2"}, true},
+		{"members without values", []string{`a, b;foo=9, c=3`}, true},
+		{"explicit true with parameters", []string{`b=?1;foo=9`}, true},
+		{"duplicate key", []string{`a=1,b=2,a=3`}, true},
+		{"space before =", []string{`a =1`}, false},
+		{"space after =", []string{`a= 1`}, false},
+		{"trailing comma", []string{`a=1, b=2,`}, false},
+		{"empty member", []string{`a=1,,b=2`}, false},
+		{"key starting with a digit", []string{`1b=2`}, false},
+		{"uppercase key", []string{`B=2`}, false},
+		{"key with !", []string{`b!=2`}, false},
+
+		// Parameters.
+		{"parameters on several members", []string{`abc=123;a=1;b=2, def=456, ghi=789;q=9;r="+w"`}, true},
+		{"parameter without value", []string{`a=3;c;d=5`}, true},
+		{"space after ;", []string{`a=b; q=0.5`}, true},
+		{"space before ;", []string{`a=b ;q=0.5`}, false},
+		{"space before = in a parameter", []string{`a=b;q =0.5`}, false},
+		{"space after = in a parameter", []string{`a=b;q= 0.5`}, false},
+
+		// Byte sequences.
+		{"empty byte sequence", []string{`a=::`}, true},
+		{"padding first", []string{`a=:=aGVsbG8=:`}, false},
+		{"padding in the middle", []string{`a=:a=GVsbG8=:`}, false},
+		{"unterminated", []string{`a=:aGVsbG8=`}, false},
+		{"white space inside", []string{`a=:aGVsb G8=:`}, false},
+		{"base64url alphabet", []string{`a=:_-Ah:`}, false},
+		{"colon only", []string{`a=:`}, false},
+
+		// Other bare items.
+		{"dates", []string{`a=@0, b=@-1659578233, c=@253402214400`}, true},
+		{"date with a decimal", []string{`a=@1659578233.12`}, false},
+		{"date too large", []string{`a=@1000000000000000`}, false},
+		{"display string, lowercase escapes", []string{`a=%"f%c3%bc%c3%bc"`}, true},
+		{"display string, uppercase escapes", []string{`a=%"f%C3%BC%C3%BC"`}, false},
+		{"display string, invalid UTF-8", []string{`a=%"%c3%28"`}, false},
+		{"booleans", []string{`a=?0, b=?1`}, true},
+		{"unknown boolean", []string{`a=?Q`}, false},
+		{"integer of 15 digits", []string{`a=999999999999999`}, true},
+		{"integer of 16 digits", []string{`a=1000000000000000`}, false},
+		{"decimal of 4 fraction digits", []string{`a=1.1234`}, false},
+		{"string with escapes", []string{`a="x\"y\\z"`}, true},
+		{"string with a bad escape", []string{`a="\a"`}, false},
+		{"token with : and /", []string{`a=foo123/456:bar`}, true},
+		{"inner list unterminated", []string{`a=(1 2`}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := textproto.MIMEHeader{}
+			for i, l := range tt.lines {
+				if i == 0 {
+					l = sha + ", " + l
+				}
+				h.Add("Content-Digest", l)
+			}
+			got, err := FromHeader(h)
+			if !tt.ok {
+				assert.ErrorIs(t, err, ErrMalformed)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, helloSHA256[:], got.SHA256)
 		})
 	}
 }

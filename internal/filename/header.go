@@ -148,9 +148,12 @@ func foldASCII(r rune) string {
 //   - a filename* (or filename*0*) in ISO-8859-1, a charset RFC 8187 §3.2.1
 //     requires recipients to support and mime drops silently, is decoded as
 //     browsers and the WHATWG Encoding Standard do, as windows-1252, its
-//     superset;
+//     superset (the five bytes it leaves undefined become U+FFFD);
 //   - a filename* that decodes to nothing (empty, another charset, bad
 //     percent-encoding) gives way to filename, where mime would report "".
+//
+// Continuations are joined as mime joins them: a part it cannot decode is
+// left out, the others kept.
 //
 // It returns ("", nil) when the header is empty or has no file name, and an
 // error when the header is malformed. The result is NOT cleaned: pass it to
@@ -167,7 +170,7 @@ func FromContentDisposition(header string) (string, error) {
 	// renamed US-ASCII, which mime decodes to the raw bytes, and filename.
 	ext, plain := "x", "x"
 	var latin1, latin1Part0, single bool
-	for _, p := range params(header) {
+	for _, p := range splitParams(header) {
 		key, value, _ := strings.Cut(p, "=")
 		key = strings.ToLower(strings.TrimSpace(key))
 		switch {
@@ -224,11 +227,11 @@ func asUSASCII(value string) (string, bool) {
 	return quote + value, false
 }
 
-// params returns the parameters of a header that mime.ParseMediaType has
+// splitParams returns the parameters of a header that mime.ParseMediaType has
 // accepted, as they are written: the text between the semicolons outside
 // quoted strings, after the first. Inside a quoted string a backslash
 // escapes the character after it only when that is special, as in mime.
-func params(header string) []string {
+func splitParams(header string) []string {
 	var out []string
 	start, quoted := -1, false
 	for i := 0; i < len(header); i++ {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 
@@ -87,7 +88,7 @@ func (h *Handler) uploadRaw(r *http.Request, body io.Reader, svc *Service, c Cal
 	if max := svc.core.opts.MaxFileSize; max > 0 && r.ContentLength > max {
 		return nil, inputErr(ErrTooLarge, "file %q is larger than %d bytes", name, max)
 	}
-	exp, err := digest.Parse(r.Header.Get("Content-Digest"), r.Header.Get("Content-MD5"))
+	exp, err := digest.FromHeader(textproto.MIMEHeader(r.Header))
 	if err != nil {
 		return nil, badRequest("malformed Content-Digest or Content-MD5 header")
 	}
@@ -175,7 +176,7 @@ func (h *Handler) uploadMultipart(r *http.Request, body io.Reader, svc *Service,
 				return nil, err
 			}
 		}
-		exp, err := digest.Parse(p.Header.Get("Content-Digest"), p.Header.Get("Content-MD5"))
+		exp, err := digest.FromHeader(p.Header)
 		if err != nil {
 			return nil, badRequest("malformed Content-Digest or Content-MD5 header in a part")
 		}

@@ -219,6 +219,62 @@ func TestUploadDigests(t *testing.T) {
 	}
 }
 
+// A Content-Digest or Content-MD5 on several field lines is read whole, in a
+// raw upload's request header and in a multipart part's header: a sha-256 on
+// the second line is checked like one on the first.
+func TestUploadDigestFieldLines(t *testing.T) {
+	content := []byte("digest me")
+	m := md5.Sum(content)
+	goodMD5 := base64.StdEncoding.EncodeToString(m[:])
+	good := "sha-256=:" + b64sha256(content) + ":"
+	bad := "sha-256=:" + b64sha256([]byte("other")) + ":"
+	cases := []struct {
+		name   string
+		hdr    [][2]string // field lines, in order
+		status int
+		code   string
+	}{
+		{"bad sha-256 on the second line", [][2]string{{"Content-Digest", "sha-512=:AAAA:"}, {"Content-Digest", bad}}, http.StatusBadRequest, "checksum_mismatch"},
+		{"good sha-256 on the second line", [][2]string{{"Content-Digest", "sha-512=:AAAA:"}, {"Content-Digest", good}}, http.StatusCreated, ""},
+		{"bad sha-256 after a good one", [][2]string{{"Content-Digest", good}, {"Content-Digest", bad}}, http.StatusBadRequest, "checksum_mismatch"},
+		{"malformed second line", [][2]string{{"Content-Digest", good}, {"Content-Digest", "sha-256=nope"}}, http.StatusBadRequest, "bad_request"},
+		{"content-md5 twice", [][2]string{{"Content-MD5", goodMD5}, {"Content-MD5", base64.StdEncoding.EncodeToString(make([]byte, 16))}}, http.StatusBadRequest, "bad_request"},
+	}
+	for _, tc := range cases {
+		t.Run("raw/"+tc.name, func(t *testing.T) {
+			e := newEnv(t, backends()[0], nil)
+			req := httptest.NewRequest("POST", e.prefix+"/?filename=d.txt", bytes.NewReader(content))
+			for _, l := range tc.hdr {
+				req.Header.Add(l[0], l[1])
+			}
+			rec := httptest.NewRecorder()
+			e.srv.ServeHTTP(rec, req)
+			if tc.status == http.StatusCreated {
+				require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+				return
+			}
+			requireProblem(t, rec, tc.status, tc.code)
+			e.requireNothingStored()
+		})
+		t.Run("multipart/"+tc.name, func(t *testing.T) {
+			e := newEnv(t, backends()[0], nil)
+			var body strings.Builder
+			body.WriteString("--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"d.txt\"\r\n")
+			for _, l := range tc.hdr {
+				body.WriteString(l[0] + ": " + l[1] + "\r\n")
+			}
+			body.WriteString("\r\n" + string(content) + "\r\n--b--\r\n")
+			rec := e.do("POST", e.prefix+"/", strings.NewReader(body.String()), "Content-Type", "multipart/form-data; boundary=b")
+			if tc.status == http.StatusCreated {
+				require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+				return
+			}
+			requireProblem(t, rec, tc.status, tc.code)
+			e.requireNothingStored()
+		})
+	}
+}
+
 func TestUploadRawTooLarge(t *testing.T) {
 	e := newEnv(t, backends()[0], &envOpts{svc: &attachment.Options{MaxFileSize: 100}})
 	// Known length over the limit: refused before reading.

@@ -39,7 +39,8 @@ func (h *Handler) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("ETag", openAPIETag)
 	hdr.Set("Cache-Control", "public, no-cache")
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	if etagMatch(r.Header.Get("If-None-Match"), openAPIETag) {
+	// Every field line counts: RFC 9110 §5.3 joins them with commas.
+	if etagMatch(strings.Join(r.Header.Values("If-None-Match"), ","), openAPIETag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -51,14 +52,50 @@ func (h *Handler) serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// etagMatch reports whether an If-None-Match header value matches etag,
-// by the weak comparison RFC 9110 prescribes for it.
+// etagMatch reports whether an If-None-Match field value matches etag, by
+// the weak comparison RFC 9110 §13.1.2 prescribes for it. The value is "*"
+// or a comma-separated list of entity-tags (§8.8.3): W/ for a weak one, then
+// a quoted opaque tag, which may itself hold commas, so the list is scanned,
+// not split. As in net/http, "*" matches wherever it stands, and an element
+// that is not an entity-tag ends the scan: only those before it count.
 func etagMatch(header, etag string) bool {
-	for t := range strings.SplitSeq(header, ",") {
-		t = strings.TrimSpace(t)
-		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+	s := header
+	for {
+		s = strings.TrimLeft(s, " \t,") // OWS and empty list elements
+		switch {
+		case s == "":
+			return false
+		case s[0] == '*':
 			return true
 		}
+		tag, rest, ok := scanETag(strings.TrimPrefix(s, "W/"))
+		if !ok {
+			return false
+		}
+		if tag == etag {
+			return true
+		}
+		if s = strings.TrimLeft(rest, " \t"); s != "" && s[0] != ',' {
+			return false
+		}
 	}
-	return false
+}
+
+// scanETag splits s after its leading opaque-tag: a double quote, any
+// etagc characters (%x21 / %x23-7E / obs-text, so commas too), a double
+// quote.
+func scanETag(s string) (tag, rest string, ok bool) {
+	if s == "" || s[0] != '"' {
+		return "", s, false
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return s[:i+1], s[i+1:], true
+		case c == 0x21, c >= 0x23 && c != 0x7F:
+		default:
+			return "", s, false
+		}
+	}
+	return "", s, false
 }

@@ -1,6 +1,7 @@
 package digest_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -15,11 +16,11 @@ func ExampleParse() {
 		base64.StdEncoding.EncodeToString(sum[:]) + ":"
 
 	exp, err := digest.Parse(header, "")
-	fmt.Println(err, exp.WantsMD5(), exp.Check(sum[:], nil))
+	fmt.Println(err, bytes.Equal(exp.SHA256, sum[:]), exp.MD5 == nil)
 
 	_, err = digest.Parse("sha-256=:AAAA:", "")
 	fmt.Println(err)
 	// Output:
-	// <nil> false <nil>
+	// <nil> true true
 	// digest: malformed digest header: Content-Digest: sha-256 has 3 bytes, not 32
 }

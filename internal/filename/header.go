@@ -1,13 +1,12 @@
 package filename
 
 import (
-	"errors"
 	"fmt"
 	"mime"
-	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
 )
 
 // ContentDisposition returns a Content-Disposition header value per RFC 6266
@@ -139,11 +138,22 @@ func foldASCII(r rune) string {
 // `attachment; filename="a.txt"` or `inline; filename*=UTF-8”%C3%A9.txt`.
 // Any disposition type is accepted (attachment, inline, form-data…).
 //
-// filename* (RFC 8187) is preferred over filename. Its charset may be UTF-8,
-// US-ASCII or ISO-8859-1 (decoded, as browsers and the WHATWG Encoding
-// Standard do, as windows-1252, its superset); a filename* that cannot be
-// decoded (another charset, bad percent-encoding) is ignored in favour of
-// filename. RFC 2231 continuations (filename*0*, filename*1, …) are joined.
+// mime.ParseMediaType parses the header, so this package agrees with
+// net/http and mime/multipart on what is malformed, and decodes it: quoted
+// strings (a backslash escapes only a special character, so an unescaped
+// Windows path survives), filename* (RFC 8187) in UTF-8 or US-ASCII,
+// preferred over filename, and RFC 2231 continuations (filename*0*,
+// filename*1, …). Two things mime does not do are added here:
+//
+//   - a filename* (or filename*0*) in ISO-8859-1, a charset RFC 8187 §3.2.1
+//     requires recipients to support and mime drops silently, is decoded as
+//     browsers and the WHATWG Encoding Standard do, as windows-1252, its
+//     superset (the five bytes it leaves undefined become U+FFFD);
+//   - a filename* that decodes to nothing (empty, another charset, bad
+//     percent-encoding) gives way to filename, where mime would report "".
+//
+// Continuations are joined as mime joins them: a part it cannot decode is
+// left out, the others kept.
 //
 // It returns ("", nil) when the header is empty or has no file name, and an
 // error when the header is malformed. The result is NOT cleaned: pass it to
@@ -152,232 +162,93 @@ func FromContentDisposition(header string) (string, error) {
 	if strings.TrimSpace(header) == "" {
 		return "", nil
 	}
-	// mime.ParseMediaType is the arbiter of well-formedness, so this package
-	// agrees with net/http and mime/multipart on what is malformed. It cannot
-	// be the only parser: it silently drops a filename* in ISO-8859-1.
 	if _, _, err := mime.ParseMediaType(header); err != nil {
 		return "", fmt.Errorf("filename: malformed Content-Disposition: %w", err)
 	}
-	params, err := rawParams(header)
-	if err != nil {
-		return "", err
-	}
-	if v, ok := params["filename*"]; ok {
-		if name, ok := decodeExtValue(v); ok && name != "" {
-			return name, nil
+	// The file name's parameters go to mime again, apart from the others:
+	// the extended ones (filename*, filename*0…) with an ISO-8859-1 charset
+	// renamed US-ASCII, which mime decodes to the raw bytes, and filename.
+	ext, plain := "x", "x"
+	var latin1, latin1Part0, single bool
+	for _, p := range splitParams(header) {
+		key, value, _ := strings.Cut(p, "=")
+		key = strings.ToLower(strings.TrimSpace(key))
+		switch {
+		case key == "filename":
+			plain += ";" + p
+		case key == "filename*", key == "filename*0*":
+			var isLatin1 bool
+			value, isLatin1 = asUSASCII(value)
+			if key == "filename*" {
+				single, latin1 = true, isLatin1
+			} else {
+				latin1Part0 = isLatin1
+			}
+			ext += "; " + key + "=" + value
+		case strings.HasPrefix(key, "filename*"):
+			ext += ";" + p
 		}
-	} else if name, ok := continuation(params); ok && name != "" {
+	}
+	if !single { // mime reads continuations only without filename*
+		latin1 = latin1Part0
+	}
+	if _, params, err := mime.ParseMediaType(ext); err == nil && params["filename"] != "" {
+		name := params["filename"]
+		if latin1 {
+			b, _ := charmap.Windows1252.NewDecoder().String(name) // never fails
+			return b, nil
+		}
 		return name, nil
+	}
+	_, params, err := mime.ParseMediaType(plain)
+	if err != nil {
+		return "", fmt.Errorf("filename: malformed Content-Disposition: %w", err)
 	}
 	return params["filename"], nil
 }
 
-// continuation joins RFC 2231 continuation parameters filename*0, filename*1…
-// (each optionally with a trailing '*' for an encoded part), and reports
-// whether there were any that could be decoded.
-func continuation(params map[string]string) (string, bool) {
-	var raw strings.Builder // percent-encoded bytes, in the charset of part 0
-	charset := ""
-	for n := 0; ; n++ {
-		key := "filename*" + strconv.Itoa(n)
-		if v, ok := params[key]; ok {
-			raw.WriteString(percentEscape(v))
-			continue
-		}
-		v, ok := params[key+"*"]
-		if !ok {
-			if n == 0 {
-				return "", false
-			}
-			break
-		}
-		if n == 0 {
-			var rest string
-			charset, rest, ok = splitExtValue(v)
-			if !ok {
-				return "", false
-			}
-			v = rest
-		}
-		raw.WriteString(v)
+// asUSASCII returns an RFC 8187 ext-value (possibly quoted, as mime allows)
+// with an ISO-8859-1 charset label replaced by US-ASCII, and whether it was
+// replaced. mime's US-ASCII decoding only percent-decodes, so the bytes come
+// out as sent, to be converted from windows-1252.
+func asUSASCII(value string) (string, bool) {
+	value = strings.TrimSpace(value)
+	quote := ""
+	if strings.HasPrefix(value, `"`) {
+		quote, value = `"`, value[1:]
 	}
-	if charset == "" {
-		charset = "us-ascii" // no encoded part 0: plain US-ASCII parts
-	}
-	return decode(charset, raw.String())
-}
-
-// percentEscape percent-encodes '%' so that s survives percentUnescape.
-func percentEscape(s string) string { return strings.ReplaceAll(s, "%", "%25") }
-
-// decodeExtValue decodes an RFC 8187 ext-value: charset'[language]'value-chars.
-func decodeExtValue(v string) (string, bool) {
-	charset, rest, ok := splitExtValue(v)
-	if !ok {
-		return "", false
-	}
-	return decode(charset, rest)
-}
-
-// splitExtValue splits an ext-value into its charset and its encoded value,
-// dropping the language tag.
-func splitExtValue(v string) (charset, rest string, ok bool) {
-	charset, rest, ok = strings.Cut(v, "'")
-	if !ok {
-		return "", "", false
-	}
-	_, rest, ok = strings.Cut(rest, "'")
-	return charset, rest, ok
-}
-
-// decode percent-decodes s and converts the bytes from charset to UTF-8.
-func decode(charset, s string) (string, bool) {
-	b, ok := percentUnescape(s)
-	if !ok {
-		return "", false
-	}
+	charset, rest, ok := strings.Cut(value, "'")
 	switch strings.ToLower(charset) {
-	case "utf-8", "us-ascii":
-		// Returned as sent, invalid bytes included: Clean replaces them.
-		return string(b), true
 	case "iso-8859-1", "latin1", "windows-1252":
-		return decodeWindows1252(b), true
-	}
-	return "", false
-}
-
-// percentUnescape decodes %XX escapes; it fails on a malformed escape.
-func percentUnescape(s string) ([]byte, bool) {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' {
-			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
-				return nil, false
-			}
-			c = unhex(s[i+1])<<4 | unhex(s[i+2])
-			i += 2
-		}
-		b = append(b, c)
-	}
-	return b, true
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c >= 'a':
-		return c - 'a' + 10
-	}
-	return c - 'A' + 10
-}
-
-// cp1252 maps bytes 0x80 to 0x9F of windows-1252; the five undefined ones map
-// to the C1 control of the same value, as in the WHATWG Encoding Standard.
-var cp1252 = [32]rune{
-	'€', 0x81, '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', 0x8D, 'Ž', 0x8F,
-	0x90, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0x9D, 'ž', 'Ÿ',
-}
-
-// decodeWindows1252 converts windows-1252 (the superset of ISO-8859-1 that
-// browsers use for that label) to UTF-8.
-func decodeWindows1252(b []byte) string {
-	var s strings.Builder
-	s.Grow(len(b) * 2)
-	for _, c := range b {
-		if c >= 0x80 && c <= 0x9F {
-			s.WriteRune(cp1252[c-0x80])
-		} else {
-			s.WriteRune(rune(c))
+		if ok {
+			return quote + "us-ascii'" + rest, true
 		}
 	}
-	return s.String()
+	return quote + value, false
 }
 
-var errMalformed = errors.New("filename: malformed Content-Disposition parameters")
-
-// rawParams returns the parameters of a Content-Disposition header, keys in
-// lower case, values unquoted but not otherwise decoded. It follows the
-// grammar of mime.ParseMediaType, which has already accepted the header.
-func rawParams(header string) (map[string]string, error) {
-	params := make(map[string]string)
-	_, v, _ := strings.Cut(header, ";")
-	for {
-		v = strings.TrimLeftFunc(v, unicode.IsSpace)
-		if v == "" {
-			return params, nil
-		}
-		if v[0] == ';' { // empty parameter; mime tolerates only a trailing one
-			v = v[1:]
-			continue
-		}
-		var key, value string
-		key, v = consumeToken(v)
-		v = strings.TrimLeftFunc(v, unicode.IsSpace)
-		if key == "" || !strings.HasPrefix(v, "=") {
-			return nil, errMalformed
-		}
-		v = strings.TrimLeftFunc(v[1:], unicode.IsSpace)
-		var ok bool
-		if value, v, ok = consumeValue(v); !ok {
-			return nil, errMalformed
-		}
-		params[strings.ToLower(key)] = value
-		v = strings.TrimLeftFunc(v, unicode.IsSpace)
-		if v != "" {
-			if v[0] != ';' {
-				return nil, errMalformed
-			}
-			v = v[1:]
-		}
-	}
-}
-
-// isTSpecial reports whether c is an RFC 2045 tspecial.
-func isTSpecial(c byte) bool { return strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 }
-
-// isTokenChar reports whether c may appear in an RFC 2045 token.
-func isTokenChar(c byte) bool { return c > 0x20 && c < 0x7F && !isTSpecial(c) }
-
-// consumeToken splits v after its leading token.
-func consumeToken(v string) (token, rest string) {
-	i := 0
-	for i < len(v) && isTokenChar(v[i]) {
-		i++
-	}
-	return v[:i], v[i:]
-}
-
-// consumeValue splits v after its leading token or quoted-string, unquoting
-// the latter as mime.ParseMediaType does: a backslash escapes only a tspecial
-// (so an unescaped Windows path survives).
-func consumeValue(v string) (value, rest string, ok bool) {
-	if v == "" {
-		return "", v, false
-	}
-	if v[0] != '"' {
-		value, rest = consumeToken(v)
-		return value, rest, value != ""
-	}
-	var b strings.Builder
-	for i := 1; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '"':
-			return b.String(), v[i+1:], true
-		case c == '\\' && i+1 < len(v) && isTSpecial(v[i+1]):
-			b.WriteByte(v[i+1])
+// splitParams returns the parameters of a header that mime.ParseMediaType has
+// accepted, as they are written: the text between the semicolons outside
+// quoted strings, after the first. Inside a quoted string a backslash
+// escapes the character after it only when that is special, as in mime.
+func splitParams(header string) []string {
+	var out []string
+	start, quoted := -1, false
+	for i := 0; i < len(header); i++ {
+		switch c := header[i]; {
+		case quoted && c == '\\' && i+1 < len(header) && strings.IndexByte(`()<>@,;:\"/[]?=`, header[i+1]) >= 0:
 			i++
-		case c == '\r' || c == '\n':
-			return "", v, false
-		default:
-			b.WriteByte(c)
+		case c == '"':
+			quoted = !quoted
+		case c == ';' && !quoted:
+			if start >= 0 {
+				out = append(out, header[start:i])
+			}
+			start = i + 1
 		}
 	}
-	return "", v, false
+	if start >= 0 {
+		out = append(out, header[start:])
+	}
+	return out
 }

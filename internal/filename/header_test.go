@@ -73,7 +73,14 @@ func TestFromContentDisposition(t *testing.T) {
 		{"ext preferred before", `attachment; filename*=UTF-8''%C3%A9t%C3%A9.txt; filename="ete.txt"`, "été.txt", false},
 		{"iso-8859-1 ext", `attachment; filename*=iso-8859-1'en'%A3%20rates.txt`, "£ rates.txt", false},
 		{"iso-8859-1 ext with fallback", `attachment; filename="EURO rates"; filename*=ISO-8859-1''%80%20rates`, "€ rates", false},
-		{"iso-8859-1 ext windows-1252 range", `attachment; filename*=ISO-8859-1''%93q%94%81`, "“q”\u0081", false},
+		{"iso-8859-1 ext windows-1252 range", `attachment; filename*=ISO-8859-1''%93q%94%81`, "“q”\uFFFD", false},
+		{"latin1 label", `attachment; filename*=latin1''%E9`, "é", false},
+		{"iso-8859-1 ext quoted", `attachment; filename*="iso-8859-1''%E9.txt"`, "é.txt", false},
+		{"iso-8859-1 after a quoted semicolon", `attachment; filename="a;b.txt"; filename*=iso-8859-1''%E9`, "é", false},
+		{"ext text inside a quoted string is no parameter", `attachment; filename="x\";filename*=iso-8859-1''%E9"`, `x";filename*=iso-8859-1''%E9`, false},
+		{"escaped backslash before the closing quote", `attachment; filename="a\\"; filename*=iso-8859-1''%E9`, "é", false},
+		{"utf-8 ext, latin-1 continuations unused", `attachment; filename*=UTF-8''%C3%A9; filename*0*=iso-8859-1''%E9x`, "é", false},
+		{"latin-1 ext, utf-8 continuations unused", `attachment; filename*=iso-8859-1''%E9; filename*0*=UTF-8''%C3%A9x`, "é", false},
 		{"us-ascii ext", `attachment; filename*=us-ascii''a%20b`, "a b", false},
 		{"unknown charset falls back", `attachment; filename="a.txt"; filename*=koi8-r''%C1`, "a.txt", false},
 		{"unknown charset without fallback", `attachment; filename*=koi8-r''%C1`, "", false},
@@ -86,6 +93,7 @@ func TestFromContentDisposition(t *testing.T) {
 		{"percent in plain continuation", `attachment; filename*0*=UTF-8''a; filename*1="100%.txt"`, "a100%.txt", false},
 		{"continuation gap ignored", `attachment; filename*0="a"; filename*2="c"`, "a", false},
 		{"continuation bad charset falls back", `attachment; filename="x"; filename*0*=koi8-r''%C1`, "x", false},
+		{"upper-case keys", `attachment; FILENAME*0*=UTF-8''%C3%A9; FileName*1=x`, "éx", false},
 		{"invalid UTF-8 returned as sent", `attachment; filename*=UTF-8''%FF.txt`, "\xff.txt", false},
 		{"trailing semicolon", `attachment; filename="a.txt";`, "a.txt", false},
 		{"no type", `filename="a.txt"`, "", true},
@@ -106,6 +114,54 @@ func TestFromContentDisposition(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
+	}
+}
+
+// checkAgainstMime asserts that FromContentDisposition agrees with
+// mime.ParseMediaType, which it delegates to, except where it documents
+// otherwise: it refuses exactly the headers mime refuses, and its name is
+// mime's "filename" unless mime's is empty (filename* decoded to nothing and
+// filename is used) or the header has an ISO-8859-1 charset label.
+func checkAgainstMime(t *testing.T, header string) {
+	t.Helper()
+	got, err := FromContentDisposition(header)
+	if strings.TrimSpace(header) == "" {
+		require.NoError(t, err)
+		require.Empty(t, got)
+		return
+	}
+	_, params, merr := mime.ParseMediaType(header)
+	if merr != nil {
+		require.Error(t, err, "%q: mime refuses it (%v)", header, merr)
+		require.Empty(t, got)
+		return
+	}
+	require.NoError(t, err, "%q: mime accepts it", header)
+	want := params["filename"]
+	if got == want {
+		return
+	}
+	lower := strings.ToLower(header)
+	latin1 := strings.Contains(lower, "iso-8859-1'") || strings.Contains(lower, "latin1'") || strings.Contains(lower, "windows-1252'")
+	require.True(t, want == "" || latin1, "%q: got %q, mime %q", header, got, want)
+	if !strings.Contains(lower, "filename*") {
+		require.Equal(t, want, got, "%q: no extended parameter", header)
+	}
+}
+
+func TestFromContentDispositionAgainstMime(t *testing.T) {
+	for _, h := range []string{
+		"", " ", "attachment", `attachment; filename="a.txt"`, `attachment; filename=a.txt`,
+		`attachment; filename="a;b.txt"`, `attachment; filename="a\"b"; x=1`, `attachment; filename="C:\dev\a.txt"`,
+		`attachment; filename*=UTF-8''%C3%A9.txt; filename="e.txt"`, `attachment; filename*=UTF-8''; filename="e.txt"`,
+		`attachment; filename*=iso-8859-1''%E9.txt; filename="e.txt"`, `attachment; filename*=koi8-r''%C1; filename="e.txt"`,
+		`attachment; filename*=UTF-8''%G1; filename="e.txt"`, `attachment; filename*0="a"; filename*1="b"`,
+		`attachment; filename*0*=UTF-8''%C3%A9; filename*1*=%C3%A9; filename*2=x`, `attachment; filename*0*=koi8-r''%C1; filename*1=x`,
+		`attachment; filename="a"; filename="b"`, `attachment; filename="a"; filename="a"`, `attachment;; filename=a`,
+		`attachment; filename="a`, `a/b; filename=x`, "attachment; filename=\"a\r\nb\"", `attachment; filename=café`,
+		`attachment; filename = "spaced" ; other = 1 ;`, `form-data; name="f"; filename="x"; filename*="UTF-8''%C3%A9"`,
+	} {
+		checkAgainstMime(t, h)
 	}
 }
 
@@ -173,10 +229,7 @@ func FuzzFromContentDisposition(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, header string) {
-		got, err := FromContentDisposition(header)
-		if err != nil {
-			require.Empty(t, got)
-		}
+		checkAgainstMime(t, header)
 		// The header is arbitrary; as a name it must survive the trip
 		// through Clean and ContentDisposition.
 		name := Clean(header, 0)

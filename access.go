@@ -1,6 +1,9 @@
 package attachment
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+)
 
 // Operation names what a request does, for the access hook.
 type Operation string
@@ -34,16 +37,91 @@ type Caller struct {
 // For every request the Handler calls Identify first. For routes about one
 // attachment it then loads the attachment in the caller's tenant (a 404 if
 // there is none) and calls Allow with it; for uploads and listings it calls
-// Allow with a nil attachment.
+// Allow with a nil attachment. These calls come before the request's body
+// is read.
+//
+// A write is then asked about again, with the attachment as it will be,
+// once its body has been read (and an upload's content stored and
+// verified) and before anything is committed:
+//
+//   - OpUpload: once per file, with the record the file will have (owner,
+//     labels, filename, size, detected type, created_by, ID);
+//   - OpUpdate: with the record as the change would leave it; Before(r)
+//     returns it as it is.
+//
+// So a rule on what a record holds ("bob's files have owner doc:bob")
+// covers what an upload or a change would store, without the hook doing
+// anything more; Before tells the second call from the first. A refusal
+// stores nothing and changes nothing. Every way in that takes its Service
+// from Handler.Authorize gets the same calls (see Service.WithCommitCheck).
 type Access interface {
 	// Identify names the caller of r and its tenant. An error answers 401
-	// unauthorized, or 403 forbidden if it wraps ErrForbidden.
+	// unauthorized, 403 forbidden if it wraps ErrForbidden, and 404 if it
+	// wraps ErrNotFound (then every attachment is hidden from the caller:
+	// each route about one answers as for a missing ID).
 	Identify(r *http.Request) (Caller, error)
-	// Allow decides whether c may perform op on a (nil for OpUpload and
-	// OpList). Return nil to allow; an error wrapping ErrNotFound answers
-	// 404 (hiding that the attachment exists), one wrapping
-	// ErrUnauthorized 401, and any other error 403 forbidden.
+	// Allow decides whether c may perform op on a: the attachment as it
+	// is, or as the write will leave it (see above); nil for OpList and
+	// the first OpUpload call. Return nil to allow; an error wrapping
+	// ErrNotFound hides the attachment (the answer is byte for byte that
+	// of a missing ID), one wrapping ErrUnauthorized answers 401, and any
+	// other error 403 forbidden. The hook's own text never reaches the
+	// client.
 	Allow(r *http.Request, c Caller, op Operation, a *Attachment) error
+}
+
+// Before reports whether r is the request of an Allow call about a write's
+// result (the second call for OpUpload and OpUpdate; see Access), and
+// returns the attachment as it is before the write: nil for an upload.
+// For any other request it returns nil and false.
+func Before(r *http.Request) (*Attachment, bool) {
+	w, ok := r.Context().Value(beforeKey{}).(written)
+	return w.before, ok
+}
+
+// beforeKey is the context key of the written value Before reads.
+type beforeKey struct{}
+
+type written struct{ before *Attachment }
+
+// commitCheck returns the commit check (see Service.WithCommitCheck) that
+// asks the access hook about a write of caller c, made by request r.
+func (h *Handler) commitCheck(r *http.Request, c Caller) CommitCheck {
+	return func(ctx context.Context, op Operation, before, after *Attachment) error {
+		rr := r.WithContext(context.WithValue(ctx, beforeKey{}, written{before}))
+		if err := h.access.Allow(rr, c, op, after); err != nil {
+			id := ""
+			if before != nil {
+				id = before.ID
+			}
+			return accessError(err, ErrForbidden, id)
+		}
+		return nil
+	}
+}
+
+// errSignedWrite refuses a write through the Service of a signed request,
+// which grants reading alone.
+var errSignedWrite = &Error{Kind: ErrForbidden, Detail: "a signed URL grants reading only"}
+
+func refuseWrites(context.Context, Operation, *Attachment, *Attachment) error {
+	return errSignedWrite
+}
+
+// Authorize is the Handler's access flow, exported for layers that serve
+// other protocols over the same Service (another upload protocol, say): it
+// identifies the caller of r with the access hook and checks op, on the
+// attachment with the ID when id is not empty (loaded in the caller's
+// tenant; a missing one is an error wrapping ErrNotFound). It returns the
+// caller, the Service view to act through (the caller's tenant, with the
+// hook asked again about every upload and update before its commit, as
+// Access describes) and the attachment. Errors are the ones the Handler
+// answers with (errors.Is with ErrNotFound, ErrUnauthorized,
+// ErrForbidden): an attachment the hook hides errs exactly as a missing
+// one. A GET or HEAD for OpDownload or OpThumbnail with a signed-URL query
+// string is judged by its signature, and its Service refuses writes.
+func (h *Handler) Authorize(r *http.Request, op Operation, id string) (Caller, *Service, *Attachment, error) {
+	return h.authorize(r, op, id)
 }
 
 // AccessFuncs builds an Access from functions. A nil Identify names every

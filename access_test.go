@@ -1,8 +1,11 @@
 package attachment_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -92,4 +95,108 @@ func (e *env) listAs(hdr []string) (listBody, *http.Response) {
 	var lb listBody
 	require.NoError(e.t, json.Unmarshal(rec.Body.Bytes(), &lb))
 	return lb, rec.Result()
+}
+
+// hidingAccess is headerAccess's tenancy plus two ways for the host to
+// hide an attachment: X-Hide-Identify makes Identify answer ErrNotFound
+// (a caller the host hides everything from), and X-Hide makes Allow
+// answer ErrNotFound for every attachment.
+func hidingAccess() attachment.Access {
+	return attachment.AccessFuncs{
+		IdentifyFunc: func(r *http.Request) (attachment.Caller, error) {
+			if r.Header.Get("X-Hide-Identify") != "" {
+				return attachment.Caller{}, fmt.Errorf("suspended (secret detail): %w", attachment.ErrNotFound)
+			}
+			return attachment.Caller{Tenant: r.Header.Get("X-Tenant"), Name: r.Header.Get("X-User")}, nil
+		},
+		AllowFunc: func(r *http.Request, c attachment.Caller, op attachment.Operation, a *attachment.Attachment) error {
+			if a != nil && r.Header.Get("X-Hide") != "" {
+				return fmt.Errorf("hidden (secret detail): %w", attachment.ErrNotFound)
+			}
+			return nil
+		},
+	}
+}
+
+// TestAccessHiddenIsMissing checks that an attachment of another tenant,
+// or one the access hook hides (from Allow or from Identify), answers
+// every route about one attachment exactly as it answers once the
+// attachment is gone: status, headers and body, byte for byte.
+func TestAccessHiddenIsMissing(t *testing.T) {
+	signer, err := attachment.NewSigner(attachment.SignerOptions{Keys: []attachment.SigningKey{{ID: "k", Secret: bytes.Repeat([]byte("s"), 32)}}})
+	require.NoError(t, err)
+	e := newEnv(t, backends()[0], &envOpts{handler: &attachment.HandlerOptions{Access: hidingAccess(), Signer: signer}})
+	owner := []string{"X-Tenant", "t1", "X-User", "alice"}
+	a := e.mustUpload("secret.txt", []byte("t1 only"), owner...)
+	_, err = e.svc.ForTenant("t1").AddRef(context.Background(), a.ID, "keep")
+	require.NoError(t, err)
+
+	routes := []struct{ method, path, body string }{
+		{"GET", a.URL, ""},
+		{"HEAD", a.URL, ""},
+		{"GET", a.URL + "?disposition=inline", ""},
+		{"GET", a.URL + "/metadata", ""},
+		{"HEAD", a.URL + "/metadata", ""},
+		{"PATCH", a.URL, `{"filename":"pwned.txt","owner":"x"}`},
+		{"PUT", a.URL, `{"filename":"pwned.txt"}`},
+		{"PATCH", a.URL, `not json`},
+		{"DELETE", a.URL, ""},
+		{"DELETE", a.URL + "?force=true", ""},
+		{"GET", a.URL + "/thumbnail", ""},
+		{"HEAD", a.URL + "/thumbnail?size=64", ""},
+		{"GET", a.URL + "/status", ""},
+		{"GET", a.URL + "/status?wait=0s", ""},
+		{"HEAD", a.URL + "/status", ""},
+		{"POST", a.URL + "/refs", `{"ref":"x"}`},
+		{"DELETE", a.URL + "/refs/keep", ""},
+		{"POST", a.URL + "/signed-url", ""},
+		{"POST", a.URL + "/signed-url?ttl=60&disposition=inline", ""},
+		{"POST", e.prefix + "/_status", `{"attachments":["` + a.ID + `"]}`},
+	}
+	hidden := []struct {
+		name string
+		hdr  []string
+	}{
+		{"other tenant", []string{"X-Tenant", "t2", "X-User", "mallory"}},
+		{"hidden by Allow", []string{"X-Tenant", "t1", "X-User", "bob", "X-Hide", "1"}},
+		{"hidden by Identify", []string{"X-Tenant", "t1", "X-User", "bob", "X-Hide-Identify", "1"}},
+	}
+	type answer struct {
+		Status int
+		Header http.Header
+		Body   string
+	}
+	send := func(method, path, body string, hdr []string) answer {
+		rec := e.do(method, path, strings.NewReader(body), hdr...)
+		return answer{rec.Code, rec.Header(), rec.Body.String()}
+	}
+
+	got := map[string]answer{}
+	for _, rt := range routes {
+		for _, h := range hidden {
+			got[rt.method+" "+rt.path+" "+h.name] = send(rt.method, rt.path, rt.body, h.hdr)
+		}
+		// The owner sees it: the answers above are not those of every
+		// request.
+		if rt.method == "GET" || rt.method == "HEAD" {
+			visible := send(rt.method, rt.path, "", owner)
+			assert.Less(t, visible.Status, 300, "visible: %s %s", rt.method, rt.path)
+		}
+	}
+	// Nothing the hidden callers sent changed anything.
+	cur, err := e.svc.ForTenant("t1").Get(context.Background(), a.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "secret.txt", cur.Filename)
+	assert.Equal(t, []string{"keep"}, cur.Refs)
+
+	require.NoError(t, e.svc.ForTenant("t1").Delete(context.Background(), a.ID, &attachment.DeleteOptions{Force: true}))
+	for _, rt := range routes {
+		missing := send(rt.method, rt.path, rt.body, owner)
+		if rt.path != e.prefix+"/_status" {
+			require.Equal(t, http.StatusNotFound, missing.Status, "%s %s: %s", rt.method, rt.path, missing.Body)
+		}
+		for _, h := range hidden {
+			assert.Equal(t, missing, got[rt.method+" "+rt.path+" "+h.name], "%s %s, %s: not the answer for a missing ID", rt.method, rt.path, h.name)
+		}
+	}
 }

@@ -39,6 +39,9 @@ func fromRecord(r *metadata.Record) *Attachment {
 type Service struct {
 	core   *core
 	tenant string
+	// checks must allow each upload and update before its commit (see
+	// WithCommitCheck).
+	checks []CommitCheck
 }
 
 // core is what every tenant view of a Service shares.
@@ -156,10 +159,11 @@ func newService(content *storage.Store, meta metadata.Store, opts *Options, now 
 }
 
 // ForTenant returns a view of the service that acts in the tenant: it sees
-// and changes only that tenant's attachments. Views share everything else;
-// closing any of them closes the service.
+// and changes only that tenant's attachments. Views share everything else
+// (the commit checks of WithCommitCheck included); closing any of them
+// closes the service.
 func (s *Service) ForTenant(tenant string) *Service {
-	return &Service{core: s.core, tenant: tenant}
+	return &Service{core: s.core, tenant: tenant, checks: s.checks}
 }
 
 // Tenant returns the tenant the service acts in.

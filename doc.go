@@ -174,10 +174,15 @@
 // [AccessFuncs]) names the [Caller] of each request and its tenant
 // (Identify), and allows or refuses each [Operation] on each attachment
 // (Allow). The hook sees the *http.Request: a framework's auth middleware
-// passes its user through the request's context. An attachment of another
-// tenant is a 404 on every route, byte for byte like a missing one. Without
-// a hook every caller is allowed everything in the default tenant, which
-// is fine for a demo on loopback and never on a network.
+// passes its user through the request's context. Uploads and updates are
+// put to Allow a second time, with the records as they will be stored
+// (what the body sets included), before anything is committed; [Before]
+// tells that call from the first. An attachment of another tenant, or one
+// the hook hides with [ErrNotFound], is a 404 on every route, byte for byte
+// like a missing one. Without a hook every caller is allowed everything in
+// the default tenant, which is fine for a demo on loopback and never on a
+// network. [Handler.Authorize] and [Service.WithCommitCheck] give layers
+// over the Service (other upload protocols) the same checks.
 //
 // # Signed URLs
 //

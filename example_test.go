@@ -230,6 +230,59 @@ func ExampleAccessFuncs() {
 	// ann deletes: 200
 }
 
+// A rule on what records hold: a user may only use the owner "user:NAME".
+// Allow sees the records an upload or an update would store (owner,
+// labels, filename, size, type), before anything is committed, so the
+// same rule covers what a request reads and what it writes; Before tells
+// the second call from the first, and gives the record as it was.
+func ExampleBefore() {
+	access := attachment.AccessFuncs{
+		IdentifyFunc: func(r *http.Request) (attachment.Caller, error) {
+			return attachment.Caller{Name: "user:" + r.Header.Get("X-Demo-User")}, nil
+		},
+		AllowFunc: func(r *http.Request, c attachment.Caller, op attachment.Operation, a *attachment.Attachment) error {
+			if before, ok := attachment.Before(r); ok && before != nil && before.Owner != a.Owner {
+				fmt.Printf("  %s asks to move %s from %s to %s\n", c.Name, a.Filename, before.Owner, a.Owner)
+			}
+			if a != nil && a.Owner != c.Name {
+				return attachment.ErrForbidden
+			}
+			return nil
+		},
+	}
+	svc, _ := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), nil)
+	defer svc.Close()
+	h := attachment.NewHandler(svc, &attachment.HandlerOptions{Access: access})
+	do := func(method, target, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, target, strings.NewReader(body))
+		req.Header.Set("X-Demo-User", "bob")
+		if method == "PATCH" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+
+	fmt.Println("upload as alice's:", do("POST", "/?filename=a.txt&owner=user:alice", "x").Code)
+	rec := do("POST", "/?filename=b.txt&owner=user:bob", "x")
+	fmt.Println("upload as bob's:", rec.Code)
+	loc := rec.Header().Get("Location")
+	fmt.Println("rename:", do("PATCH", loc, `{"filename":"c.txt"}`).Code)
+	fmt.Println("give to alice:", do("PATCH", loc, `{"owner":"user:alice"}`).Code)
+	page, _ := svc.List(context.Background(), nil)
+	for _, a := range page.Attachments {
+		fmt.Println("stored:", a.Filename, a.Owner)
+	}
+	// Output:
+	// upload as alice's: 403
+	// upload as bob's: 201
+	// rename: 200
+	//   user:bob asks to move c.txt from user:bob to user:alice
+	// give to alice: 403
+	// stored: c.txt user:bob
+}
+
 // Each tenant sees only its own attachments.
 func ExampleService_ForTenant() {
 	ctx := context.Background()

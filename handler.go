@@ -275,13 +275,16 @@ func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow
 }
 
 // identify asks the access hook who the caller is and returns the service
-// view of the caller's tenant.
-func (h *Handler) identify(r *http.Request) (Caller, *Service, error) {
+// view of the caller's tenant, whose uploads and updates the hook checks
+// again before their commit (see commitCheck). id is the attachment the
+// request is about, if any: a hook that hides it (ErrNotFound) gets the
+// answer of a missing one.
+func (h *Handler) identify(r *http.Request, id string) (Caller, *Service, error) {
 	c, err := h.access.Identify(r)
 	if err != nil {
-		return Caller{}, nil, accessError(err, ErrUnauthorized)
+		return Caller{}, nil, accessError(err, ErrUnauthorized, id)
 	}
-	return c, h.svc.ForTenant(c.Tenant), nil
+	return c, h.svc.ForTenant(c.Tenant).WithCommitCheck(h.commitCheck(r, c)), nil
 }
 
 // authorize identifies the caller and checks op. For op on one attachment
@@ -293,7 +296,7 @@ func (h *Handler) authorize(r *http.Request, op Operation, id string) (Caller, *
 	if (op == OpDownload || op == OpThumbnail) && id != "" && signedRequest(r) {
 		return h.authorizeSigned(r, id)
 	}
-	c, svc, err := h.identify(r)
+	c, svc, err := h.identify(r, id)
 	if err != nil {
 		return Caller{}, nil, nil, err
 	}
@@ -304,18 +307,25 @@ func (h *Handler) authorize(r *http.Request, op Operation, id string) (Caller, *
 		}
 	}
 	if err := h.access.Allow(r, c, op, a); err != nil {
-		return Caller{}, nil, nil, accessError(err, ErrForbidden)
+		return Caller{}, nil, nil, accessError(err, ErrForbidden, id)
 	}
 	return c, svc, a, nil
 }
 
 // accessError turns an access hook's error into one the problem mapping
 // knows, defaulting to def; the hook's own text is never sent to clients.
-func accessError(err, def error) error {
+// An attachment the hook hides (ErrNotFound) is answered exactly as a
+// missing one: with notFound(id), the one error every route gives for an
+// ID that does not exist.
+func accessError(err, def error, id string) error {
 	for _, k := range []error{ErrNotFound, ErrUnauthorized, ErrForbidden} {
 		if errors.Is(err, k) {
-			return &Error{Kind: k, Detail: accessDetail(k)}
+			def = k
+			break
 		}
+	}
+	if def == ErrNotFound && id != "" {
+		return notFound(id)
 	}
 	return &Error{Kind: def, Detail: accessDetail(def)}
 }

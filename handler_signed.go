@@ -110,7 +110,7 @@ func (h *Handler) authorizeSigned(r *http.Request, id string) (Caller, *Service,
 	if err != nil {
 		return Caller{}, nil, nil, err
 	}
-	svc := h.svc.ForTenant(tenant)
+	svc := h.svc.ForTenant(tenant).WithCommitCheck(refuseWrites)
 	a, err := svc.Get(r.Context(), id)
 	if err != nil {
 		return Caller{}, nil, nil, err

@@ -67,8 +67,11 @@ type statusEntry struct {
 // and a map from each ID to its status, or to {"error": "not_found"} for
 // an ID that does not exist or that the caller may not see.
 func (h *Handler) StatusMany(w http.ResponseWriter, r *http.Request) {
-	c, svc, err := h.identify(r)
-	if err != nil {
+	// A caller the access hook hides everything from (Identify answers
+	// ErrNotFound) gets what a caller asking only for missing IDs gets.
+	c, svc, err := h.identify(r, "")
+	hideAll := errors.Is(err, ErrNotFound)
+	if err != nil && !hideAll {
 		h.writeError(w, r, err)
 		return
 	}
@@ -84,6 +87,10 @@ func (h *Handler) StatusMany(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make(map[string]statusEntry, len(req.Attachments))
 	for _, id := range req.Attachments {
+		if hideAll {
+			out[id] = statusEntry{Error: wire.CodeNotFound}
+			continue
+		}
 		a, err := svc.Get(r.Context(), id)
 		if err == nil {
 			if aerr := h.access.Allow(r, c, OpStatus, a); aerr != nil {

@@ -8,7 +8,8 @@ import (
 )
 
 // Update applies c to the attachment with the ID and returns it as it is
-// after the change.
+// after the change. The commit checks of the service (WithCommitCheck) are
+// asked about the change first.
 func (s *Service) Update(ctx context.Context, id string, c Change) (*Attachment, error) {
 	core := s.core
 	var u metadata.Update
@@ -32,7 +33,29 @@ func (s *Service) Update(ctx context.Context, id string, c Change) (*Attachment,
 		}
 		u.Labels = cloneLabels(c.Labels)
 	}
+	if err := s.checkUpdate(ctx, id, u); err != nil {
+		return nil, err
+	}
 	return s.update(ctx, id, u)
+}
+
+// checkUpdate asks the service's commit checks about u applied to the
+// attachment with the ID.
+func (s *Service) checkUpdate(ctx context.Context, id string, u metadata.Update) error {
+	if len(s.checks) == 0 {
+		return nil
+	}
+	if !validID(id) {
+		return notFound(id)
+	}
+	rec, err := s.core.meta.Get(ctx, s.tenant, id)
+	if err != nil {
+		return storeErr(id, "get", err)
+	}
+	before := fromRecord(rec.Clone())
+	u.UpdatedAt = s.core.timestamp()
+	u.Apply(rec)
+	return s.check(ctx, OpUpdate, before, fromRecord(rec))
 }
 
 // AddRef marks the attachment as referenced by ref (such as

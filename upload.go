@@ -121,6 +121,9 @@ func (b *Batch) Len() int { return len(b.recs) }
 
 // Add streams one file into the content store. On error, the file leaves
 // nothing behind, but files added before it stay until Commit or Abort.
+// Once the file is stored and verified, the commit checks of the Service
+// that made the batch (WithCommitCheck) are asked about its record; a
+// refusal is returned as the checks return it.
 func (b *Batch) Add(ctx context.Context, f File) error {
 	if b.done {
 		return errBatchDone
@@ -209,6 +212,14 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 				rec.Processing[p.Name()] = metadata.JobPending
 			}
 		}
+	}
+	if err := b.s.check(ctx, OpUpload, nil, fromRecord(rec)); err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
+		defer cancel()
+		if derr := c.content.Delete(dctx, id); derr != nil {
+			c.log.Error("attachment: remove content of a refused upload", "id", id, "err", derr)
+		}
+		return err
 	}
 	b.recs = append(b.recs, rec)
 	return nil

@@ -43,6 +43,9 @@ type MaintenanceReport struct {
 	// TempFiles is how many temporary files of the blob driver, left by
 	// writes cut off mid-way, were removed.
 	TempFiles int
+	// AbortedUploads is how many incomplete multipart uploads (S3), left
+	// by writes cut off mid-way, were aborted.
+	AbortedUploads int
 	// MissingContent is how many records were found whose content is
 	// missing. They are logged (with their IDs) and left alone: only the
 	// host can restore their content, or delete them.
@@ -63,6 +66,7 @@ func (r MaintenanceReport) attrs() []any {
 		slog.Int("abandoned", r.Abandoned), slog.Int("content_checked", r.ContentChecked),
 		slog.Int("records_checked", r.RecordsChecked), slog.Int("orphan_content", r.OrphanContent),
 		slog.Int("orphan_derivatives", r.OrphanDerivatives), slog.Int("temp_files", r.TempFiles),
+		slog.Int("aborted_uploads", r.AbortedUploads),
 		slog.Int("missing_content", r.MissingContent), slog.Int("unknown", r.Unknown),
 		slog.Int("deferred", r.Deferred), slog.Int("failed", r.Failed),
 	}
@@ -77,9 +81,15 @@ func (r MaintenanceReport) attrs() []any {
 //     are atomic).
 //   - It removes content and derivatives that have no record and are
 //     older than Options.Maintenance.OrphanGrace: what a crash between the
-//     two writes of an upload leaves, what a failed removal after a delete leaves,
-//     and a blob driver's temporary files. Younger ones may belong to an
-//     upload in progress, which writes its content before its record.
+//     two writes of an upload leaves, and what a failed removal after a
+//     delete leaves. Younger ones may belong to an upload in progress,
+//     which writes its content before its record.
+//   - It removes what writes cut off mid-way leave: a blob driver's
+//     temporary files (fileblob's "KEY.HEX.tmp") and, on S3, incomplete
+//     multipart uploads, once they are older than half of OrphanGrace. A
+//     write that old belongs to an upload begun longer ago than that,
+//     which its commit refuses (see OrphanGrace); and removing one that is
+//     still being written fails that write, which then stores nothing.
 //   - It reports records whose content is missing; it never deletes them.
 //
 // Maintain refuses (with an error, removing nothing) when most content has
@@ -154,7 +164,11 @@ func idAt(t time.Time) string {
 // records (also in ID order), collects what has no counterpart, checks
 // each candidate again, and repairs what it safely can.
 func (c *core) reconcile(ctx context.Context, sc metadata.Scanner, rep *MaintenanceReport) error {
-	cutoff := c.now().Add(-c.opts.Maintenance.OrphanGrace)
+	now := c.now()
+	cutoff := now.Add(-c.opts.Maintenance.OrphanGrace)
+	// Writes in progress (temporary files, multipart uploads) older than
+	// half the grace belong to uploads their commit refuses.
+	writeCutoff := now.Add(-c.opts.Maintenance.OrphanGrace / 2)
 	var orphans, temps, missing []string
 	collect := func(list *[]string, s string) {
 		if len(*list) < maxCandidates {
@@ -165,7 +179,7 @@ func (c *core) reconcile(ctx context.Context, sc metadata.Scanner, rep *Maintena
 	}
 
 	var err error
-	rep.ContentChecked, rep.RecordsChecked, err = c.walk(ctx, sc, storage.ContentPrefix, cutoff, rep,
+	rep.ContentChecked, rep.RecordsChecked, err = c.walk(ctx, sc, storage.ContentPrefix, cutoff, writeCutoff, rep,
 		func(it storage.Item) { collect(&orphans, it.ID) },
 		func(it storage.Item) { collect(&temps, it.Key) },
 		func(r *metadata.Record) { collect(&missing, r.ID) })
@@ -188,7 +202,7 @@ func (c *core) reconcile(ctx context.Context, sc metadata.Scanner, rep *Maintena
 
 	// Derivatives: the same walk, with the records read again.
 	var derived []string
-	_, _, err = c.walk(ctx, sc, storage.DerivativesPrefix, cutoff, rep,
+	_, _, err = c.walk(ctx, sc, storage.DerivativesPrefix, cutoff, writeCutoff, rep,
 		func(it storage.Item) { collect(&derived, it.Key) },
 		func(it storage.Item) { collect(&temps, it.Key) },
 		nil)
@@ -206,17 +220,52 @@ func (c *core) reconcile(ctx context.Context, sc metadata.Scanner, rep *Maintena
 			rep.TempFiles++
 		}
 	}
+	c.abortUploads(ctx, writeCutoff, rep)
 	return nil
+}
+
+// abortUploads aborts the incomplete multipart uploads (S3) under the
+// content and derivative prefixes that were started before cutoff. A
+// failure to list them is logged and counted, not returned: a bucket
+// policy may allow everything else Maintain does and not this.
+func (c *core) abortUploads(ctx context.Context, cutoff time.Time, rep *MaintenanceReport) {
+	var stale []storage.PendingUpload
+	for _, prefix := range []string{storage.ContentPrefix, storage.DerivativesPrefix} {
+		for up, err := range c.content.PendingUploads(ctx, prefix) {
+			if err != nil {
+				rep.Failed++
+				c.log.Error("attachment: maintain: list incomplete multipart uploads", "prefix", prefix, "err", err)
+				break
+			}
+			if !up.Initiated.Before(cutoff) {
+				continue
+			}
+			if len(stale) < maxCandidates {
+				stale = append(stale, up)
+			} else {
+				rep.Deferred++
+			}
+		}
+	}
+	for _, up := range stale {
+		if err := c.content.AbortUpload(ctx, up); err != nil {
+			rep.Failed++
+			c.log.Error("attachment: maintain: abort an incomplete multipart upload", "key", up.Key, "err", err)
+			continue
+		}
+		rep.AbortedUploads++
+		c.log.Info("attachment: aborted an incomplete multipart upload", "key", up.Key, "initiated", up.Initiated)
+	}
 }
 
 // walk lists the keys under prefix (content or derivatives) beside every
 // record, both in ID order. A key of an attachment that has no record and
-// is older than cutoff goes to orphan; a driver's temporary file older
-// than cutoff to temp; a record that no key belongs to to skip, if skip is
+// is older than cutoff goes to orphan; a driver's temporary file last
+// written before tempCutoff to temp; a record that no key belongs to to skip, if skip is
 // not nil (then every record is read). Other keys
 // count as Unknown. It returns how many keys of attachments it saw and how
 // many records it read.
-func (c *core) walk(ctx context.Context, sc metadata.Scanner, prefix string, cutoff time.Time, rep *MaintenanceReport,
+func (c *core) walk(ctx context.Context, sc metadata.Scanner, prefix string, cutoff, tempCutoff time.Time, rep *MaintenanceReport,
 	orphan, temp func(storage.Item), skip func(*metadata.Record)) (keys, records int, err error) {
 	kind := storage.KindContent
 	if prefix == storage.DerivativesPrefix {
@@ -229,7 +278,7 @@ func (c *core) walk(ctx context.Context, sc metadata.Scanner, prefix string, cut
 		}
 		switch {
 		case it.Kind == storage.KindTemporary:
-			if it.ModTime.Before(cutoff) {
+			if it.ModTime.Before(tempCutoff) {
 				temp(it)
 			}
 		case it.Kind == kind && validID(it.ID):

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/blob/memblob"
@@ -354,4 +356,170 @@ func TestMaintainNeedsAScanner(t *testing.T) {
 	defer svc.Close()
 	_, err = svc.Maintain(t.Context())
 	require.ErrorContains(t, err, "metadata.Scanner")
+}
+
+// A temporary file of a write cut off mid-way is removed once it is older
+// than half of OrphanGrace: the upload it belongs to began longer ago
+// than that, and its commit refuses it. Content without a record waits
+// the whole grace.
+func TestMaintainRemovesTempFilesAfterHalfTheGrace(t *testing.T) {
+	m := newMaintEnv(t, backends()[0], &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}, Maintenance: attachment.MaintenanceOptions{OrphanGrace: time.Hour}})
+	id := uuid.Must(uuid.NewV7()).String()
+	tmp := storage.ContentKey(id) + ".18a3f0c2b1d4e5f6.tmp"
+	m.write(tmp, []byte("cut off"))
+	derivedTmp := storage.DerivativeKey(id, "thumb-64") + ".18a3f0c2b1d4e5f7.tmp"
+	m.write(derivedTmp, []byte("cut off"))
+	orphan := uuid.Must(uuid.NewV7()).String()
+	m.write(storage.ContentKey(orphan), []byte("half an upload"))
+
+	m.clock.advance(29 * time.Minute)
+	rep := m.maintain()
+	require.Zero(t, rep.TempFiles, "younger than half the grace: may still be written")
+	require.True(t, m.exists(tmp))
+
+	m.clock.advance(2 * time.Minute)
+	rep = m.maintain()
+	require.Equal(t, 2, rep.TempFiles, "report: %+v", rep)
+	require.Zero(t, rep.OrphanContent, "content without a record waits the whole grace")
+	require.False(t, m.exists(tmp))
+	require.False(t, m.exists(derivedTmp))
+	require.True(t, m.exists(storage.ContentKey(orphan)))
+}
+
+// On S3, Maintain aborts the incomplete multipart uploads under the
+// service's prefixes that are older than half of OrphanGrace (what a
+// crash in the middle of a large upload leaves), and keeps younger ones
+// and those under other keys of the bucket.
+func TestMaintainAbortsStaleMultipartUploads(t *testing.T) {
+	be := backends()[3]
+	// A grace of 4 s: uploads started 3 s before Maintain are stale (older
+	// than 2 s), one started just before is not, with room for a server
+	// that keeps the time to the second.
+	m := newMaintEnv(t, be, &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}, Maintenance: attachment.MaintenanceOptions{OrphanGrace: 4 * time.Second}})
+	b := m.st.s3
+	ids := map[string]*string{}
+	start := func(key string) string {
+		out, err := b.Client.CreateMultipartUpload(t.Context(), &s3.CreateMultipartUploadInput{Bucket: aws.String(b.Name), Key: aws.String(b.Prefix + key)})
+		require.NoError(t, err)
+		_, err = b.Client.UploadPart(t.Context(), &s3.UploadPartInput{
+			Bucket: aws.String(b.Name), Key: aws.String(b.Prefix + key), UploadId: out.UploadId,
+			PartNumber: aws.Int32(1), Body: strings.NewReader("a part of a large upload"),
+		})
+		require.NoError(t, err)
+		ids[key] = out.UploadId
+		return key
+	}
+	a := m.upload("kept.txt", []byte("an attachment in order"))
+	start(storage.ContentKey(uuid.Must(uuid.NewV7()).String()))
+	start(storage.DerivativeKey(uuid.Must(uuid.NewV7()).String(), "thumb-1024"))
+	elsewhere := start("elsewhere/big.bin")
+	time.Sleep(3 * time.Second)
+	young := start(storage.ContentKey(uuid.Must(uuid.NewV7()).String()))
+
+	rep := m.maintain()
+	require.Equal(t, 2, rep.AbortedUploads, "report: %+v", rep)
+	require.Zero(t, rep.Failed)
+	require.ElementsMatch(t, []string{elsewhere, young}, b.PendingUploads(t), "the stale ones are aborted")
+	m.requireIntact(a, []byte("an attachment in order"))
+	require.Zero(t, m.maintain().AbortedUploads, "a second run finds nothing stale")
+
+	// The rest is aborted here: s3test fails a test that leaves uploads
+	// pending.
+	for _, key := range []string{elsewhere, young} {
+		_, err := b.Client.AbortMultipartUpload(t.Context(), &s3.AbortMultipartUploadInput{Bucket: aws.String(b.Name), Key: aws.String(b.Prefix + key), UploadId: ids[key]})
+		require.NoError(t, err)
+	}
+}
+
+// hookedStore is a memstore with faults injected between Maintain's scans
+// and its changes, to play what uploads and refs do meanwhile.
+type hookedStore struct {
+	*memstore.Store
+	// beforeDelete, when set, runs before every Delete.
+	beforeDelete func(id string)
+	// hidden is left out of every Scan: its record was committed after
+	// the scan went past its ID.
+	hidden string
+}
+
+func (h *hookedStore) Delete(ctx context.Context, tenant, id string, force bool) error {
+	if h.beforeDelete != nil {
+		h.beforeDelete(id)
+	}
+	return h.Store.Delete(ctx, tenant, id, force)
+}
+
+func (h *hookedStore) Scan(ctx context.Context, q metadata.ScanQuery) ([]*metadata.Record, error) {
+	recs, err := h.Store.Scan(ctx, q)
+	out := recs[:0]
+	for _, r := range recs {
+		if r.ID != h.hidden {
+			out = append(out, r)
+		}
+	}
+	return out, err
+}
+
+// An abandoned upload given a ref between the sweep's scan and its
+// delete is kept: the delete is the store's atomic "unless referenced".
+// (Mutation: sweeping with Delete(force=true) deletes it, and fails this.)
+func TestMaintainSweepKeepsUploadReferencedAfterTheScan(t *testing.T) {
+	bucket := memblob.OpenBucket(nil)
+	t.Cleanup(func() { bucket.Close() })
+	meta := &hookedStore{Store: memstore.New()}
+	c := &clock{}
+	svc := c.service(t, storage.New(bucket), meta, &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}, Maintenance: attachment.MaintenanceOptions{AbandonAfter: time.Hour}})
+	as, err := svc.Upload(t.Context(), nil, attachment.File{Name: "a.txt", Content: strings.NewReader("saved just in time")})
+	require.NoError(t, err)
+	a := as[0]
+	c.advance(2 * time.Hour)
+	refs := 0
+	meta.beforeDelete = func(id string) {
+		if id == a.ID && refs == 0 {
+			refs++
+			_, err := svc.AddRef(t.Context(), a.ID, "doc:1")
+			require.NoError(t, err)
+		}
+	}
+	rep, err := svc.Maintain(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 1, refs, "the hook ran between the scan and the delete")
+	require.Zero(t, rep.Abandoned, "report: %+v", rep)
+	got, err := svc.Get(t.Context(), a.ID)
+	require.NoError(t, err, "the attachment referenced meanwhile is kept")
+	require.Equal(t, []string{"doc:1"}, got.Refs)
+	ok, err := bucket.Exists(t.Context(), storage.ContentKey(a.ID))
+	require.NoError(t, err)
+	require.True(t, ok, "and so is its content")
+}
+
+// Content (and a derivative) whose record the reconciliation's scan did
+// not see, but which has one by the time of the removal, is kept: each
+// candidate is looked up again just before it is removed. (Mutation:
+// removing that second lookup, for content or for derivatives, removes
+// them, and fails this.)
+func TestMaintainKeepsContentWhoseRecordAppearsAfterTheScan(t *testing.T) {
+	bucket := memblob.OpenBucket(nil)
+	t.Cleanup(func() { bucket.Close() })
+	meta := &hookedStore{Store: memstore.New()}
+	c := &clock{}
+	svc := c.service(t, storage.New(bucket), meta, &attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}, Maintenance: attachment.MaintenanceOptions{OrphanGrace: time.Hour}})
+	as, err := svc.Upload(t.Context(), nil, attachment.File{Name: "a.txt", Content: strings.NewReader("committed late")})
+	require.NoError(t, err)
+	a := as[0]
+	thumb := storage.DerivativeKey(a.ID, "thumb-64")
+	require.NoError(t, bucket.WriteAll(t.Context(), thumb, []byte("thumb"), nil))
+	meta.hidden = a.ID
+	c.advance(2 * time.Hour)
+
+	rep, err := svc.Maintain(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, 0, rep.RecordsChecked, "the scan did not see the record")
+	require.Zero(t, rep.OrphanContent, "report: %+v", rep)
+	require.Zero(t, rep.OrphanDerivatives, "report: %+v", rep)
+	for _, key := range []string{storage.ContentKey(a.ID), thumb} {
+		ok, err := bucket.Exists(t.Context(), key)
+		require.NoError(t, err)
+		require.True(t, ok, "%s is kept", key)
+	}
 }

@@ -22,6 +22,19 @@
 // program reads it; the library never reads the environment). Without
 // either, there are no signed URLs.
 //
+// Bound to a loopback address (the default), the server answers only
+// requests whose Host is a loopback name (localhost, 127.0.0.0/8, [::1]):
+// a web page on another site whose name an attacker resolves to 127.0.0.1
+// (DNS rebinding) is refused, which matters most without -token. Browsers'
+// cross-origin requests that change something are refused too
+// (HandlerOptions.CrossOrigin); the demo page is same-origin.
+//
+// Maintenance (-maintain-every) removes what a crash leaves: content
+// without a record once older than -orphan-grace (2h here, against the
+// library's 24 h), a blob driver's temporary files and S3's incomplete
+// multipart uploads once older than half of it. An upload must then end
+// within half of -orphan-grace (1 h), or it fails at its commit.
+//
 // gs:// and azblob:// buckets need the cloud build tag (see cloud.go).
 package main
 
@@ -31,6 +44,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -52,6 +66,7 @@ import (
 	_ "github.com/attachkit/attachment/metadata/memstore"
 	_ "github.com/attachkit/attachment/metadata/pgstore"
 	_ "github.com/attachkit/attachment/metadata/sqlitestore"
+	"github.com/attachkit/attachment/wire"
 )
 
 func main() {
@@ -75,10 +90,15 @@ type config struct {
 	demo bool
 	// signer is nil unless -signing-key (or ATTACHMENT_SIGNING_KEY) is set.
 	signer *attachment.Signer
-	// maintainEvery and abandonAfter are Options.Maintenance.Interval and
-	// Options.Maintenance.AbandonAfter.
-	maintainEvery, abandonAfter time.Duration
+	// maintainEvery, abandonAfter and orphanGrace are
+	// Options.Maintenance.Interval, AbandonAfter and OrphanGrace.
+	maintainEvery, abandonAfter, orphanGrace time.Duration
 }
+
+// defaultOrphanGrace is -orphan-grace's default: shorter than the
+// library's DefaultOrphanGrace (24 h), so that what a crash leaves is
+// gone within hours; uploads must end within half of it.
+const defaultOrphanGrace = 2 * time.Hour
 
 func parseFlags(args []string) (config, error) {
 	var c config
@@ -92,6 +112,7 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.demo, "demo", true, "serve the demo page at / (its files under /_demo/)")
 	fs.DurationVar(&c.maintainEvery, "maintain-every", time.Hour, "how often to run maintenance (remove content left without a record by a crash or a failed delete; sweep abandoned uploads with -abandon-after); 0 turns it off")
 	fs.DurationVar(&c.abandonAfter, "abandon-after", 0, "delete uploads never referenced (POST /{id}/refs) once this old; 0 (the default) keeps them")
+	fs.DurationVar(&c.orphanGrace, "orphan-grace", defaultOrphanGrace, "maintenance removes content without a record once this old, and temporary files and S3 multipart uploads left by a crash at half of it; an upload must end within half of it; 0 for the library's default (24h)")
 	fs.StringVar(&c.token, "token", "", "when set, every request needs \"Authorization: Bearer TOKEN\" or \"X-API-Token: TOKEN\"")
 	// No default shown for the key: -help must not print a secret.
 	signingKey := fs.String("signing-key", "", "enables signed URLs: a secret of at least 32 bytes in hex or base64, or several separated by commas (the first signs, all verify); default $"+signingKeyEnv)
@@ -100,8 +121,8 @@ func parseFlags(args []string) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	if c.maintainEvery < 0 || c.abandonAfter < 0 {
-		return c, errors.New("-maintain-every and -abandon-after must not be negative")
+	if c.maintainEvery < 0 || c.abandonAfter < 0 || c.orphanGrace < 0 {
+		return c, errors.New("-maintain-every, -abandon-after and -orphan-grace must not be negative")
 	}
 	// Open checks -max-size; NewHandler would panic on a bad
 	// -max-request-size, so it is checked here.
@@ -176,7 +197,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	svc, err := attachment.Open(ctx, c.blobURL, c.metaURL, &attachment.Options{
 		MaxFileSize: c.maxSize,
 		Logger:      log,
-		Maintenance: attachment.MaintenanceOptions{Interval: c.maintainEvery, AbandonAfter: c.abandonAfter},
+		Maintenance: attachment.MaintenanceOptions{Interval: c.maintainEvery, AbandonAfter: c.abandonAfter, OrphanGrace: c.orphanGrace},
 	})
 	if err != nil {
 		return err
@@ -192,6 +213,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Access:         access,
 		Signer:         c.signer,
 		MaxRequestSize: c.maxRequest,
+		// The token travels in a header, which no other site can make a
+		// browser send; the check costs nothing and keeps a host that
+		// copies this program and adds cookies safe.
+		CrossOrigin: http.NewCrossOriginProtection(),
 	}))
 	if err != nil {
 		return err
@@ -201,8 +226,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var handler http.Handler = mux
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
+		handler = loopbackOnly(mux)
+	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		// No ReadTimeout or WriteTimeout: they would cut off large uploads
 		// and downloads. IdleTimeout closes idle keep-alive connections.
@@ -228,18 +257,65 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return srv.Shutdown(sctx)
 }
 
-// tokenAccess requires a shared token on every request.
+// tokenAccess requires a shared token on every request. The SHA-256
+// digests of the token sent and the token expected are compared, in
+// constant time: both have the same length whatever was sent, so the time
+// taken tells nothing of the token, its length included.
+// (subtle.ConstantTimeCompare of the tokens themselves returns at once
+// when their lengths differ.)
 func tokenAccess(token string) attachment.Access {
+	want := sha256.Sum256([]byte(token))
 	return attachment.AccessFuncs{
 		IdentifyFunc: func(r *http.Request) (attachment.Caller, error) {
 			got := r.Header.Get("X-API-Token")
 			if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 				got = v
 			}
-			if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			sum := sha256.Sum256([]byte(got))
+			if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 				return attachment.Caller{}, attachment.ErrUnauthorized
 			}
 			return attachment.Caller{}, nil
 		},
 	}
+}
+
+// loopbackOnly serves only requests whose Host is a loopback name, for a
+// server bound to a loopback address: what reaches it from a browser
+// under any other name comes from a page of another site that resolved
+// its own name to this address (DNS rebinding), to read or change what
+// the server holds. Others are answered 403 with a problem+json.
+func loopbackOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHost(r.Host) {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(wire.Problem{
+				Type:   "about:blank",
+				Title:  http.StatusText(http.StatusForbidden),
+				Status: http.StatusForbidden,
+				Detail: "this server listens on a loopback address and answers only to localhost, 127.0.0.1 or [::1] in the Host header",
+				Code:   wire.CodeForbidden,
+			})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHost reports whether host (a Host header: a name or an address,
+// with or without a port) is localhost, an address in 127.0.0.0/8 or ::1.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

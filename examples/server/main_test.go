@@ -5,8 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +21,7 @@ import (
 	"github.com/attachkit/attachment"
 	"github.com/attachkit/attachment/internal/pgtest"
 	"github.com/attachkit/attachment/internal/s3test"
+	"github.com/attachkit/attachment/wire"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -248,4 +253,145 @@ func TestServeSweepsAbandonedUploads(t *testing.T) {
 	require.Eventually(t, func() bool { return status(abandoned) == http.StatusNotFound }, 20*time.Second, 20*time.Millisecond,
 		"the abandoned upload was never swept")
 	require.Equal(t, http.StatusOK, status(kept))
+}
+
+func TestTokenAccess(t *testing.T) {
+	access := tokenAccess("s3cret")
+	for _, tc := range []struct {
+		name, header, value string
+		ok                  bool
+	}{
+		{"bearer", "Authorization", "Bearer s3cret", true},
+		{"X-API-Token", "X-API-Token", "s3cret", true},
+		{"none", "", "", false},
+		{"empty bearer", "Authorization", "Bearer ", false},
+		{"same length, other token", "X-API-Token", "s3creT", false},
+		{"a prefix", "X-API-Token", "s3cre", false},
+		{"longer", "X-API-Token", "s3cret!", false},
+		{"another scheme", "Authorization", "Basic s3cret", false},
+		{"lower-case scheme", "Authorization", "bearer s3cret", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", "http://127.0.0.1/attachments/", nil)
+			if tc.header != "" {
+				req.Header.Set(tc.header, tc.value)
+			}
+			_, err := access.Identify(req)
+			if tc.ok {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorIs(t, err, attachment.ErrUnauthorized)
+			}
+		})
+	}
+}
+
+func TestLoopbackHost(t *testing.T) {
+	for host, ok := range map[string]bool{
+		"localhost": true, "localhost:8080": true, "LocalHost:1": true, "localhost.": true,
+		"127.0.0.1": true, "127.0.0.1:8080": true, "127.1.2.3:80": true,
+		"[::1]": true, "[::1]:8080": true,
+		"": false, "evil.example": false, "evil.example:8080": false, "localhost.evil.example": false,
+		"10.0.0.1:8080": false, "0.0.0.0:8080": false, "[::2]:8080": false, "127.0.0.1.evil.example": false,
+	} {
+		assert.Equal(t, ok, loopbackHost(host), host)
+	}
+}
+
+// The server on loopback refuses requests under another host name (DNS
+// rebinding), with a problem+json, and browsers' cross-origin requests
+// that change something; same-origin ones pass.
+func TestServeRefusesOtherHostsAndCrossOrigin(t *testing.T) {
+	dir := t.TempDir()
+	base := serve(t,
+		"-blob", "file://"+dir+"/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
+		"-meta", "sqlite://"+dir+"/meta.db")
+	origin := strings.TrimSuffix(base, "/attachments/")
+	port := origin[strings.LastIndex(origin, ":")+1:]
+	do := func(method, url, host string, hdr map[string]string) *http.Response {
+		req, err := http.NewRequest(method, url, strings.NewReader("hi"))
+		require.NoError(t, err)
+		if host != "" {
+			req.Host = host
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+
+	for _, host := range []string{"evil.example:" + port, "evil.example"} {
+		for _, url := range []string{base, origin + "/"} {
+			resp := do("GET", url, host, nil)
+			require.Equal(t, http.StatusForbidden, resp.StatusCode, "%s %s", host, url)
+			require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+			var p wire.Problem
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&p))
+			require.Equal(t, wire.CodeForbidden, p.Code)
+			require.Equal(t, http.StatusForbidden, p.Status)
+		}
+		resp := do("POST", base+"?filename=a.txt", host, nil)
+		require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	}
+	for _, host := range []string{"localhost:" + port, "127.0.0.1:" + port, ""} {
+		require.Equal(t, http.StatusOK, do("GET", base, host, nil).StatusCode, host)
+	}
+
+	resp := do("POST", base+"?filename=a.txt", "", map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a cross-origin upload")
+	var p wire.Problem
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&p))
+	require.Equal(t, wire.CodeForbidden, p.Code)
+	resp = do("POST", base+"?filename=a.txt", "", map[string]string{"Sec-Fetch-Site": "same-origin", "Origin": origin})
+	require.Equal(t, http.StatusCreated, resp.StatusCode, "a same-origin upload (the demo page's)")
+}
+
+// -orphan-grace reaches Options.Maintenance.OrphanGrace, with a default
+// shorter than the library's.
+func TestOrphanGraceFlag(t *testing.T) {
+	c, err := parseFlags(nil)
+	require.NoError(t, err)
+	assert.Equal(t, defaultOrphanGrace, c.orphanGrace)
+	assert.Less(t, c.orphanGrace, attachment.DefaultOrphanGrace)
+	c, err = parseFlags([]string{"-orphan-grace", "10m"})
+	require.NoError(t, err)
+	assert.Equal(t, 10*time.Minute, c.orphanGrace)
+	_, err = parseFlags([]string{"-orphan-grace", "-1s"})
+	assert.Error(t, err)
+}
+
+// With -orphan-grace, the server's own maintenance removes what a crash
+// leaves (content without a record, a driver's temporary file) once that
+// old, and keeps what is in order.
+func TestServeRemovesCrashLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	base := serve(t, "-orphan-grace", "2s", "-maintain-every", "100ms",
+		"-blob", "file://"+dir+"/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
+		"-meta", "sqlite://"+dir+"/meta.db")
+	resp, err := http.Post(base+"?filename=a.txt", "text/plain", strings.NewReader("kept"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+
+	content := filepath.Join(dir, "blobs", "content")
+	orphan := filepath.Join(content, "0190a000-0000-7000-8000-000000000001")
+	tmp := filepath.Join(content, "0190a000-0000-7000-8000-000000000002.18a3f0c2b1d4e5f6.tmp")
+	require.NoError(t, os.WriteFile(orphan, []byte("a crash between the two writes"), 0o644))
+	require.NoError(t, os.WriteFile(tmp, []byte("a crash mid-write"), 0o644))
+	gone := func(path string) func() bool {
+		return func() bool { _, err := os.Stat(path); return errors.Is(err, fs.ErrNotExist) }
+	}
+	require.Eventually(t, gone(tmp), 20*time.Second, 50*time.Millisecond, "the temporary file was never removed")
+	require.Eventually(t, gone(orphan), 20*time.Second, 50*time.Millisecond, "the content without a record was never removed")
+
+	resp, err = http.Get(strings.TrimSuffix(base, "/attachments/") + loc)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, "kept", string(body))
 }

@@ -131,13 +131,15 @@ func newEnv(t testing.TB, be backend, o *envOpts) *env {
 	if o.handler != nil {
 		hopts = *o.handler
 	}
-	mux := http.NewServeMux()
+	var h http.Handler
 	if o.strip {
-		mux.Handle(prefix+"/", http.StripPrefix(prefix, attachment.NewHandler(svc, &hopts)))
+		h = http.StripPrefix(prefix, attachment.NewHandler(svc, &hopts))
 	} else {
 		hopts.Prefix = prefix
-		mux.Handle(prefix+"/", attachment.NewHandler(svc, &hopts))
+		h = attachment.NewHandler(svc, &hopts)
 	}
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/", recordExchanges(t, prefix, h)) // off unless $ATTACHMENT_TEST_EXCHANGES
 	return &env{t: t, bucket: bucket, s3: st.s3, meta: meta, svc: svc, srv: mux, prefix: prefix}
 }
 

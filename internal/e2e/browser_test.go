@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -580,4 +581,70 @@ func TestBrowserToken(t *testing.T) {
 	b.checkProblems()
 	b.checkAPI("GET / 401", "GET / 200", "POST / 201", "GET /{id}/thumbnail 200")
 	assert.Equal(t, []string{"GET /attachments/?limit=20 401"}, b.errorAnswers())
+}
+
+// TestBrowserUploadProgress: on a slow network (uploads throttled by
+// Chromium's network emulation), the upload's progress bar moves through
+// values strictly between 0 and 100 while the file is being sent, not
+// only to 100 at the end.
+func TestBrowserUploadProgress(t *testing.T) {
+	const prefix = "/api/files"
+	b := startBrowserTest(t, prefix)
+	const size = 2 << 20
+	big := filepath.Join(t.TempDir(), "big.txt")
+	require.NoError(t, os.WriteFile(big, bytes.Repeat([]byte("progress, slowly.\n"), size/18), 0o644))
+
+	b.do("open", chromedp.Navigate(b.origin+"/"))
+	b.wait("first list", `document.getElementById('grid').dataset.loaded === 'true'`)
+	// Every value the page gives a progress bar, with its row's state then.
+	b.do("watch progress", chromedp.Evaluate[chromedp.Void](`(() => {
+		window.progressSeen = [];
+		new MutationObserver((ms) => {
+			for (const m of ms) {
+				const row = m.target.closest('[data-testid=upload-row]');
+				window.progressSeen.push({value: m.target.value, state: row && row.dataset.state});
+			}
+		}).observe(document.getElementById('uploads'), {subtree: true, attributes: true, attributeFilter: ['value']});
+	})()`))
+	// 512 KiB/s up: some four seconds for the file, many progress events.
+	b.do("slow network", chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tgt, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{{UploadThroughput: 512 << 10, DownloadThroughput: -1}},
+		})
+		return err
+	}))
+	start := time.Now()
+	b.do("choose file", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{big}))
+	// Sampled from here while the upload runs, as a user would see it,
+	// until a value between 0 and 100 shows or the upload is over.
+	b.wait("progress shown mid-upload, or the upload over", `(() => {
+		const p = document.querySelector('[data-testid=upload-progress]');
+		const state = p?.closest('[data-testid=upload-row]').dataset.state;
+		if (p && p.value > 0 && p.value < 100 && state === 'uploading') window.progressSampled = p.value;
+		return window.progressSampled !== undefined || state === 'done' || state === 'error';
+	})()`)
+	sampled := eval[float64](b, `window.progressSampled ?? -1`)
+	assert.True(t, sampled > 0 && sampled < 100, "sampled mid-upload, the bar showed no value between 0 and 100")
+	b.wait("uploaded", `document.querySelector('[data-testid=upload-row]')?.dataset.state === 'done'`)
+	took := time.Since(start)
+	b.screenshot("uploaded-slowly")
+
+	type sample struct {
+		Value float64 `json:"value"`
+		State string  `json:"state"`
+	}
+	seen := eval[[]sample](b, `window.progressSeen`)
+	var between []float64
+	for _, s := range seen {
+		if s.Value > 0 && s.Value < 100 && s.State == "uploading" {
+			between = append(between, s.Value)
+		}
+	}
+	t.Logf("%d MiB uploaded in %v; sampled at %v%%; progress values between 0 and 100: %v", size>>20, took.Round(time.Millisecond), sampled, between)
+	assert.NotEmpty(t, between, "no progress between 0 and 100 while uploading: %v", seen)
+	assert.True(t, slices.IsSorted(between), "progress went back: %v", between)
+	assert.Equal(t, 100.0, seen[len(seen)-1].Value, "the bar ends full")
+	b.checkProblems()
+	b.checkAPI("POST / 201")
+	assert.Empty(t, b.errorAnswers())
 }

@@ -19,6 +19,7 @@ const (
 	CodeUnauthorized     = "unauthorized"
 	CodeForbidden        = "forbidden"
 	CodeConflict         = "conflict"
+	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
 )
 
@@ -50,6 +51,7 @@ var kinds = [...]Kind{
 	{CodeUnauthorized, http.StatusUnauthorized, ErrUnauthorized},
 	{CodeForbidden, http.StatusForbidden, ErrForbidden},
 	{CodeBadRequest, http.StatusBadRequest, ErrInvalid},
+	{CodeUnavailable, http.StatusServiceUnavailable, ErrUnavailable},
 	{CodeInternal, http.StatusInternalServerError, nil},
 }
 

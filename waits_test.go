@@ -128,7 +128,7 @@ func (s *countingStore) count(id string) int {
 // and finishes the others at once.
 type holdProcessor struct{ release chan struct{} }
 
-func (holdProcessor) Name() string                          { return "hold" }
+func (holdProcessor) Name() string                         { return "hold" }
 func (holdProcessor) Accept(a *attachment.Attachment) bool { return true }
 func (p holdProcessor) Process(ctx context.Context, t *attachment.Task) error {
 	if !strings.HasPrefix(t.Attachment.Filename, "hold") {

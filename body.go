@@ -37,16 +37,16 @@ const idleMinBytes = 1 << 10
 
 // idleReader reads an upload body under a rolling read deadline on the
 // connection: once idleMinBytes have come since the deadline last moved,
-// it moves to idle from now (at most every 32nd of idle). A Read that stalls past it fails (and
-// net/http cancels the request's context). At the end of the body the
-// deadline is lifted, for the request's work after it and for net/http's
-// own reads of the connection.
+// it moves to idle from now (at most every 32nd of idle). A Read that
+// stalls past it fails (and net/http cancels the request's context). At
+// the end of the body the deadline is lifted, for the request's work
+// after it and for net/http's own reads of the connection.
 type idleReader struct {
 	r    io.Reader
 	rc   *http.ResponseController
 	idle time.Duration
-	// since counts the bytes read since the deadline last moved, at
-	// moved.
+	// since counts the bytes read since the deadline last moved, which
+	// it did at moved. Only Read uses them.
 	since int
 	moved time.Time
 	// deadline is the deadline in force (Unix nanoseconds; 0 for none),

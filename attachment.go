@@ -59,7 +59,7 @@ type core struct {
 	procs   []Processor
 	queue   metadata.Queue
 	pool    *pool
-	changed notifier // broadcast when a job of this service finishes
+	changed notifier // notified, per attachment, when a job of this service finishes
 	thumbs  thumbnailer
 	// maint runs Maintain in the background; nil unless
 	// Options.Maintenance.Interval is set.
@@ -218,10 +218,18 @@ func (s *Service) OpenContent(ctx context.Context, id string) (*Attachment, *sto
 	return a, obj, nil
 }
 
-// openContent opens the content of a record already read.
+// openContent opens the content of a record already read. Content that is
+// missing because a Delete removed the record since is ErrNotFound, as if
+// the record had been read after it.
 func (c *core) openContent(ctx context.Context, a *Attachment) (*storage.Object, error) {
 	obj, err := c.content.OpenContent(ctx, a.ID)
 	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			// Delete removes the record before the content: read it again.
+			if _, gerr := c.meta.Get(ctx, a.Tenant, a.ID); errors.Is(gerr, metadata.ErrNotFound) {
+				return nil, notFound(a.ID)
+			}
+		}
 		// The record exists: missing content is a server fault, not a 404.
 		return nil, fmt.Errorf("attachment %s: content: %w", a.ID, errors.Join(errMissingContent, err))
 	}

@@ -3,6 +3,9 @@ package attachment
 import (
 	"errors"
 	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
 )
 
 // errBodyRead marks an error met while reading a request body: the
@@ -25,4 +28,82 @@ func (c clientReader) Read(p []byte) (int, error) {
 		err = &bodyError{err}
 	}
 	return n, err
+}
+
+// idleMinBytes is the data an upload must send within each
+// UploadIdleTimeout for its read deadline to move: a client trickling a
+// byte at a time does not hold its request.
+const idleMinBytes = 1 << 10
+
+// idleReader reads an upload body under a rolling read deadline on the
+// connection: once idleMinBytes have come since the deadline last moved,
+// it moves to idle from now (at most every 32nd of idle). A Read that
+// stalls past it fails (and net/http cancels the request's context). At
+// the end of the body the deadline is lifted, for the request's work
+// after it and for net/http's own reads of the connection.
+type idleReader struct {
+	r    io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+	// since counts the bytes read since the deadline last moved, which
+	// it did at moved. Only Read uses them.
+	since int
+	moved time.Time
+	// deadline is the deadline in force (Unix nanoseconds; 0 for none),
+	// read by expired from the handler's goroutine.
+	deadline atomic.Int64
+}
+
+// newIdleReader returns r read under a rolling deadline of idle on the
+// connection of w, or nil when w cannot set read deadlines (an
+// httptest.ResponseRecorder, a wrapper without Unwrap) or setting one
+// failed: then the body is read without one.
+func newIdleReader(w http.ResponseWriter, r io.Reader, idle time.Duration) *idleReader {
+	ir := &idleReader{r: r, rc: http.NewResponseController(w), idle: idle}
+	if ir.extend(time.Now()) != nil {
+		return nil
+	}
+	return ir
+}
+
+func (ir *idleReader) extend(now time.Time) error {
+	d := now.Add(ir.idle)
+	if err := ir.rc.SetReadDeadline(d); err != nil {
+		return err
+	}
+	ir.deadline.Store(d.UnixNano())
+	ir.since, ir.moved = 0, now
+	return nil
+}
+
+func (ir *idleReader) Read(p []byte) (int, error) {
+	n, err := ir.r.Read(p)
+	ir.since += n
+	switch {
+	case err == io.EOF:
+		ir.lift()
+	case err == nil && ir.since >= idleMinBytes:
+		// Moved at most every 32nd of idle: a fast upload does not pay
+		// for a new deadline on every Read.
+		if now := time.Now(); now.Sub(ir.moved) >= ir.idle/32 {
+			_ = ir.extend(now)
+		}
+	}
+	return n, err
+}
+
+// lift removes the read deadline.
+func (ir *idleReader) lift() {
+	if ir.rc.SetReadDeadline(time.Time{}) == nil {
+		ir.deadline.Store(0)
+	}
+}
+
+// expired reports whether the body stalled: the read deadline has
+// passed. A Read cut by it may fail with the deadline's error, or the
+// request may end first with its context canceled (net/http cancels it
+// when the read fails); either way the deadline is past.
+func (ir *idleReader) expired() bool {
+	d := ir.deadline.Load()
+	return d != 0 && !time.Now().Before(time.Unix(0, d))
 }

@@ -135,6 +135,7 @@
 //	ErrUnauthorized      401 unauthorized
 //	ErrForbidden         403 forbidden
 //	ErrInvalid           400 bad_request (as are malformed requests; too many ranges is 416 bad_request)
+//	ErrUnavailable       503 unavailable (with Retry-After: too many status waits, decoders busy)
 //
 // Any other error is a 500 with code internal, whose detail goes only to
 // the logger ([Options].Logger or [HandlerOptions].Logger); no store

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/attachkit/attachment/wire"
 )
@@ -17,6 +19,9 @@ const (
 	DefaultMaxRequestSize = 1 << 30 // 1 GiB
 	DefaultMaxParts       = 128
 	DefaultMaxRanges      = 64
+
+	DefaultMaxStatusWaits    = 1000
+	DefaultUploadIdleTimeout = 30 * time.Second
 )
 
 // HandlerOptions configures a Handler: how it is mounted, who may do what,
@@ -57,6 +62,24 @@ type HandlerOptions struct {
 	// content are ignored: the whole content is served). Zero means
 	// DefaultMaxRanges (64); Off means no limit (net/http's rules only).
 	MaxRanges int
+	// MaxStatusWaits bounds the status requests with ?wait= that wait at
+	// once (each holds a request and looks at the store every
+	// Options.Processing.PollInterval); one more is answered 503
+	// unavailable with a Retry-After header. A status request without
+	// ?wait= is never refused. Zero means DefaultMaxStatusWaits (1000);
+	// Off means no limit.
+	MaxStatusWaits int
+	// UploadIdleTimeout is the longest an upload's body may stall: the
+	// Handler cuts an upload when no data has come for that long (and
+	// when less than 1 KiB has come in that time, so a client cannot hold
+	// a request by trickling a byte at a time), answers it 408
+	// bad_request, closes the connection and stores nothing of it. It uses
+	// read deadlines on the connection (http.ResponseController); where
+	// the ResponseWriter has none (an httptest.ResponseRecorder, a
+	// middleware's writer without an Unwrap method) uploads are not
+	// limited. Zero means DefaultUploadIdleTimeout (30 s); Off means no
+	// limit.
+	UploadIdleTimeout time.Duration
 	// Logger receives the handler's logs (server errors, with their
 	// detail, which clients never see). Nil means the Service's logger.
 	Logger *slog.Logger
@@ -102,6 +125,8 @@ func (o *HandlerOptions) fill(defRequest int64) error {
 	set(&k, "HandlerOptions.MaxRequestSize", &o.MaxRequestSize, defRequest, 1, "no limit")
 	set(&k, "HandlerOptions.MaxParts", &o.MaxParts, DefaultMaxParts, 1, "no limit")
 	set(&k, "HandlerOptions.MaxRanges", &o.MaxRanges, DefaultMaxRanges, 1, "no limit")
+	set(&k, "HandlerOptions.MaxStatusWaits", &o.MaxStatusWaits, DefaultMaxStatusWaits, 1, "no limit")
+	set(&k, "HandlerOptions.UploadIdleTimeout", &o.UploadIdleTimeout, DefaultUploadIdleTimeout, 1, "no limit")
 	return k.err()
 }
 
@@ -128,6 +153,8 @@ type Handler struct {
 	opts   HandlerOptions
 	log    *slog.Logger
 	signer *Signer
+	// waits counts the status requests waiting now (MaxStatusWaits).
+	waits atomic.Int64
 }
 
 var _ http.Handler = (*Handler)(nil)

@@ -11,7 +11,8 @@ import (
 // Status handles GET /{id}/status: {"id", "state", "processing"}. With
 // ?wait=DURATION (a Go duration such as 10s, or seconds; at most
 // MaxStatusWait) it answers as soon as every processor has finished, or
-// when the wait is over.
+// when the wait is over; when HandlerOptions.MaxStatusWaits requests wait
+// already, it answers 503 unavailable with a Retry-After header.
 func (h *Handler) Status(w http.ResponseWriter, r *http.Request, id string) {
 	var wait time.Duration
 	if v := r.URL.Query().Get("wait"); v != "" {
@@ -27,6 +28,16 @@ func (h *Handler) Status(w http.ResponseWriter, r *http.Request, id string) {
 		h.writeError(w, r, err)
 		return
 	}
+	if wait > 0 {
+		n := h.waits.Add(1)
+		defer h.waits.Add(-1)
+		if max := h.opts.MaxStatusWaits; max > 0 && n > int64(max) {
+			w.Header().Set("Retry-After", statusWaitRetryAfter)
+			h.problem(w, r, http.StatusServiceUnavailable, wire.CodeUnavailable,
+				"too many status requests are waiting; try again later, or without wait")
+			return
+		}
+	}
 	st, err := svc.WaitStatus(r.Context(), id, wait)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -34,6 +45,10 @@ func (h *Handler) Status(w http.ResponseWriter, r *http.Request, id string) {
 	}
 	writeJSON(w, r, http.StatusOK, "application/json", st)
 }
+
+// statusWaitRetryAfter is the Retry-After, in seconds, of a status wait
+// refused because too many wait.
+const statusWaitRetryAfter = "5"
 
 // parseWait reads a wait duration: a Go duration ("10s", "1500ms") or
 // whole seconds ("10"). Over MaxStatusWait is cut to it.

@@ -11,7 +11,9 @@ import (
 // of Options.Thumbnails.Sizes; default Options.Thumbnails.DefaultSize), made
 // once and then served from the store with a weak ETag and conditional
 // requests. 204 No Content when no thumbnail can be made; 400
-// invalid_size for a size not allowed.
+// invalid_size for a size not allowed; 503 unavailable, with a
+// Retry-After header, when one not made yet finds every decoder
+// (Options.Thumbnails.Workers) busy for 10 seconds.
 func (h *Handler) Thumbnail(w http.ResponseWriter, r *http.Request, id string) {
 	size := 0
 	if v := r.URL.Query().Get("size"); v != "" {
@@ -27,7 +29,10 @@ func (h *Handler) Thumbnail(w http.ResponseWriter, r *http.Request, id string) {
 		h.writeError(w, r, err)
 		return
 	}
-	th, err := svc.Thumbnail(r.Context(), id, size)
+	th, err := svc.thumbnail(r.Context(), id, size, svc.core.thumbs.slotWait)
+	if errors.Is(err, ErrUnavailable) {
+		w.Header().Set("Retry-After", thumbnailRetryAfter)
+	}
 	if errors.Is(err, ErrNoThumbnail) {
 		w.Header().Set("Cache-Control", "private, no-cache")
 		w.WriteHeader(http.StatusNoContent)

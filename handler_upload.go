@@ -12,6 +12,7 @@ import (
 	"github.com/attachkit/attachment/internal/digest"
 	"github.com/attachkit/attachment/internal/filename"
 	"github.com/attachkit/attachment/internal/mpart"
+	"github.com/attachkit/attachment/wire"
 )
 
 // labelPrefix starts the form fields and query parameters that set labels.
@@ -25,7 +26,8 @@ type uploadResponse struct {
 // Upload handles POST / (relative to the mount): a multipart/form-data body
 // with one attachment per file part, or any other body as one file named
 // by the filename query parameter or a Content-Disposition header. It
-// answers 201 with the records, all or nothing.
+// answers 201 with the records, all or nothing. A body that stalls for
+// HandlerOptions.UploadIdleTimeout is answered 408 bad_request.
 func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 	c, svc, _, err := h.authorize(r, OpUpload, "")
 	if err != nil {
@@ -46,6 +48,12 @@ func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 		// and the rest of the body may be skipped.
 		body = http.MaxBytesReader(w, r.Body, max)
 	}
+	var idle *idleReader
+	if d := h.opts.UploadIdleTimeout; d > 0 {
+		if idle = newIdleReader(w, body, d); idle != nil {
+			body = idle
+		}
+	}
 	var atts []*Attachment
 	mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if perr == nil && mt == "multipart/form-data" {
@@ -53,9 +61,20 @@ func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 	} else {
 		atts, err = h.uploadRaw(r, body, svc, c)
 	}
+	if err != nil && idle != nil && idle.expired() {
+		// The body stalled: the deadline stays past, so that net/http
+		// does not wait for the rest either, and the connection closes.
+		w.Header().Set("Connection", "close")
+		h.problem(w, r, http.StatusRequestTimeout, wire.CodeBadRequest,
+			"the request body stalled: no data for "+h.opts.UploadIdleTimeout.String())
+		return
+	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return
+	}
+	if idle != nil {
+		idle.lift() // a multipart body may end before net/http's reader does
 	}
 	base := h.base(r)
 	for _, a := range atts {

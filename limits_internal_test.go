@@ -16,8 +16,8 @@ import (
 )
 
 // No image is decoded beyond Options.Thumbnails.Workers at once: with every
-// slot taken, a thumbnail request waits (here until CommitTimeout ends
-// it) without decoding, and goes on once a slot is free.
+// slot taken, a thumbnail request waits (here until its context ends)
+// without decoding, and goes on once a slot is free.
 func TestThumbnailDecodesAtOnceBounded(t *testing.T) {
 	svc, err := New(storage.New(memblob.OpenBucket(nil)), memstore.New(),
 		&Options{CommitTimeout: 200 * time.Millisecond, Processing: ProcessingOptions{NoImageProcessing: true}, Thumbnails: ThumbnailOptions{Workers: 2}})
@@ -32,7 +32,10 @@ func TestThumbnailDecodesAtOnceBounded(t *testing.T) {
 	th := &svc.core.thumbs
 	require.NoError(t, th.acquire(ctx))
 	require.NoError(t, th.acquire(ctx))
-	_, err = svc.Thumbnail(ctx, atts[0].ID, 64)
+	// Service.Thumbnail waits for a decoder until its context ends.
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	_, err = svc.Thumbnail(short, atts[0].ID, 64)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Zero(t, th.made.Load(), "decoded with every slot taken")
 

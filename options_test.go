@@ -237,11 +237,14 @@ func TestHandlerOptionsRule(t *testing.T) {
 	require.NoError(t, err)
 	h := attachment.NewHandler(svc, nil)
 	assert.Equal(t, attachment.HandlerOptions{
-		MaxRequestSize: attachment.DefaultMaxRequestSize,
-		MaxParts:       attachment.DefaultMaxParts,
-		MaxRanges:      attachment.DefaultMaxRanges,
+		MaxRequestSize:    attachment.DefaultMaxRequestSize,
+		MaxParts:          attachment.DefaultMaxParts,
+		MaxRanges:         attachment.DefaultMaxRanges,
+		MaxStatusWaits:    attachment.DefaultMaxStatusWaits,
+		UploadIdleTimeout: attachment.DefaultUploadIdleTimeout,
 	}, withoutHooks(h.Options()))
-	off := attachment.HandlerOptions{MaxRequestSize: attachment.Off, MaxParts: attachment.Off, MaxRanges: attachment.Off}
+	off := attachment.HandlerOptions{MaxRequestSize: attachment.Off, MaxParts: attachment.Off, MaxRanges: attachment.Off,
+		MaxStatusWaits: attachment.Off, UploadIdleTimeout: attachment.Off}
 	require.NoError(t, off.Validate())
 	assert.Equal(t, off, withoutHooks(attachment.NewHandler(svc, &off).Options()))
 	require.NoError(t, (*attachment.HandlerOptions)(nil).Validate())
@@ -253,6 +256,8 @@ func TestHandlerOptionsRule(t *testing.T) {
 		{"HandlerOptions.MaxRequestSize", attachment.HandlerOptions{MaxRequestSize: -2}},
 		{"HandlerOptions.MaxParts", attachment.HandlerOptions{MaxParts: -2}},
 		{"HandlerOptions.MaxRanges", attachment.HandlerOptions{MaxRanges: -100}},
+		{"HandlerOptions.MaxStatusWaits", attachment.HandlerOptions{MaxStatusWaits: -2}},
+		{"HandlerOptions.UploadIdleTimeout", attachment.HandlerOptions{UploadIdleTimeout: -time.Second}},
 	} {
 		err := c.opts.Validate()
 		require.ErrorIs(t, err, attachment.ErrInvalidOptions, c.field)

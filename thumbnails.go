@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/singleflight"
 
@@ -45,11 +46,23 @@ type thumbnailer struct {
 	sem   chan struct{}
 	group singleflight.Group
 	made  atomic.Int64 // generations run, for tests
+	// slotWait bounds how long an HTTP request for a thumbnail waits for
+	// a decode slot (thumbnailSlotWait; tests shorten it).
+	slotWait time.Duration
 }
+
+// thumbnailSlotWait is how long an HTTP request for a thumbnail not made
+// yet waits for a decode slot before it is answered 503.
+const thumbnailSlotWait = 10 * time.Second
+
+// thumbnailRetryAfter is the Retry-After, in seconds, of a thumbnail
+// refused because every decoder is busy.
+const thumbnailRetryAfter = "1"
 
 func (t *thumbnailer) init(c *core) {
 	t.c = c
 	t.sem = make(chan struct{}, c.opts.Thumbnails.Workers)
+	t.slotWait = thumbnailSlotWait
 }
 
 // acquire takes a decode slot.
@@ -62,6 +75,24 @@ func (t *thumbnailer) acquire(ctx context.Context) error {
 	}
 }
 
+// acquireWithin takes a decode slot, waiting at most wait (no bound when
+// it is not positive) or until ctx ends. Waiting longer is ErrUnavailable.
+func (t *thumbnailer) acquireWithin(ctx context.Context, wait time.Duration) error {
+	if wait <= 0 {
+		return t.acquire(ctx)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case t.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return &Error{Kind: ErrUnavailable, Detail: "every image decoder is busy; try again shortly"}
+	}
+}
+
 func (t *thumbnailer) release() { <-t.sem }
 
 func thumbName(size int) string { return "thumb-" + strconv.Itoa(size) }
@@ -70,8 +101,15 @@ func thumbName(size int) string { return "thumb-" + strconv.Itoa(size) }
 // in size x size (0 means Options.Thumbnails.DefaultSize), making it on the
 // first request and keeping it beside the content. It returns
 // ErrInvalidSize for a size not in Options.Thumbnails.Sizes and ErrNoThumbnail
-// when none can be made.
+// when none can be made. One not made yet waits for a free decoder
+// (Options.Thumbnails.Workers) until ctx ends.
 func (s *Service) Thumbnail(ctx context.Context, id string, size int) (*Thumbnail, error) {
+	return s.thumbnail(ctx, id, size, 0)
+}
+
+// thumbnail is Thumbnail, waiting at most slotWait for a decode slot when
+// it is positive (then longer is ErrUnavailable).
+func (s *Service) thumbnail(ctx context.Context, id string, size int, slotWait time.Duration) (*Thumbnail, error) {
 	c := s.core
 	if size == 0 {
 		size = c.opts.Thumbnails.DefaultSize
@@ -88,19 +126,51 @@ func (s *Service) Thumbnail(ctx context.Context, id string, size int) (*Thumbnai
 	}
 	th, err := c.thumbs.open(ctx, a, size)
 	if errors.Is(err, storage.ErrNotFound) {
-		key := a.ID + "/" + strconv.Itoa(size)
-		_, err, _ = c.thumbs.group.Do(key, func() (any, error) {
-			// Detached from the first caller: the others share the result.
-			gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
-			defer cancel()
-			return nil, c.thumbs.make(gctx, a, size)
-		})
-		if err != nil {
+		if err := c.thumbs.ensure(ctx, a, size, slotWait); err != nil {
 			return nil, err
 		}
 		th, err = c.thumbs.open(ctx, a, size)
 	}
 	return th, err
+}
+
+// errLeaderGone is the result of a shared generation whose first caller
+// left while it waited for a decode slot: the others try again.
+var errLeaderGone = errors.New("the request that was to make the thumbnail ended")
+
+// ensure makes the thumbnail unless a concurrent call for the same one is
+// making it, then waits for that one. Every caller waits on its own ctx.
+// The first waits for a decode slot on its ctx (at most slotWait when it
+// is positive); once it has one, the decode runs detached from it (bounded
+// by Options.CommitTimeout), for the others share its result.
+func (t *thumbnailer) ensure(ctx context.Context, a *Attachment, size int, slotWait time.Duration) error {
+	key := a.ID + "/" + strconv.Itoa(size)
+	for {
+		ch := t.group.DoChan(key, func() (any, error) {
+			if err := t.acquireWithin(ctx, slotWait); err != nil {
+				if ctx.Err() != nil {
+					return nil, fmt.Errorf("%w: %w", errLeaderGone, err)
+				}
+				return nil, err
+			}
+			defer t.release()
+			gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.c.opts.CommitTimeout)
+			defer cancel()
+			return nil, t.make(gctx, a, size)
+		})
+		select {
+		case res := <-ch:
+			if errors.Is(res.Err, errLeaderGone) && ctx.Err() == nil {
+				continue // another caller's request ended; not this one's
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return res.Err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // open opens a stored thumbnail. An empty one records that none can be
@@ -136,12 +206,8 @@ func (t *thumbnailer) open(ctx context.Context, a *Attachment, size int) (*Thumb
 }
 
 // make decodes the content and stores its thumbnail, or an empty marker
-// when the content cannot be decoded.
+// when the content cannot be decoded. The caller holds a decode slot.
 func (t *thumbnailer) make(ctx context.Context, a *Attachment, size int) error {
-	if err := t.acquire(ctx); err != nil {
-		return err
-	}
-	defer t.release()
 	t.made.Add(1)
 	obj, err := t.c.content.OpenContent(ctx, a.ID)
 	if err != nil {

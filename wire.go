@@ -75,6 +75,10 @@ var (
 	// ErrInvalidSize: a thumbnail size that is not in
 	// Options.Thumbnails.Sizes.
 	ErrInvalidSize = wire.ErrInvalidSize
+	// ErrUnavailable: the server cannot serve the request now, and may
+	// later: too many status waits at once, or every image decoder busy
+	// (503 unavailable, with a Retry-After header).
+	ErrUnavailable = wire.ErrUnavailable
 	// ErrNoThumbnail: no thumbnail can be made for the attachment (it is
 	// not an image, is undecodable, or has more pixels than
 	// Options.Thumbnails.MaxPixels).

@@ -34,6 +34,7 @@ func TestSentinelsAreWire(t *testing.T) {
 		"ErrUnauthorized":        {attachment.ErrUnauthorized, wire.ErrUnauthorized},
 		"ErrInvalidSize":         {attachment.ErrInvalidSize, wire.ErrInvalidSize},
 		"ErrNoThumbnail":         {attachment.ErrNoThumbnail, wire.ErrNoThumbnail},
+		"ErrUnavailable":         {attachment.ErrUnavailable, wire.ErrUnavailable},
 		"metadata.ErrNotFound":   {metadata.ErrNotFound, wire.ErrNotFound},
 		"metadata.ErrExists":     {metadata.ErrExists, wire.ErrConflict},
 		"metadata.ErrReferenced": {metadata.ErrReferenced, wire.ErrReferenced},

@@ -166,7 +166,7 @@ func (p *pool) run(j metadata.Job) {
 	if o.State == metadata.JobPending {
 		p.poke()
 	}
-	p.c.changed.broadcast()
+	p.c.changed.notify(j.AttachmentID)
 	switch o.State {
 	case metadata.JobFailed:
 		p.c.log.Warn("attachment: job failed", "id", j.AttachmentID, "processor", j.Processor, "attempt", j.Attempt, "err", o.Error)

@@ -75,6 +75,7 @@ const (
 	CodeUnauthorized     = wire.CodeUnauthorized
 	CodeForbidden        = wire.CodeForbidden
 	CodeConflict         = wire.CodeConflict
+	CodeUnavailable      = wire.CodeUnavailable
 	CodeInternal         = wire.CodeInternal
 )
 

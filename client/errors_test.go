@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,6 +68,7 @@ func TestEveryCodeFromTheRealHandler(t *testing.T) {
 		}})
 		return fe.c
 	}
+	busy, busyID := busyStatus(t)
 	conflict := faulty(faultyStore{createErr: metadata.ErrExists})
 	broken := faulty(faultyStore{listErr: errors.New("connection refused to db at 10.0.0.7")})
 
@@ -99,6 +101,13 @@ func TestEveryCodeFromTheRealHandler(t *testing.T) {
 		client.CodeForbidden:       {403, func() error { return reader.Delete(ctx, a.ID, nil) }},
 		client.CodeConflict:        {409, func() error { return upload(conflict, text("x")) }},
 		client.CodeInternal:        {500, func() error { _, err := broken.ListPage(ctx, nil); return err }},
+		client.CodeUnavailable: {503, func() error {
+			// Polls until the wait busyStatus started holds the one slot.
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_, err := busy.WaitStatus(wctx, busyID, &client.WaitOptions{ServerWait: time.Millisecond, PollInterval: 5 * time.Millisecond})
+			return err
+		}},
 	}
 	require.Len(t, cases, len(wire.Kinds()), "a case for every code of wire's table, no more")
 	for _, k := range wire.Kinds() {
@@ -116,6 +125,50 @@ func TestEveryCodeFromTheRealHandler(t *testing.T) {
 	}
 	_, err = broken.ListPage(ctx, nil)
 	assert.NotContains(t, err.Error(), "10.0.0.7", "internal detail stays on the server")
+}
+
+// busyStatus returns a client of a handler that lets one status request
+// wait at a time (HandlerOptions.MaxStatusWaits), and the ID of an
+// attachment whose processing stays pending until the test ends, for
+// which a status request waits from now on.
+func busyStatus(t *testing.T) (*client.Client, string) {
+	t.Helper()
+	release := make(chan struct{})
+	hold := attachment.ProcessorFunc("hold", nil, func(ctx context.Context, _ *attachment.Task) error {
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	e := newEnv(t, &envOpts{
+		handler: &attachment.HandlerOptions{MaxStatusWaits: 1},
+		service: func(t *testing.T) *attachment.Service {
+			svc, err := attachment.New(storage.New(memblob.OpenBucket(nil)), memstore.New(), &attachment.Options{
+				Processing: attachment.ProcessingOptions{NoImageProcessing: true, Processors: []attachment.Processor{hold}},
+			})
+			require.NoError(t, err)
+			return svc
+		},
+	})
+	a := e.upload("held.txt", []byte("x"), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Again whenever a request of the test holds the slot for its
+		// moment.
+		for ctx.Err() == nil {
+			_, err := e.c.WaitStatus(ctx, a.ID, &client.WaitOptions{ServerWait: 20 * time.Second})
+			if !errors.Is(err, wire.ErrUnavailable) {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	t.Cleanup(func() { close(release); cancel(); <-done })
+	return e.c, a.ID
 }
 
 // Answers that are not problems (a proxy's error page, a HEAD) still

@@ -19,6 +19,7 @@ const (
 	CodeUnauthorized     = "unauthorized"
 	CodeForbidden        = "forbidden"
 	CodeConflict         = "conflict"
+	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
 )
 
@@ -50,6 +51,7 @@ var kinds = [...]Kind{
 	{CodeUnauthorized, http.StatusUnauthorized, ErrUnauthorized},
 	{CodeForbidden, http.StatusForbidden, ErrForbidden},
 	{CodeBadRequest, http.StatusBadRequest, ErrInvalid},
+	{CodeUnavailable, http.StatusServiceUnavailable, ErrUnavailable},
 	{CodeInternal, http.StatusInternalServerError, nil},
 }
 
@@ -85,7 +87,7 @@ func KindOfCode(code string) (Kind, bool) {
 }
 
 // KindOfStatus returns the kind of an HTTP status the API answers with
-// one code only (401, 403, 404, 413, 415 and 500), for an answer that
+// one code only (401, 403, 404, 413, 415, 503 and 500), for an answer that
 // carries no problem body (a HEAD, or an error page of a proxy); false
 // for a status with several codes (400, 409) or none.
 func KindOfStatus(status int) (Kind, bool) {

@@ -48,12 +48,12 @@ func TestKindsMatchTheAPIDocument(t *testing.T) {
 		got[k.Code] = k.Status
 	}
 	assert.Equal(t, doc, got, "docs/api.md's codes and statuses, and wire's table")
-	assert.Len(t, kinds, 13)
+	assert.Len(t, kinds, 14)
 	for _, code := range []string{
 		wire.CodeBadRequest, wire.CodeNotFound, wire.CodeTooLarge, wire.CodeTooManyFiles,
 		wire.CodeUnsupportedType, wire.CodeChecksumMismatch, wire.CodeInvalidFilename,
 		wire.CodeInvalidSize, wire.CodeReferenced, wire.CodeUnauthorized, wire.CodeForbidden,
-		wire.CodeConflict, wire.CodeInternal,
+		wire.CodeConflict, wire.CodeUnavailable, wire.CodeInternal,
 	} {
 		assert.Contains(t, got, code, "the constant %q is not in the table", code)
 	}
@@ -71,7 +71,11 @@ func TestKindsSentinels(t *testing.T) {
 		require.NotNil(t, k.Err, "%q has no sentinel", k.Code)
 		require.NotContains(t, seen, k.Err, "%q and %q share a sentinel", k.Code, seen[k.Err])
 		seen[k.Err] = k.Code
-		assert.True(t, k.Status >= 400 && k.Status < 500, "%q: status %d", k.Code, k.Status)
+		if k.Code == wire.CodeUnavailable {
+			assert.Equal(t, http.StatusServiceUnavailable, k.Status, "the one code of a server's sentinel")
+		} else {
+			assert.True(t, k.Status >= 400 && k.Status < 500, "%q: status %d", k.Code, k.Status)
+		}
 		// No sentinel is another: errors.Is tells them apart.
 		for _, o := range kinds {
 			if o.Err != nil && o.Code != k.Code {
@@ -89,6 +93,7 @@ func TestKindsSentinels(t *testing.T) {
 		wire.CodeInvalidFilename: wire.ErrInvalidFilename, wire.CodeInvalidSize: wire.ErrInvalidSize,
 		wire.CodeReferenced: wire.ErrReferenced, wire.CodeUnauthorized: wire.ErrUnauthorized,
 		wire.CodeForbidden: wire.ErrForbidden, wire.CodeConflict: wire.ErrConflict,
+		wire.CodeUnavailable: wire.ErrUnavailable,
 	}
 	for code, err := range want {
 		assert.Equal(t, err, wire.ErrorOf(code), code)
@@ -151,6 +156,7 @@ func TestKindOfStatus(t *testing.T) {
 	for status, code := range map[int]string{
 		401: wire.CodeUnauthorized, 403: wire.CodeForbidden, 404: wire.CodeNotFound,
 		413: wire.CodeTooLarge, 415: wire.CodeUnsupportedType, 500: wire.CodeInternal,
+		503: wire.CodeUnavailable,
 	} {
 		k, ok := wire.KindOfStatus(status)
 		require.True(t, ok, "%d", status)

@@ -43,6 +43,9 @@ var (
 	// oversized label, a bad parameter or a malformed request (code
 	// bad_request, 400).
 	ErrInvalid = errors.New("invalid input")
+	// ErrUnavailable: the server cannot serve the request now; it may
+	// later (code unavailable, 503, with a Retry-After header).
+	ErrUnavailable = errors.New("unavailable")
 
 	// ErrNoThumbnail: no thumbnail can be made for the attachment (it is
 	// not an image, is undecodable, or is too large to decode). It has no

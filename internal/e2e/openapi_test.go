@@ -1,22 +1,27 @@
 package e2e_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/assert"
@@ -43,7 +48,7 @@ func TestOpenAPIDocumentValid(t *testing.T) {
 	assert.ElementsMatch(t, []any{
 		"bad_request", "not_found", "too_large", "too_many_files", "unsupported_type",
 		"checksum_mismatch", "invalid_filename", "invalid_size", "referenced",
-		"unauthorized", "forbidden", "conflict", "internal",
+		"unauthorized", "forbidden", "conflict", "unavailable", "internal",
 	}, codes)
 
 	// OpenAPI returns a copy.
@@ -110,7 +115,12 @@ type oaServer struct {
 	plain    *openapitest.Validator
 	prefix   string
 	exchange int
+	// release lets the "hold" processor finish the jobs of hold*.txt.
+	release func()
 }
+
+// oaIdle is the main handler's UploadIdleTimeout.
+const oaIdle = time.Second
 
 func newOAServer(t *testing.T) *oaServer {
 	t.Helper()
@@ -118,23 +128,39 @@ func newOAServer(t *testing.T) *oaServer {
 	meta := memstore.New()
 	t.Cleanup(func() { bucket.Close(); meta.Close() })
 	store := storage.New(bucket)
+	release := make(chan struct{})
+	// hold keeps the processing of files named hold*.txt pending until
+	// release is closed, for a status request that waits.
+	hold := attachment.ProcessorFunc("hold", func(a *attachment.Attachment) bool {
+		return strings.HasPrefix(a.Filename, "hold")
+	}, func(ctx context.Context, _ *attachment.Task) error {
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
 	svc, err := attachment.New(store, meta, &attachment.Options{
 		MaxFileSize:  64 << 10,
 		MaxFiles:     3,
 		AllowedTypes: []string{"image/", "text/plain", "application/octet-stream", "application/pdf"},
+		Processing:   attachment.ProcessingOptions{Processors: []attachment.Processor{hold}},
 	})
 	require.NoError(t, err)
-	t.Cleanup(func() { svc.Close() })
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }); svc.Close() })
 	signer, err := attachment.NewSigner(attachment.SignerOptions{
 		Keys: []attachment.SigningKey{{ID: "k1", Secret: bytes.Repeat([]byte("s"), 32)}},
 	})
 	require.NoError(t, err)
 
 	const prefix = "/api/files"
-	mainH := attachment.NewHandler(svc, &attachment.HandlerOptions{Prefix: prefix, Access: oaAccess, Signer: signer})
+	mainH := attachment.NewHandler(svc, &attachment.HandlerOptions{Prefix: prefix, Access: oaAccess, Signer: signer,
+		MaxStatusWaits: 1, UploadIdleTimeout: oaIdle})
 	plainH := http.StripPrefix("/plain", attachment.NewHandler(svc, &attachment.HandlerOptions{Access: oaAccess}))
 	s := &oaServer{
-		t: t, svc: svc, prefix: prefix,
+		t: t, svc: svc, prefix: prefix, release: func() { once.Do(func() { close(release) }) },
 		raw:   func(ctx context.Context, key string) error { return bucket.Delete(ctx, key) },
 		main:  openapitest.New(t, mainH, prefix),
 		plain: openapitest.New(t, plainH, "/plain"),
@@ -145,6 +171,36 @@ func newOAServer(t *testing.T) *oaServer {
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// expect408 starts a multipart upload to path declaring length bytes,
+// sends its first part's head and some content, then stalls, and checks
+// that the answer is a 408 bad_request within the idle timeout and
+// nothing more.
+func (s *oaServer) expect408(path string, length int) {
+	s.t.Helper()
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	_, err := mw.CreateFormFile("files", "stalled.bin")
+	require.NoError(s.t, err)
+	mp.WriteString(strings.Repeat("x", 4<<10))
+	c, err := net.Dial("tcp", s.srv.Listener.Addr().String())
+	require.NoError(s.t, err)
+	defer c.Close()
+	require.NoError(s.t, c.SetDeadline(time.Now().Add(oaIdle+10*time.Second)))
+	_, err = fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+		path, mw.FormDataContentType(), length, mp.Bytes())
+	require.NoError(s.t, err)
+	start := time.Now()
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(s.t, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(s.t, err)
+	s.exchange++
+	require.Equal(s.t, http.StatusRequestTimeout, res.StatusCode, string(body))
+	assert.Equal(s.t, "bad_request", decode[attachment.Problem](s.t, body).Code)
+	assert.Less(s.t, time.Since(start), oaIdle+5*time.Second)
 }
 
 // oaResp is a response read whole.
@@ -287,6 +343,55 @@ func oaExchanges(t *testing.T, s *oaServer) {
 	assert.Contains(t, string(r.body), `"nope":{"error":"not_found"}`)
 	s.expect(400, "bad_request", "POST", p+"/_status", strings.NewReader(`{"attachments": "x"}`), ct(jsonCT)...)
 	s.expect(413, "too_large", "POST", p+"/_status", strings.NewReader(`{"attachments": [], "pad": "`+big+`"}`), ct(jsonCT)...)
+
+	// A status wait beyond HandlerOptions.MaxStatusWaits (1 here): 503.
+	held := s.upload("hold.txt", []byte("held"), "")
+	type waitResult struct{ status, exchanges int }
+	waited := make(chan waitResult, 1)
+	go func() {
+		// Again while a probe below holds the slot for its moment.
+		for n := 1; ; n++ {
+			res, err := s.srv.Client().Get(s.srv.URL + p + "/" + held.ID + "/status?wait=20s")
+			if err != nil {
+				waited <- waitResult{0, n}
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			if res.StatusCode != http.StatusServiceUnavailable || n == 100 {
+				waited <- waitResult{res.StatusCode, n}
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	for _, m := range []string{"GET", "HEAD"} {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			// Each waits a moment, until the request above holds the
+			// one slot.
+			r := s.do(m, p+"/"+held.ID+"/status?wait=1ms", nil)
+			if r.status == http.StatusServiceUnavailable {
+				assert.Equal(t, "5", r.header.Get("Retry-After"))
+				if m == "GET" {
+					assert.Equal(t, "unavailable", decode[attachment.Problem](t, r.body).Code)
+				}
+				break
+			}
+			require.Equal(t, http.StatusOK, r.status, string(r.body))
+			require.True(t, time.Now().Before(deadline), "the waiting request never held the slot")
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	s.release()
+	w := <-waited
+	require.Equal(t, http.StatusOK, w.status)
+	s.exchange += w.exchanges
+
+	// An upload whose body stalls: 408 once HandlerOptions.UploadIdleTimeout
+	// passes. Its declared length is over what the Validator buffers, so
+	// that the body reaches the handler as the client sends it.
+	s.expect408(p+"/", openapitest.MaxRequestBody+1)
 
 	// Download, with ranges and conditional requests.
 	for _, m := range []string{"GET", "HEAD"} {
@@ -447,7 +552,9 @@ func oaExchanges(t *testing.T, s *oaServer) {
 
 	// The Validators saw every exchange, and every documented response
 	// but those no test can reach: a write conflict on upload (an ID
-	// collision in the store) and server errors other than the one above.
+	// collision in the store), server errors other than the one above,
+	// and a thumbnail refused because every decoder is busy (the root
+	// package's tests hold the decoders to see it).
 	assert.Equal(t, s.exchange, s.main.Count()+s.plain.Count())
 	assert.Positive(t, s.main.Rejected(), "some requests were invalid by the document, and refused")
 	seen := s.main.Seen()
@@ -458,7 +565,8 @@ func oaExchanges(t *testing.T, s *oaServer) {
 	require.NoError(t, err)
 	var unseen []string
 	for _, k := range openapitest.Responses(doc) {
-		if seen[k] == 0 && !strings.HasSuffix(k, " 500") && k != "POST / 409" {
+		if seen[k] == 0 && !strings.HasSuffix(k, " 500") && k != "POST / 409" &&
+			k != "GET /{id}/thumbnail 503" && k != "HEAD /{id}/thumbnail 503" {
 			unseen = append(unseen, k)
 		}
 	}

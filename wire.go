@@ -79,4 +79,12 @@ var (
 	// not an image, is undecodable, or has more pixels than
 	// Options.Thumbnails.MaxPixels).
 	ErrNoThumbnail = wire.ErrNoThumbnail
+	// ErrUnavailable: the metadata store or the bucket cannot be reached,
+	// or did not answer within Options.StoreTimeout; retrying later may
+	// succeed. The Handler answers it with 503 and Retry-After.
+	ErrUnavailable = wire.ErrUnavailable
+	// ErrInsufficientStorage: the metadata store or the bucket is full.
+	// Deleting attachments still works (see docs/architecture.md). The
+	// Handler answers it with 507.
+	ErrInsufficientStorage = wire.ErrInsufficientStorage
 )

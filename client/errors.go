@@ -76,6 +76,9 @@ const (
 	CodeForbidden        = wire.CodeForbidden
 	CodeConflict         = wire.CodeConflict
 	CodeInternal         = wire.CodeInternal
+
+	CodeUnavailable         = wire.CodeUnavailable
+	CodeInsufficientStorage = wire.CodeInsufficientStorage
 )
 
 // Sentinel returns the sentinel error of a problem code

@@ -44,6 +44,15 @@ var (
 	// bad_request, 400).
 	ErrInvalid = errors.New("invalid input")
 
+	// ErrUnavailable: the server cannot reach its metadata store or its
+	// bucket, or they did not answer in time; the request may succeed
+	// when retried later (code unavailable, 503, with Retry-After).
+	ErrUnavailable = errors.New("service unavailable")
+	// ErrInsufficientStorage: the server's metadata store or bucket is
+	// full (code insufficient_storage, 507). Deleting attachments frees
+	// space.
+	ErrInsufficientStorage = errors.New("insufficient storage")
+
 	// ErrNoThumbnail: no thumbnail can be made for the attachment (it is
 	// not an image, is undecodable, or is too large to decode). It has no
 	// problem code: the thumbnail route answers it with 204 No Content.

@@ -84,9 +84,13 @@ func outage(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return nil // the caller's context ended; callTimeout says when it was ours
 	}
-	var ne net.Error
+	// A network error of the connection (not net.Error, which
+	// syscall.Errno implements too: a local file's EXDEV is no outage).
+	var oe *net.OpError
+	var de *net.DNSError
 	switch {
-	case errors.As(err, &ne),
+	case errors.As(err, &oe),
+		errors.As(err, &de),
 		errors.Is(err, syscall.ECONNREFUSED),
 		errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE),

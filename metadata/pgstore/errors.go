@@ -54,11 +54,15 @@ func outage(err error) error {
 		return nil
 	}
 	var ce *pgconn.ConnectError
-	var ne net.Error
+	// A network error of the connection (not net.Error, which
+	// syscall.Errno implements too: a local file's EXDEV is no outage).
+	var oe *net.OpError
+	var de *net.DNSError
 	switch {
 	case errors.As(err, &ce), // could not connect at all
 		pgconn.SafeToRetry(err), // failed before anything was sent
-		errors.As(err, &ne),
+		errors.As(err, &oe),
+		errors.As(err, &de),
 		errors.Is(err, syscall.ECONNREFUSED),
 		errors.Is(err, syscall.ECONNRESET),
 		errors.Is(err, syscall.EPIPE),

@@ -112,8 +112,9 @@ func newService(content *storage.Store, meta metadata.Store, opts *Options, now 
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &core{
-		content: content,
-		meta:    meta,
+		// Every call to either store is bounded by Options.StoreTimeout.
+		content: content.WithCallTimeout(max(o.StoreTimeout, 0)),
+		meta:    timedMeta(meta, o.StoreTimeout),
 		opts:    o,
 		log:     log,
 		now:     now,
@@ -139,7 +140,7 @@ func newService(content *storage.Store, meta metadata.Store, opts *Options, now 
 		if !ok {
 			return nil, fmt.Errorf("attachment: the metadata store (%T) keeps no job queue (metadata.Queue), which processors need; set Options.Processing.NoImageProcessing and leave Options.Processing.Processors empty to use it", meta)
 		}
-		c.queue = q
+		c.queue = timedJobs(q, o.StoreTimeout)
 		if o.Processing.Workers > 0 {
 			c.pool = newPool(c, q, byName)
 			c.pool.start(o.Processing.Workers)
@@ -223,15 +224,18 @@ func (s *Service) OpenContent(ctx context.Context, id string) (*Attachment, *sto
 // the record had been read after it.
 func (c *core) openContent(ctx context.Context, a *Attachment) (*storage.Object, error) {
 	obj, err := c.content.OpenContent(ctx, a.ID)
-	if err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			// Delete removes the record before the content: read it again.
-			if _, gerr := c.meta.Get(ctx, a.Tenant, a.ID); errors.Is(gerr, metadata.ErrNotFound) {
-				return nil, notFound(a.ID)
-			}
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		// Delete removes the record before the content: read it again.
+		if _, gerr := c.meta.Get(ctx, a.Tenant, a.ID); errors.Is(gerr, metadata.ErrNotFound) {
+			return nil, notFound(a.ID)
 		}
 		// The record exists: missing content is a server fault, not a 404.
 		return nil, fmt.Errorf("attachment %s: content: %w", a.ID, errors.Join(errMissingContent, err))
+	case err != nil:
+		// An outage (ErrUnavailable) or another failure of the bucket:
+		// the content may well be there.
+		return nil, fmt.Errorf("attachment %s: content: %w", a.ID, err)
 	}
 	return obj, nil
 }

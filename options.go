@@ -29,6 +29,7 @@ const (
 	DefaultMaxLabels        = 32
 	DefaultMaxFieldBytes    = 1024
 	DefaultCommitTimeout    = 30 * time.Second
+	DefaultStoreTimeout     = 30 * time.Second
 
 	DefaultWorkers      = 2
 	DefaultJobLease     = time.Minute
@@ -107,6 +108,14 @@ type Options struct {
 	// removing the content of a failed upload. Zero means
 	// DefaultCommitTimeout (30 s). There is no Off.
 	CommitTimeout time.Duration
+	// StoreTimeout bounds each call to the metadata store and to the
+	// bucket, and each wait on the bucket within a streaming upload or
+	// download (the time the bucket takes to accept or return the next
+	// chunk, or to commit): a long transfer that keeps moving is never
+	// cut. A call or wait that takes longer fails with ErrUnavailable,
+	// which the Handler answers with 503. Zero means DefaultStoreTimeout
+	// (30 s); Off means no bound.
+	StoreTimeout time.Duration
 	// Logger receives the service's logs. Nil discards them.
 	Logger *slog.Logger
 
@@ -259,6 +268,7 @@ func (o *Options) withDefaults() (Options, error) {
 	set(&k, "Options.MaxLabels", &c.MaxLabels, DefaultMaxLabels, 1, "no limit")
 	set(&k, "Options.MaxFieldBytes", &c.MaxFieldBytes, DefaultMaxFieldBytes, 1, "")
 	set(&k, "Options.CommitTimeout", &c.CommitTimeout, DefaultCommitTimeout, 1, "")
+	set(&k, "Options.StoreTimeout", &c.StoreTimeout, DefaultStoreTimeout, 1, "no bound")
 	for i, t := range c.AllowedTypes {
 		t = strings.ToLower(strings.TrimSpace(t))
 		t = strings.TrimSuffix(t, "*")

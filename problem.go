@@ -10,6 +10,12 @@ import (
 	"github.com/attachkit/attachment/wire"
 )
 
+// retryAfter is the Retry-After of a 503 unavailable answer, in seconds:
+// a small fixed wait, long enough for a connection pool to reconnect or a
+// bucket to recover from a short outage, short enough that a client does
+// not wait much longer than the outage.
+const retryAfter = "5"
+
 // badRequest returns an error answered with 400 bad_request and detail.
 func badRequest(detail string) error { return &Error{Kind: ErrInvalid, Detail: detail} }
 
@@ -35,6 +41,15 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		if errors.As(err, &e) {
 			detail = e.Detail
 		}
+		if k.Status >= 500 {
+			// An outage or a full store: the cause is the operator's
+			// business, and stays in the log.
+			h.log.WarnContext(r.Context(), "attachment: "+k.Code, "method", r.Method, "path", r.URL.Path, "err", err)
+			detail = outageDetail(k.Code)
+		}
+		if k.Status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", retryAfter)
+		}
 		h.problem(w, r, k.Status, k.Code, detail)
 		return
 	}
@@ -45,6 +60,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	h.log.ErrorContext(r.Context(), "attachment: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	h.problem(w, r, http.StatusInternalServerError, wire.CodeInternal, "internal error")
+}
+
+// outageDetail is the detail sent with a 5xx code that has a sentinel.
+func outageDetail(code string) string {
+	if code == wire.CodeInsufficientStorage {
+		return "the server's storage is full; deleting attachments frees space"
+	}
+	return "the server's storage is unavailable; retry later"
 }
 
 // problem writes a problem details answer.

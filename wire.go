@@ -75,12 +75,18 @@ var (
 	// ErrInvalidSize: a thumbnail size that is not in
 	// Options.Thumbnails.Sizes.
 	ErrInvalidSize = wire.ErrInvalidSize
-	// ErrUnavailable: the server cannot serve the request now, and may
-	// later: too many status waits at once, or every image decoder busy
-	// (503 unavailable, with a Retry-After header).
-	ErrUnavailable = wire.ErrUnavailable
 	// ErrNoThumbnail: no thumbnail can be made for the attachment (it is
 	// not an image, is undecodable, or has more pixels than
 	// Options.Thumbnails.MaxPixels).
 	ErrNoThumbnail = wire.ErrNoThumbnail
+	// ErrUnavailable: the metadata store or the bucket cannot be reached,
+	// or did not answer within Options.StoreTimeout; or the Handler is
+	// saturated (too many status waits at once, every image decoder busy).
+	// Retrying later may succeed. The Handler answers it with 503 and
+	// Retry-After.
+	ErrUnavailable = wire.ErrUnavailable
+	// ErrInsufficientStorage: the metadata store or the bucket is full.
+	// Deleting attachments still works (see docs/architecture.md). The
+	// Handler answers it with 507.
+	ErrInsufficientStorage = wire.ErrInsufficientStorage
 )

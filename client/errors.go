@@ -75,8 +75,10 @@ const (
 	CodeUnauthorized     = wire.CodeUnauthorized
 	CodeForbidden        = wire.CodeForbidden
 	CodeConflict         = wire.CodeConflict
-	CodeUnavailable      = wire.CodeUnavailable
 	CodeInternal         = wire.CodeInternal
+
+	CodeUnavailable         = wire.CodeUnavailable
+	CodeInsufficientStorage = wire.CodeInsufficientStorage
 )
 
 // Sentinel returns the sentinel error of a problem code

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -71,6 +72,8 @@ func TestEveryCodeFromTheRealHandler(t *testing.T) {
 	busy, busyID := busyStatus(t)
 	conflict := faulty(faultyStore{createErr: metadata.ErrExists})
 	broken := faulty(faultyStore{listErr: errors.New("connection refused to db at 10.0.0.7")})
+	down := faulty(faultyStore{listErr: fmt.Errorf("pgstore: list: %w: dial tcp 10.0.0.7:5432: connection refused", metadata.ErrUnavailable)})
+	full := faulty(faultyStore{createErr: fmt.Errorf("sqlitestore: create: %w: database or disk is full", metadata.ErrInsufficientStorage)})
 
 	upload := func(c *client.Client, f client.File) error {
 		_, err := c.Upload(ctx, f, nil)
@@ -94,20 +97,15 @@ func TestEveryCodeFromTheRealHandler(t *testing.T) {
 			f.SHA256 = make([]byte, 32)
 			return upload(e.c, f)
 		}},
-		client.CodeInvalidFilename: {400, func() error { return upload(e.c, client.File{Name: "..", Content: strings.NewReader("x")}) }},
-		client.CodeInvalidSize:     {400, func() error { _, _, err := e.c.Thumbnail(ctx, a.ID, 7); return err }},
-		client.CodeReferenced:      {409, func() error { return e.c.Delete(ctx, a.ID, nil) }},
-		client.CodeUnauthorized:    {401, func() error { _, err := anon.Get(ctx, a.ID); return err }},
-		client.CodeForbidden:       {403, func() error { return reader.Delete(ctx, a.ID, nil) }},
-		client.CodeConflict:        {409, func() error { return upload(conflict, text("x")) }},
-		client.CodeInternal:        {500, func() error { _, err := broken.ListPage(ctx, nil); return err }},
-		client.CodeUnavailable: {503, func() error {
-			// Polls until the wait busyStatus started holds the one slot.
-			wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			_, err := busy.WaitStatus(wctx, busyID, &client.WaitOptions{ServerWait: time.Millisecond, PollInterval: 5 * time.Millisecond})
-			return err
-		}},
+		client.CodeInvalidFilename:     {400, func() error { return upload(e.c, client.File{Name: "..", Content: strings.NewReader("x")}) }},
+		client.CodeInvalidSize:         {400, func() error { _, _, err := e.c.Thumbnail(ctx, a.ID, 7); return err }},
+		client.CodeReferenced:          {409, func() error { return e.c.Delete(ctx, a.ID, nil) }},
+		client.CodeUnauthorized:        {401, func() error { _, err := anon.Get(ctx, a.ID); return err }},
+		client.CodeForbidden:           {403, func() error { return reader.Delete(ctx, a.ID, nil) }},
+		client.CodeConflict:            {409, func() error { return upload(conflict, text("x")) }},
+		client.CodeInternal:            {500, func() error { _, err := broken.ListPage(ctx, nil); return err }},
+		client.CodeUnavailable:         {503, func() error { _, err := down.ListPage(ctx, nil); return err }},
+		client.CodeInsufficientStorage: {507, func() error { return upload(full, text("x")) }},
 	}
 	require.Len(t, cases, len(wire.Kinds()), "a case for every code of wire's table, no more")
 	for _, k := range wire.Kinds() {
@@ -125,6 +123,16 @@ func TestEveryCodeFromTheRealHandler(t *testing.T) {
 	}
 	_, err = broken.ListPage(ctx, nil)
 	assert.NotContains(t, err.Error(), "10.0.0.7", "internal detail stays on the server")
+	_, err = down.ListPage(ctx, nil)
+	assert.NotContains(t, err.Error(), "10.0.0.7", "an outage's detail stays on the server")
+
+	// A saturated handler answers unavailable too: a status wait over the
+	// cap (HandlerOptions.MaxStatusWaits). Polls until the wait busyStatus
+	// started holds the one slot.
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = busy.WaitStatus(wctx, busyID, &client.WaitOptions{ServerWait: time.Millisecond, PollInterval: 5 * time.Millisecond})
+	assert.ErrorIs(t, err, wire.ErrUnavailable)
 }
 
 // busyStatus returns a client of a handler that lets one status request
@@ -195,6 +203,7 @@ func TestErrorWithoutProblemBody(t *testing.T) {
 	for st, sentinel := range map[int]error{
 		404: attachment.ErrNotFound, 401: attachment.ErrUnauthorized, 403: attachment.ErrForbidden,
 		413: attachment.ErrTooLarge, 415: attachment.ErrUnsupportedType,
+		503: attachment.ErrUnavailable, 507: attachment.ErrInsufficientStorage,
 	} {
 		status = st
 		_, err = c.Head(ctx, "x")

@@ -23,8 +23,9 @@ import (
 )
 
 // Errors a Store reports. Implementations wrap them (with fmt.Errorf and %w)
-// so that callers test them with errors.Is. ErrNotFound, ErrExists and
-// ErrReferenced are package wire's sentinels (wire.ErrNotFound,
+// so that callers test them with errors.Is. ErrNotFound, ErrExists,
+// ErrReferenced, ErrUnavailable and ErrInsufficientStorage are package
+// wire's sentinels (wire.ErrNotFound,
 // wire.ErrConflict, wire.ErrReferenced), which the root package and the
 // client report too, so errors.Is holds across the layers.
 var (
@@ -37,6 +38,15 @@ var (
 	ErrReferenced = wire.ErrReferenced
 	// ErrClosed: the store was used after Close.
 	ErrClosed = errors.New("store closed")
+	// ErrUnavailable: the store's backend cannot be reached (a refused or
+	// broken connection, a server shutting down) or stayed locked; the
+	// call may succeed when retried later. It is wire.ErrUnavailable,
+	// answered with code unavailable (503).
+	ErrUnavailable = wire.ErrUnavailable
+	// ErrInsufficientStorage: the store's backend is out of space. It is
+	// wire.ErrInsufficientStorage, answered with code
+	// insufficient_storage (507).
+	ErrInsufficientStorage = wire.ErrInsufficientStorage
 )
 
 // Record is one attachment as a Store keeps it. A Store returns records
@@ -159,7 +169,9 @@ type Query struct {
 //     that tenant; a record of another tenant is ErrNotFound, exactly like
 //     a missing one.
 //   - Errors that callers act on wrap the package's sentinels: ErrNotFound,
-//     ErrExists, ErrReferenced, ErrClosed.
+//     ErrExists, ErrReferenced, ErrClosed; an outage of the backend
+//     wraps ErrUnavailable and a full backend ErrInsufficientStorage,
+//     beside the backend's own error.
 //   - Records returned are copies: the caller may change them freely.
 //   - Methods honour ctx cancellation where the backend allows.
 type Store interface {

@@ -19,12 +19,13 @@ func (s *Store) WriteDerivative(ctx context.Context, id, name string, data []byt
 	if name == "" || strings.Contains(name, "/") {
 		return fmt.Errorf("storage: bad derivative name %q", name)
 	}
-	err := s.bucket.WriteAll(ctx, DerivativeKey(id, name), data, &blob.WriterOptions{
+	cctx, done := s.call(ctx)
+	err := done(s.bucket.WriteAll(cctx, DerivativeKey(id, name), data, &blob.WriterOptions{
 		ContentType:                 contentType,
 		DisableContentTypeDetection: contentType == "",
-	})
+	}))
 	if err != nil {
-		return fmt.Errorf("storage: write derivative %s of %s: %w", name, id, err)
+		return wrap(err, "write derivative %s of %s", name, id)
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"fmt"
 	"iter"
 	"regexp"
 	"strings"
@@ -77,7 +76,9 @@ func (s *Store) Items(ctx context.Context, prefix string) iter.Seq2[Item, error]
 		token := blob.FirstPageToken
 		retries := 0
 		for {
-			page, next, err := s.bucket.ListPage(ctx, token, listPageSize, opts)
+			cctx, done := s.call(ctx)
+			page, next, err := s.bucket.ListPage(cctx, token, listPageSize, opts)
+			err = done(err)
 			if gcerrors.Code(err) == gcerrors.NotFound && retries < listRetries {
 				// fileblob fails a page when a file it walks is removed
 				// meanwhile (by an upload or a delete): list it again.
@@ -86,7 +87,7 @@ func (s *Store) Items(ctx context.Context, prefix string) iter.Seq2[Item, error]
 			}
 			retries = 0
 			if err != nil {
-				yield(Item{}, fmt.Errorf("storage: list %s: %w", prefix, err))
+				yield(Item{}, wrap(err, "list %s", prefix))
 				return
 			}
 			for _, obj := range page {

@@ -24,6 +24,10 @@ import (
 type Object struct {
 	r *blob.Reader
 	f *os.File // the file under r, for fileblob buckets; else nil
+	// wd bounds each read from r (CallTimeout), and cancel ends r's
+	// context on Close; nil without a timeout.
+	wd     *watchdog
+	cancel context.CancelFunc
 	// pos is the offset of the next Read from r. Object keeps it because
 	// blob.Reader does not read at or past the end as a file does: it
 	// moves an offset past the end back to the end (and logs it), and at
@@ -47,7 +51,12 @@ func (s *Store) open(ctx context.Context, key string) (*Object, error) {
 	// finalizer, and a cycle through an object with a finalizer is never
 	// collected (every download would leak).
 	var file *os.File
-	r, err := s.bucket.NewReader(ctx, key, &blob.ReaderOptions{
+	// The reader's context lasts as long as the Object: the watchdog
+	// bounds the open and each read from it, never the whole transfer.
+	rctx, cancel := context.WithCancel(ctx)
+	wd := newWatchdog(s.timeout, cancel)
+	wd.arm()
+	r, err := s.bucket.NewReader(rctx, key, &blob.ReaderOptions{
 		BeforeRead: func(as func(any) bool) error {
 			var f *os.File
 			if as(&f) {
@@ -56,13 +65,18 @@ func (s *Store) open(ctx context.Context, key string) (*Object, error) {
 			return nil
 		},
 	})
+	wd.disarm()
 	if err != nil {
+		cancel()
+		if wd.hasFired() {
+			err = s.timedOut(err)
+		}
 		if gcerrors.Code(err) == gcerrors.NotFound {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
 		}
-		return nil, fmt.Errorf("storage: open %s: %w", key, err)
+		return nil, wrap(err, "open %s", key)
 	}
-	o := &Object{r: r, f: file}
+	o := &Object{r: r, f: file, wd: wd, cancel: cancel}
 	if o.f != nil {
 		// The driver may have positioned the file; start at 0 as r does.
 		if _, err := o.f.Seek(0, io.SeekStart); err != nil {
@@ -80,8 +94,16 @@ func (o *Object) Read(p []byte) (int, error) {
 	if o.pos >= o.r.Size() {
 		return 0, io.EOF
 	}
+	o.wd.arm()
 	n, err := o.r.Read(p)
+	o.wd.disarm()
 	o.pos += int64(n)
+	if err != nil && err != io.EOF {
+		if o.wd.hasFired() {
+			err = fmt.Errorf("%w: the bucket did not answer within %v: %w", ErrUnavailable, o.wd.timeout, err)
+		}
+		err = wrap(err, "read")
+	}
 	return n, err
 }
 
@@ -118,7 +140,12 @@ func (o *Object) Seek(offset int64, whence int) (int64, error) {
 }
 
 // Close releases the object.
-func (o *Object) Close() error { return o.r.Close() }
+func (o *Object) Close() error {
+	err := o.r.Close()
+	o.wd.disarm()
+	o.cancel()
+	return err
+}
 
 // Size is the content's length in bytes.
 func (o *Object) Size() int64 { return o.r.Size() }

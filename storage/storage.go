@@ -24,8 +24,8 @@ package storage
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -48,6 +48,9 @@ type Store struct {
 	// told it (FileDir, or Open of a file:// URL): Items reads it itself
 	// (see dirItems). Empty otherwise.
 	dir string
+	// timeout bounds each call to the bucket (CallTimeout); zero bounds
+	// nothing.
+	timeout time.Duration
 }
 
 // Bucket returns the underlying bucket.
@@ -77,12 +80,14 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 	it := s.bucket.List(&blob.ListOptions{Prefix: DerivativePrefix(id)})
 	for {
-		obj, err := it.Next(ctx)
+		cctx, done := s.call(ctx)
+		obj, err := it.Next(cctx)
+		err = done(err)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
-			return fmt.Errorf("storage: list derivatives of %s: %w", id, err)
+			return wrap(err, "list derivatives of %s", id)
 		}
 		if err := s.deleteKey(ctx, obj.Key); err != nil {
 			return err
@@ -91,9 +96,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 }
 
 func (s *Store) deleteKey(ctx context.Context, key string) error {
-	err := s.bucket.Delete(ctx, key)
+	cctx, done := s.call(ctx)
+	err := done(s.bucket.Delete(cctx, key))
 	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return fmt.Errorf("storage: delete %s: %w", key, err)
+		return wrap(err, "delete %s", key)
 	}
 	return nil
 }
@@ -101,9 +107,10 @@ func (s *Store) deleteKey(ctx context.Context, key string) error {
 // Exists reports whether the content of the attachment with the ID is
 // stored.
 func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
-	ok, err := s.bucket.Exists(ctx, ContentKey(id))
-	if err != nil {
-		return false, fmt.Errorf("storage: exists %s: %w", id, err)
+	cctx, done := s.call(ctx)
+	ok, err := s.bucket.Exists(cctx, ContentKey(id))
+	if err = done(err); err != nil {
+		return false, wrap(err, "exists %s", id)
 	}
 	return ok, nil
 }

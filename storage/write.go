@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -98,7 +99,7 @@ func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *
 	if contentType == "" {
 		contentType = "application/octet-stream" // blob.Bucket.Upload wants one
 	}
-	u := newUpload(ctx, r, opts)
+	u := newUpload(ctx, r, opts, s.timeout)
 	defer u.release()
 	err := s.bucket.Upload(u.wctx, key, u, &blob.WriterOptions{
 		ContentType:                 contentType,
@@ -110,12 +111,17 @@ func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *
 		BufferSize: 5 << 20,
 	})
 	switch {
+	case u.wd.hasFired():
+		// The driver waited on the bucket too long, and its context was
+		// cancelled: that is the cause, whatever error it led to.
+		err = s.timedOut(errors.Join(err, u.err))
+		err = fmt.Errorf("storage: write %s: %w", id, err)
 	case u.err != nil:
 		// The source failed: its error is the cause, whatever the driver
 		// made of it.
 		err = u.err
 	case err != nil:
-		err = fmt.Errorf("storage: write %s: %w", id, err)
+		err = wrap(err, "write %s", id)
 	case u.state != ended:
 		err = fmt.Errorf("storage: write %s: the bucket's driver stopped reading before the end of the content", id)
 	}
@@ -164,6 +170,11 @@ type upload struct {
 	timerMu   sync.Mutex
 	timer     *time.Timer // the cleanupTimeout bound, once the caller's ctx ended
 	released  bool
+	// wd bounds each wait on the driver (CallTimeout): from the moment
+	// the driver is given content, or the end of it, to its next read,
+	// its write's return, or Upload's return. Waits on the caller's
+	// reader are not bounded. Nil without a timeout.
+	wd *watchdog
 
 	bp      *[][]byte
 	hashers []hash.Hash
@@ -183,12 +194,13 @@ type upload struct {
 	err   error
 }
 
-func newUpload(ctx context.Context, r io.Reader, opts *WriteOptions) *upload {
+func newUpload(ctx context.Context, r io.Reader, opts *WriteOptions, timeout time.Duration) *upload {
 	u := &upload{ctx: ctx, r: r, opts: opts, hashers: []hash.Hash{sha256.New()}}
 	if opts.MD5 {
 		u.hashers = append(u.hashers, md5.New())
 	}
 	u.wctx, u.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	u.wd = newWatchdog(timeout, u.cancel)
 	u.stopWatch = context.AfterFunc(ctx, func() {
 		u.timerMu.Lock()
 		defer u.timerMu.Unlock()
@@ -202,6 +214,7 @@ func newUpload(ctx context.Context, r io.Reader, opts *WriteOptions) *upload {
 
 // release ends the upload once the driver is done with it.
 func (u *upload) release() {
+	u.wd.disarm()
 	u.stopWatch()
 	u.timerMu.Lock()
 	u.released = true
@@ -229,6 +242,8 @@ func (u *upload) fail(err error) error {
 
 // Read gives the driver content, and the failure or io.EOF at the end.
 func (u *upload) Read(p []byte) (int, error) {
+	u.wd.disarm()
+	defer u.wd.arm() // the driver has the content (or the end): its wait begins
 	for len(u.chunk) == 0 {
 		if err := u.advance(); err != nil {
 			return 0, err
@@ -245,17 +260,20 @@ func (u *upload) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
 		if len(u.chunk) > 0 {
+			u.wd.arm()
 			n, err := w.Write(u.chunk)
+			u.wd.disarm()
 			total += int64(n)
 			if err == nil && n < len(u.chunk) {
 				err = io.ErrShortWrite
 			}
 			if err != nil {
-				return total, u.fail(fmt.Errorf("storage: write content: %w", err))
+				return total, u.fail(wrap(err, "write content"))
 			}
 			u.chunk = nil
 		}
 		if err := u.advance(); err == io.EOF {
+			u.wd.arm() // the driver commits the content: a wait on the bucket
 			return total, nil
 		} else if err != nil {
 			return total, err

@@ -19,8 +19,10 @@ const (
 	CodeUnauthorized     = "unauthorized"
 	CodeForbidden        = "forbidden"
 	CodeConflict         = "conflict"
-	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
+
+	CodeUnavailable         = "unavailable"
+	CodeInsufficientStorage = "insufficient_storage"
 )
 
 // Kind is one problem code of the API with the HTTP status it is sent
@@ -52,6 +54,7 @@ var kinds = [...]Kind{
 	{CodeForbidden, http.StatusForbidden, ErrForbidden},
 	{CodeBadRequest, http.StatusBadRequest, ErrInvalid},
 	{CodeUnavailable, http.StatusServiceUnavailable, ErrUnavailable},
+	{CodeInsufficientStorage, http.StatusInsufficientStorage, ErrInsufficientStorage},
 	{CodeInternal, http.StatusInternalServerError, nil},
 }
 
@@ -87,7 +90,7 @@ func KindOfCode(code string) (Kind, bool) {
 }
 
 // KindOfStatus returns the kind of an HTTP status the API answers with
-// one code only (401, 403, 404, 413, 415, 503 and 500), for an answer that
+// one code only (401, 403, 404, 413, 415, 500, 503 and 507), for an answer that
 // carries no problem body (a HEAD, or an error page of a proxy); false
 // for a status with several codes (400, 409) or none.
 func KindOfStatus(status int) (Kind, bool) {

@@ -48,12 +48,12 @@ func TestKindsMatchTheAPIDocument(t *testing.T) {
 		got[k.Code] = k.Status
 	}
 	assert.Equal(t, doc, got, "docs/api.md's codes and statuses, and wire's table")
-	assert.Len(t, kinds, 14)
+	assert.Len(t, kinds, 15)
 	for _, code := range []string{
 		wire.CodeBadRequest, wire.CodeNotFound, wire.CodeTooLarge, wire.CodeTooManyFiles,
 		wire.CodeUnsupportedType, wire.CodeChecksumMismatch, wire.CodeInvalidFilename,
 		wire.CodeInvalidSize, wire.CodeReferenced, wire.CodeUnauthorized, wire.CodeForbidden,
-		wire.CodeConflict, wire.CodeUnavailable, wire.CodeInternal,
+		wire.CodeConflict, wire.CodeInternal, wire.CodeUnavailable, wire.CodeInsufficientStorage,
 	} {
 		assert.Contains(t, got, code, "the constant %q is not in the table", code)
 	}
@@ -71,9 +71,12 @@ func TestKindsSentinels(t *testing.T) {
 		require.NotNil(t, k.Err, "%q has no sentinel", k.Code)
 		require.NotContains(t, seen, k.Err, "%q and %q share a sentinel", k.Code, seen[k.Err])
 		seen[k.Err] = k.Code
-		if k.Code == wire.CodeUnavailable {
-			assert.Equal(t, http.StatusServiceUnavailable, k.Status, "the one code of a server's sentinel")
-		} else {
+		switch k.Code {
+		case wire.CodeUnavailable, wire.CodeInsufficientStorage:
+			// The server's faults that a client may retry, or fix by
+			// deleting, have a code of their own.
+			assert.True(t, k.Status >= 500 && k.Status < 600, "%q: status %d", k.Code, k.Status)
+		default:
 			assert.True(t, k.Status >= 400 && k.Status < 500, "%q: status %d", k.Code, k.Status)
 		}
 		// No sentinel is another: errors.Is tells them apart.
@@ -93,7 +96,7 @@ func TestKindsSentinels(t *testing.T) {
 		wire.CodeInvalidFilename: wire.ErrInvalidFilename, wire.CodeInvalidSize: wire.ErrInvalidSize,
 		wire.CodeReferenced: wire.ErrReferenced, wire.CodeUnauthorized: wire.ErrUnauthorized,
 		wire.CodeForbidden: wire.ErrForbidden, wire.CodeConflict: wire.ErrConflict,
-		wire.CodeUnavailable: wire.ErrUnavailable,
+		wire.CodeUnavailable: wire.ErrUnavailable, wire.CodeInsufficientStorage: wire.ErrInsufficientStorage,
 	}
 	for code, err := range want {
 		assert.Equal(t, err, wire.ErrorOf(code), code)
@@ -156,7 +159,7 @@ func TestKindOfStatus(t *testing.T) {
 	for status, code := range map[int]string{
 		401: wire.CodeUnauthorized, 403: wire.CodeForbidden, 404: wire.CodeNotFound,
 		413: wire.CodeTooLarge, 415: wire.CodeUnsupportedType, 500: wire.CodeInternal,
-		503: wire.CodeUnavailable,
+		503: wire.CodeUnavailable, 507: wire.CodeInsufficientStorage,
 	} {
 		k, ok := wire.KindOfStatus(status)
 		require.True(t, ok, "%d", status)

@@ -43,9 +43,16 @@ var (
 	// oversized label, a bad parameter or a malformed request (code
 	// bad_request, 400).
 	ErrInvalid = errors.New("invalid input")
-	// ErrUnavailable: the server cannot serve the request now; it may
-	// later (code unavailable, 503, with a Retry-After header).
-	ErrUnavailable = errors.New("unavailable")
+	// ErrUnavailable: the server cannot serve the request now: its
+	// metadata store or bucket cannot be reached or did not answer in
+	// time, or it is saturated (too many waiters, busy decoders). The
+	// request may succeed when retried later (code unavailable, 503, with
+	// a Retry-After header).
+	ErrUnavailable = errors.New("service unavailable")
+	// ErrInsufficientStorage: the server's metadata store or bucket is
+	// full (code insufficient_storage, 507). Deleting attachments frees
+	// space.
+	ErrInsufficientStorage = errors.New("insufficient storage")
 
 	// ErrNoThumbnail: no thumbnail can be made for the attachment (it is
 	// not an image, is undecodable, or is too large to decode). It has no

@@ -61,6 +61,11 @@ const (
 	OpCopy = "copy"
 )
 
+// ErrStall, returned by a fault function (or wrapped by its error), makes
+// the call hang instead of failing, as a server that stops answering does:
+// it returns only when its context ends, with the context's error.
+var ErrStall = errors.New("faultblob: stall")
+
 // InjectedCode is the gcerrors code of every injected failure.
 const InjectedCode = gcerrors.Internal
 
@@ -95,8 +100,9 @@ func (f *Faults) Calls(op string) int {
 	return f.calls[op]
 }
 
-// check counts a call of op on key and returns the injected error, if any.
-func (f *Faults) check(op, key string) error {
+// check counts a call of op on key and returns the injected error, if any;
+// for ErrStall it waits until ctx ends and returns its error.
+func (f *Faults) check(ctx context.Context, op, key string) error {
 	f.mu.Lock()
 	if f.calls == nil {
 		f.calls = make(map[string]int)
@@ -108,6 +114,10 @@ func (f *Faults) check(op, key string) error {
 		return nil
 	}
 	if err := fn(op, key); err != nil {
+		if errors.Is(err, ErrStall) {
+			<-ctx.Done()
+			return ctx.Err()
+		}
 		return &injectedError{op: op, key: key, err: err}
 	}
 	return nil
@@ -191,7 +201,7 @@ func (b *bucket) ErrorAs(error, any) bool { return false }
 
 // Attributes implements driver.Bucket.
 func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes, error) {
-	if err := b.faults.check(OpAttributes, key); err != nil {
+	if err := b.faults.check(ctx, OpAttributes, key); err != nil {
 		return nil, err
 	}
 	a, err := b.inner.Attributes(ctx, key)
@@ -216,7 +226,7 @@ func (b *bucket) Attributes(ctx context.Context, key string) (*driver.Attributes
 // ListPaged implements driver.Bucket via inner.ListPage, passing the page
 // token through unchanged, so order is the inner bucket's (lexicographic).
 func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driver.ListPage, error) {
-	if err := b.faults.check(OpList, opts.Prefix); err != nil {
+	if err := b.faults.check(ctx, OpList, opts.Prefix); err != nil {
 		return nil, err
 	}
 	token := opts.PageToken
@@ -253,7 +263,7 @@ func (b *bucket) ListPaged(ctx context.Context, opts *driver.ListOptions) (*driv
 
 // NewRangeReader implements driver.Bucket.
 func (b *bucket) NewRangeReader(ctx context.Context, key string, offset, length int64, opts *driver.ReaderOptions) (driver.Reader, error) {
-	if err := b.faults.check(OpRead, key); err != nil {
+	if err := b.faults.check(ctx, OpRead, key); err != nil {
 		return nil, err
 	}
 	r, err := b.inner.NewRangeReader(ctx, key, offset, length, &blob.ReaderOptions{
@@ -295,12 +305,12 @@ func (b *bucket) NewTypedWriter(ctx context.Context, key, contentType string, op
 		cancel()
 		return nil, err
 	}
-	return &writer{w: w, cancel: cancel, key: key, faults: b.faults}, nil
+	return &writer{w: w, ctx: ctx, cancel: cancel, key: key, faults: b.faults}, nil
 }
 
 // Copy implements driver.Bucket.
 func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.CopyOptions) error {
-	if err := b.faults.check(OpCopy, dstKey); err != nil {
+	if err := b.faults.check(ctx, OpCopy, dstKey); err != nil {
 		return err
 	}
 	return b.inner.Copy(ctx, dstKey, srcKey, &blob.CopyOptions{BeforeCopy: once(opts.BeforeCopy)})
@@ -309,7 +319,7 @@ func (b *bucket) Copy(ctx context.Context, dstKey, srcKey string, opts *driver.C
 // Delete implements driver.Bucket. An injected failure leaves the object in
 // place.
 func (b *bucket) Delete(ctx context.Context, key string, opts *driver.DeleteOptions) error {
-	if err := b.faults.check(OpDelete, key); err != nil {
+	if err := b.faults.check(ctx, OpDelete, key); err != nil {
 		return err
 	}
 	return b.inner.DeleteWithOptions(ctx, key, &blob.DeleteOptions{BeforeDelete: once(opts.BeforeDelete)})
@@ -348,6 +358,7 @@ func (r *reader) As(any) bool { return false }
 // writer implements driver.Writer over a *blob.Writer.
 type writer struct {
 	w      *blob.Writer
+	ctx    context.Context
 	cancel context.CancelFunc
 	key    string
 	faults *Faults
@@ -363,7 +374,7 @@ func (w *writer) Write(p []byte) (int, error) { return w.w.Write(p) }
 // closed), so the object is not committed.
 func (w *writer) Close() error {
 	defer w.cancel()
-	if err := w.faults.check(OpWrite, w.key); err != nil {
+	if err := w.faults.check(w.ctx, OpWrite, w.key); err != nil {
 		w.cancel()
 		_ = w.w.Close()
 		return err

@@ -17,7 +17,7 @@ import (
 // bound on id, so a page costs the same however deep it is (see listQuery
 // for the indexes read). The page's Processing maps are read by the same
 // statement. q.Limit must be positive.
-func (s *Store) List(ctx context.Context, q metadata.Query) ([]*metadata.Record, error) {
+func (s *Store) List(ctx context.Context, q metadata.Query) (_ []*metadata.Record, err error) {
 	if q.Limit <= 0 {
 		return nil, fmt.Errorf("pgstore: list: limit %d: limit must be positive", q.Limit)
 	}
@@ -25,7 +25,7 @@ func (s *Store) List(ctx context.Context, q metadata.Query) ([]*metadata.Record,
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	out, err := s.list(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list: %w", err)

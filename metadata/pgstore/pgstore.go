@@ -198,12 +198,17 @@ func (s *Store) Close() error {
 }
 
 // acquire holds s open for the length of one call: it returns a func that
-// releases it, or an error wrapping metadata.ErrClosed.
-func (s *Store) acquire(op string) (release func(), err error) {
+// releases it, or an error wrapping metadata.ErrClosed. The call defers
+// release with its error result, which release classifies (see classify):
+// every exported call reports outages alike.
+func (s *Store) acquire(op string) (release func(*error), err error) {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
 		return nil, fmt.Errorf("pgstore: %s: %w", op, metadata.ErrClosed)
 	}
-	return s.mu.RUnlock, nil
+	return func(err *error) {
+		s.mu.RUnlock()
+		*err = classify(*err)
+	}, nil
 }

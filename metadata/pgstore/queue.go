@@ -53,7 +53,7 @@ var (
 )
 
 // Claim implements metadata.Queue. limit and lease must be positive.
-func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]metadata.Job, error) {
+func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) (_ []metadata.Job, err error) {
 	if limit <= 0 || lease <= 0 {
 		return nil, fmt.Errorf("pgstore: claim: limit %d, lease %v: %w", limit, lease, errBadClaim)
 	}
@@ -61,7 +61,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	jobs, err := s.claim(ctx, now, lease, limit)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: claim: %w", err)
@@ -118,7 +118,7 @@ func (s *Store) claim(ctx context.Context, now time.Time, lease time.Duration, l
 // Finish implements metadata.Queue. An outcome whose State is not one of
 // JobPending, JobCompleted, JobFailed and JobCanceled is an error, and
 // changes nothing.
-func (s *Store) Finish(ctx context.Context, j metadata.Job, o metadata.Outcome) error {
+func (s *Store) Finish(ctx context.Context, j metadata.Job, o metadata.Outcome) (err error) {
 	var runAt *time.Time // NULL: run_at stays
 	switch o.State {
 	case metadata.JobPending:
@@ -132,19 +132,19 @@ func (s *Store) Finish(ctx context.Context, j metadata.Job, o metadata.Outcome) 
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer release(&err)
 	tag, err := s.pool.Exec(ctx, finishJob, o.State, runAt, o.Error, normTime(o.Now),
 		j.AttachmentID, j.Processor, j.Attempt)
 	return fenced("finish", j, tag, err)
 }
 
 // Extend implements metadata.Queue.
-func (s *Store) Extend(ctx context.Context, j metadata.Job, until time.Time) error {
+func (s *Store) Extend(ctx context.Context, j metadata.Job, until time.Time) (err error) {
 	release, err := s.acquire("extend")
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer release(&err)
 	tag, err := s.pool.Exec(ctx, extendJob, normTime(until), j.AttachmentID, j.Processor, j.Attempt)
 	return fenced("extend", j, tag, err)
 }
@@ -163,12 +163,12 @@ func fenced(op string, j metadata.Job, tag pgconn.CommandTag, err error) error {
 
 // NextDue implements metadata.Queue: it reads the first entry of the
 // attachment_jobs_due index.
-func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+func (s *Store) NextDue(ctx context.Context) (_ time.Time, _ bool, err error) {
 	release, err := s.acquire("next due")
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	defer release()
+	defer release(&err)
 	var due time.Time
 	err = s.pool.QueryRow(ctx, nextDue).Scan(&due)
 	if errors.Is(err, pgx.ErrNoRows) {

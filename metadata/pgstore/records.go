@@ -67,12 +67,12 @@ func notFound(op, id string) error {
 // Create implements metadata.Store: the records, with their labels and the
 // pending jobs of their Processing keys, are inserted by one statement,
 // which a taken ID fails as a whole.
-func (s *Store) Create(ctx context.Context, recs []*metadata.Record) error {
+func (s *Store) Create(ctx context.Context, recs []*metadata.Record) (err error) {
 	release, err := s.acquire("create")
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer release(&err)
 	if err := s.create(ctx, recs); err != nil {
 		return fmt.Errorf("pgstore: create: %w", err)
 	}
@@ -161,12 +161,12 @@ func nonNil[T any](s []T) []T {
 
 // Get implements metadata.Store: the record and its jobs' states are read
 // by one statement, so they are of one moment.
-func (s *Store) Get(ctx context.Context, tenant, id string) (*metadata.Record, error) {
+func (s *Store) Get(ctx context.Context, tenant, id string) (_ *metadata.Record, err error) {
 	release, err := s.acquire("get")
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	r, err := scanRecord(s.pool.QueryRow(ctx, getRecord, id, tenant))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("get", id)
@@ -180,12 +180,12 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (*metadata.Record, e
 // Update implements metadata.Store: it reads the record with a row lock,
 // changes it and writes it back in one transaction, so concurrent updates
 // never lose each other's changes.
-func (s *Store) Update(ctx context.Context, tenant, id string, u metadata.Update) (*metadata.Record, error) {
+func (s *Store) Update(ctx context.Context, tenant, id string, u metadata.Update) (_ *metadata.Record, err error) {
 	release, err := s.acquire("update")
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	r, err := s.update(ctx, tenant, id, u)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("update", id)
@@ -252,12 +252,12 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 // (the record is referenced: not deleted) or waits for (and then finds
 // nothing). The record's labels and jobs go with it (ON DELETE CASCADE),
 // so a claim held on one of its jobs is lost.
-func (s *Store) Delete(ctx context.Context, tenant, id string, force bool) error {
+func (s *Store) Delete(ctx context.Context, tenant, id string, force bool) (err error) {
 	release, err := s.acquire("delete")
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer release(&err)
 	// Nothing deleted means the record was referenced, or not there: a
 	// second look tells which. A record that is there and unreferenced at
 	// the second look changed in between (a concurrent Update removed its

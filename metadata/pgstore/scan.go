@@ -19,12 +19,12 @@ const lookupRecord = `SELECT ` + recordColumns + `, ` + processingColumn + `
 	FROM attachments a WHERE a.id = $1`
 
 // Lookup implements metadata.Scanner.
-func (s *Store) Lookup(ctx context.Context, id string) (*metadata.Record, error) {
+func (s *Store) Lookup(ctx context.Context, id string) (_ *metadata.Record, err error) {
 	release, err := s.acquire("lookup")
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	r, err := scanRecord(s.pool.QueryRow(ctx, lookupRecord, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("lookup", id)
@@ -39,7 +39,7 @@ func (s *Store) Lookup(ctx context.Context, id string) (*metadata.Record, error)
 // migration 0002 from q.After: attachments_never_referenced for
 // NeverReferenced, else attachments_scan, an index on (a.id || ”), which
 // the query therefore filters and orders by.
-func (s *Store) Scan(ctx context.Context, q metadata.ScanQuery) ([]*metadata.Record, error) {
+func (s *Store) Scan(ctx context.Context, q metadata.ScanQuery) (_ []*metadata.Record, err error) {
 	if q.Limit <= 0 {
 		return nil, fmt.Errorf("pgstore: scan: limit %d: limit must be positive", q.Limit)
 	}
@@ -47,7 +47,7 @@ func (s *Store) Scan(ctx context.Context, q metadata.ScanQuery) ([]*metadata.Rec
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	query, args := scanQuery(q)
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {

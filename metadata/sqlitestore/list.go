@@ -17,7 +17,7 @@ import (
 // for the indexes walked). The page's Processing maps come from one more
 // query over the page's IDs, in the same read transaction. q.Limit must be
 // positive.
-func (s *Store) List(ctx context.Context, q metadata.Query) ([]*metadata.Record, error) {
+func (s *Store) List(ctx context.Context, q metadata.Query) (_ []*metadata.Record, err error) {
 	if q.Limit <= 0 {
 		return nil, fmt.Errorf("sqlitestore: list: limit %d: limit must be positive", q.Limit)
 	}
@@ -25,7 +25,7 @@ func (s *Store) List(ctx context.Context, q metadata.Query) ([]*metadata.Record,
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	out, err := s.list(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list: %w", err)

@@ -43,7 +43,7 @@ var (
 )
 
 // Claim implements metadata.Queue. limit and lease must be positive.
-func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]metadata.Job, error) {
+func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) (_ []metadata.Job, err error) {
 	if limit <= 0 || lease <= 0 {
 		return nil, fmt.Errorf("sqlitestore: claim: limit %d, lease %v: %w", limit, lease, errBadClaim)
 	}
@@ -51,7 +51,7 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	jobs, err := s.claim(ctx, now, lease, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: claim: %w", err)
@@ -130,7 +130,7 @@ func selectDue(ctx context.Context, tx *sql.Tx, now int64, limit int) ([]metadat
 // Finish implements metadata.Queue. An outcome whose State is not one of
 // JobPending, JobCompleted, JobFailed and JobCanceled is an error, and
 // changes nothing.
-func (s *Store) Finish(ctx context.Context, j metadata.Job, o metadata.Outcome) error {
+func (s *Store) Finish(ctx context.Context, j metadata.Job, o metadata.Outcome) (err error) {
 	var runAt any // NULL: run_at stays
 	switch o.State {
 	case metadata.JobPending:
@@ -143,19 +143,19 @@ func (s *Store) Finish(ctx context.Context, j metadata.Job, o metadata.Outcome) 
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer release(&err)
 	res, err := s.w.ExecContext(ctx, finishUpdate, o.State, runAt, o.Error, toMicros(o.Now),
 		j.AttachmentID, j.Processor, j.Attempt)
 	return fenced("finish", j, res, err)
 }
 
 // Extend implements metadata.Queue.
-func (s *Store) Extend(ctx context.Context, j metadata.Job, until time.Time) error {
+func (s *Store) Extend(ctx context.Context, j metadata.Job, until time.Time) (err error) {
 	release, err := s.acquire("extend")
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer release(&err)
 	res, err := s.w.ExecContext(ctx, extendUpdate, toMicros(until), j.AttachmentID, j.Processor, j.Attempt)
 	return fenced("extend", j, res, err)
 }
@@ -177,12 +177,12 @@ func fenced(op string, j metadata.Job, res sql.Result, err error) error {
 
 // NextDue implements metadata.Queue: it reads the first entry of the
 // jobs_due index.
-func (s *Store) NextDue(ctx context.Context) (time.Time, bool, error) {
+func (s *Store) NextDue(ctx context.Context) (_ time.Time, _ bool, err error) {
 	release, err := s.acquire("next due")
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	defer release()
+	defer release(&err)
 	var due int64
 	err = s.r.QueryRowContext(ctx, nextDueSelect).Scan(&due)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -31,15 +31,17 @@ func notFound(op, id string) error {
 // Create implements metadata.Store: the records, with their labels and the
 // pending jobs of their Processing keys, are inserted in one transaction,
 // which a taken ID rolls back.
-func (s *Store) Create(ctx context.Context, recs []*metadata.Record) error {
+func (s *Store) Create(ctx context.Context, recs []*metadata.Record) (err error) {
 	release, err := s.acquire("create")
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer release(&err)
 	if err := s.create(ctx, recs); err != nil {
 		return fmt.Errorf("sqlitestore: create: %w", err)
 	}
+	// There is room again: hold the reserve if a Delete gave it up.
+	s.reserve.take()
 	return nil
 }
 
@@ -90,12 +92,12 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 
 // Get implements metadata.Store: the record and its jobs' states are read
 // in one read transaction, so they are of one moment.
-func (s *Store) Get(ctx context.Context, tenant, id string) (*metadata.Record, error) {
+func (s *Store) Get(ctx context.Context, tenant, id string) (_ *metadata.Record, err error) {
 	release, err := s.acquire("get")
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	r, err := s.get(ctx, tenant, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("get", id)
@@ -132,12 +134,12 @@ func (w withExtra) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.ext
 // Update implements metadata.Store: it reads, changes and writes the record
 // in one write transaction, so concurrent updates never lose each other's
 // changes.
-func (s *Store) Update(ctx context.Context, tenant, id string, u metadata.Update) (*metadata.Record, error) {
+func (s *Store) Update(ctx context.Context, tenant, id string, u metadata.Update) (_ *metadata.Record, err error) {
 	release, err := s.acquire("update")
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	r, err := s.update(ctx, tenant, id, u)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("update", id)
@@ -208,13 +210,18 @@ func (s *Store) update(ctx context.Context, tenant, id string, u metadata.Update
 // Delete implements metadata.Store: the refs check and the removal are one
 // write transaction. The record's labels and jobs go with it (ON DELETE
 // CASCADE), so a claim held on one of its jobs is lost.
-func (s *Store) Delete(ctx context.Context, tenant, id string, force bool) error {
+func (s *Store) Delete(ctx context.Context, tenant, id string, force bool) (err error) {
 	release, err := s.acquire("delete")
 	if err != nil {
 		return err
 	}
-	defer release()
+	defer release(&err)
 	err = s.delete(ctx, tenant, id, force)
+	if isFull(err) && s.reserve.free() {
+		// The disk is full, and a delete is what frees it: try again in
+		// the space of the reserve (see reserve).
+		err = s.delete(ctx, tenant, id, force)
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return notFound("delete", id)

@@ -17,12 +17,12 @@ var _ metadata.Scanner = (*Store)(nil)
 const lookupRecord = `SELECT ` + recordColumns + `, (SELECT json_group_object(processor, state) FROM jobs WHERE jobs.attachment_id = attachments.id) FROM attachments WHERE id = ?`
 
 // Lookup implements metadata.Scanner.
-func (s *Store) Lookup(ctx context.Context, id string) (*metadata.Record, error) {
+func (s *Store) Lookup(ctx context.Context, id string) (_ *metadata.Record, err error) {
 	release, err := s.acquire("lookup")
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	var processing sql.NullString
 	r, err := scanRecord(withExtra{s.r.QueryRowContext(ctx, lookupRecord, id), []any{&processing}})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -40,7 +40,7 @@ func (s *Store) Lookup(ctx context.Context, id string) (*metadata.Record, error)
 // Scan implements metadata.Scanner. It reads the id index (or, for
 // NeverReferenced, the partial index of never-referenced records) in
 // order from q.After.
-func (s *Store) Scan(ctx context.Context, q metadata.ScanQuery) ([]*metadata.Record, error) {
+func (s *Store) Scan(ctx context.Context, q metadata.ScanQuery) (_ []*metadata.Record, err error) {
 	if q.Limit <= 0 {
 		return nil, fmt.Errorf("sqlitestore: scan: limit %d: limit must be positive", q.Limit)
 	}
@@ -48,7 +48,7 @@ func (s *Store) Scan(ctx context.Context, q metadata.ScanQuery) ([]*metadata.Rec
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer release(&err)
 	var (
 		where = []string{"id > ?"}
 		args  = []any{q.After}

@@ -49,6 +49,12 @@ type Options struct {
 	// MaxReaders is the most read connections open at once. Zero means
 	// runtime.GOMAXPROCS(0), and at least 4.
 	MaxReaders int
+	// ReserveBytes is the disk space the store holds in a file beside the
+	// database (its path with "-reserve" appended) and gives up when a
+	// Delete finds the disk full, so that deletes, which free space, work
+	// on a full disk (see docs/architecture.md). Zero means
+	// DefaultReserveBytes (1 MiB); NoReserve (-1) holds none.
+	ReserveBytes int64
 }
 
 const defaultBusyTimeout = 5 * time.Second
@@ -74,6 +80,8 @@ type Store struct {
 	// searchWindow and searchCandidates steer filename searches (see
 	// search); tests lower them.
 	searchWindow, searchCandidates int
+	// reserve holds disk space for deletes on a full disk.
+	reserve reserve
 }
 
 // Open opens the SQLite database at path, relative to the working directory
@@ -88,7 +96,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if o.BusyTimeout < 0 || o.MaxReaders < 0 {
+	if o.BusyTimeout < 0 || o.MaxReaders < 0 || o.ReserveBytes < NoReserve {
 		return nil, fmt.Errorf("sqlitestore: open %s: negative option in %+v", path, o)
 	}
 	if o.BusyTimeout == 0 {
@@ -96,6 +104,9 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	if o.MaxReaders == 0 {
 		o.MaxReaders = max(4, runtime.GOMAXPROCS(0))
+	}
+	if o.ReserveBytes == 0 {
+		o.ReserveBytes = DefaultReserveBytes
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -106,6 +117,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 
 	s := &Store{path: abs, searchWindow: defaultSearchWindow, searchCandidates: defaultSearchCandidates}
+	s.reserve = reserve{path: abs + "-reserve", size: max(o.ReserveBytes, 0)}
 	busy := fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds())
 	// The writer turns on WAL (a property of the file) before any reader
 	// connects; journal_mode is not set by readers, which may not write.
@@ -148,6 +160,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		s.w.Close()
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
+	s.reserve.take()
 	return s, nil
 }
 
@@ -191,14 +204,19 @@ func (s *Store) Close() error {
 }
 
 // acquire holds s open for the length of one call: it returns a func that
-// releases it, or an error wrapping metadata.ErrClosed.
-func (s *Store) acquire(op string) (release func(), err error) {
+// releases it, or an error wrapping metadata.ErrClosed. The call defers
+// release with its error result, which release classifies (see classify):
+// every exported call reports a full disk or a lock held too long alike.
+func (s *Store) acquire(op string) (release func(*error), err error) {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
 		return nil, fmt.Errorf("sqlitestore: %s: %w", op, metadata.ErrClosed)
 	}
-	return s.mu.RUnlock, nil
+	return func(err *error) {
+		s.mu.RUnlock()
+		*err = classify(*err)
+	}, nil
 }
 
 // prepare prepares the statements of the hot paths once.

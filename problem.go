@@ -41,13 +41,15 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		if errors.As(err, &e) {
 			detail = e.Detail
 		}
-		if k.Status >= 500 {
+		if k.Status >= 500 && e == nil {
 			// An outage or a full store: the cause is the operator's
-			// business, and stays in the log.
+			// business, and stays in the log. (An *Error, such as busy
+			// decoders, carries a detail written for the client.)
 			h.log.WarnContext(r.Context(), "attachment: "+k.Code, "method", r.Method, "path", r.URL.Path, "err", err)
 			detail = outageDetail(k.Code)
 		}
-		if k.Status == http.StatusServiceUnavailable {
+		if k.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+			// The route may have set a wait of its own (a busy decoder).
 			w.Header().Set("Retry-After", retryAfter)
 		}
 		h.problem(w, r, k.Status, k.Code, detail)

@@ -351,7 +351,15 @@ func oaExchanges(t *testing.T, s *oaServer) {
 	go func() {
 		// Again while a probe below holds the slot for its moment.
 		for n := 1; ; n++ {
-			res, err := s.srv.Client().Get(s.srv.URL + p + "/" + held.ID + "/status?wait=20s")
+			req, err := http.NewRequest("GET", s.srv.URL+p+"/"+held.ID+"/status?wait=20s", nil)
+			if err != nil {
+				waited <- waitResult{0, n}
+				return
+			}
+			if s.tenant != "" {
+				req.Header.Set("X-Tenant", s.tenant) // the attachment is the tenant's
+			}
+			res, err := s.srv.Client().Do(req)
 			if err != nil {
 				waited <- waitResult{0, n}
 				return

@@ -56,7 +56,7 @@
 //
 //	file:///var/lib/app/blobs?create_dir=1&no_tmp_dir=1&metadata=skip  gocloud.dev/blob/fileblob
 //	mem://                                                             gocloud.dev/blob/memblob
-//	s3://bucket?region=eu-west-1                                       gocloud.dev/blob/s3blob
+//	s3://bucket?region=eu-west-1                                       gocloud.dev/blob/s3blob (and .../storage/s3uploads)
 //	gs://bucket                                                        gocloud.dev/blob/gcsblob
 //	azblob://container                                                 gocloud.dev/blob/azureblob
 //

@@ -15,7 +15,9 @@
 //	import _ "gocloud.dev/blob/memblob"  // mem://
 //	import _ "gocloud.dev/blob/s3blob"   // s3://bucket?region=...
 //
-// or handed over with New. Listing (Items) is the one place where the
+// or handed over with New. An S3 program also imports storage/s3uploads,
+// so that PendingUploads and AbortUpload reach the bucket's incomplete
+// multipart uploads (see Multipart). Listing (Items) is the one place where the
 // driver matters: a Store that knows a fileblob bucket's directory (Open
 // of a file:// URL, or New with FileDir) reads the directory itself;
 // any other is listed through gocloud.dev.
@@ -51,6 +53,10 @@ type Store struct {
 	// timeout bounds each call to the bucket (CallTimeout); zero bounds
 	// nothing.
 	timeout time.Duration
+	// multipart lists and aborts the bucket's incomplete multipart
+	// uploads; nil for a bucket that has none (see Multipart).
+	multipart    Multipart
+	multipartSet bool
 }
 
 // Bucket returns the underlying bucket.

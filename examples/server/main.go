@@ -62,6 +62,8 @@ import (
 	_ "gocloud.dev/blob/memblob"
 	_ "gocloud.dev/blob/s3blob"
 
+	_ "github.com/attachkit/attachment/storage/s3uploads" // Maintain aborts stale S3 multipart uploads
+
 	"github.com/attachkit/attachment"
 	_ "github.com/attachkit/attachment/metadata/memstore"
 	_ "github.com/attachkit/attachment/metadata/pgstore"

@@ -25,6 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/s3blob" // registers s3://
+
+	_ "github.com/attachkit/attachment/storage/s3uploads" // multipart uploads, for Maintain
 )
 
 // EnvURL is the environment variable holding the bucket's URL.

@@ -1,4 +1,4 @@
-package storage_test
+package s3uploads_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/attachkit/attachment/internal/s3test"
 	"github.com/attachkit/attachment/storage"
+	"github.com/attachkit/attachment/storage/s3uploads"
 )
 
 // Buckets other than S3 have no multipart uploads to list.
@@ -22,6 +23,7 @@ func TestPendingUploadsNotS3(t *testing.T) {
 		t.Fatalf("yielded something: %v", err)
 	}
 	require.Error(t, st.AbortUpload(t.Context(), storage.PendingUpload{Key: "content/x"}))
+	require.Nil(t, s3uploads.Open(b), "not an S3 bucket")
 }
 
 // On S3, PendingUploads finds the uploads under the Store's prefix (behind
@@ -29,7 +31,7 @@ func TestPendingUploadsNotS3(t *testing.T) {
 // an upload already gone is no error.
 func TestPendingUploadsS3(t *testing.T) {
 	b := s3test.Open(t)
-	st := storage.New(b.Bucket)
+	st := storage.New(b.Bucket) // finds s3uploads, registered by its import
 	start := func(key string) {
 		_, err := b.Client.CreateMultipartUpload(t.Context(), &s3.CreateMultipartUploadInput{Bucket: aws.String(b.Name), Key: aws.String(b.Prefix + key)})
 		require.NoError(t, err)

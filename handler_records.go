@@ -127,7 +127,16 @@ func readForm(r *http.Request, body io.Reader) (url.Values, error) {
 	// made it (net/http looks at it once the handler answers).
 	r = r.WithContext(r.Context())
 	r.Body = io.NopCloser(body)
-	if err := r.ParseMultipartForm(maxJSONBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+	// ParseMultipartForm of a urlencoded body answers ErrNotMultipart and
+	// drops the error of reading it: a body cut short would be an empty
+	// form. Each kind is parsed by its own method.
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		err = r.ParseMultipartForm(maxJSONBody)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, err

@@ -86,7 +86,7 @@ func (e *env) record(a attachment.Attachment) record {
 // HandlerOptions.UploadIdleTimeout passes without data, as an upload is:
 // 408 bad_request, the connection closed, the record unchanged; and the
 // server goes on serving. With a Content-Length, and chunked.
-func TestSmallBodyStalledCut(t *testing.T) {
+func TestIdleSmallBodyStalledCut(t *testing.T) {
 	const idle = 300 * time.Millisecond
 	e := newEnv(t, backends()[0], &envOpts{handler: &attachment.HandlerOptions{UploadIdleTimeout: idle}})
 	a := e.mustUpload("a.txt", []byte("hello"))
@@ -135,7 +135,7 @@ func TestSmallBodyStalledCut(t *testing.T) {
 // idle for the timeout and sending more than 1 KiB each time, is not
 // cut, though the whole body takes several timeouts: the deadline rolls
 // forward as data comes, and the change is made.
-func TestSmallBodySlowButSteadyNotCut(t *testing.T) {
+func TestIdleSmallBodySlowButSteadyNotCut(t *testing.T) {
 	const (
 		idle           = 300 * time.Millisecond
 		chunks, padded = 8, 16 << 10 // 8 pieces of 2 KiB and more, idle/3 apart

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/attachkit/attachment/wire"
 )
 
 // errBodyRead marks an error met while reading a request body: the
@@ -30,12 +32,12 @@ func (c clientReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// idleMinBytes is the data an upload must send within each
+// idleMinBytes is the data a request body must send within each
 // UploadIdleTimeout for its read deadline to move: a client trickling a
 // byte at a time does not hold its request.
 const idleMinBytes = 1 << 10
 
-// idleReader reads an upload body under a rolling read deadline on the
+// idleReader reads a request body under a rolling read deadline on the
 // connection: once idleMinBytes have come since the deadline last moved,
 // it moves to idle from now (at most every 32nd of idle). A Read that
 // stalls past it fails (and net/http cancels the request's context). At
@@ -106,4 +108,40 @@ func (ir *idleReader) lift() {
 func (ir *idleReader) expired() bool {
 	d := ir.deadline.Load()
 	return d != 0 && !time.Now().Before(time.Unix(0, d))
+}
+
+// readBody reads a request's body with read, which is given body (the
+// request's body, or a reader over it such as an http.MaxBytesReader) to
+// read under HandlerOptions.UploadIdleTimeout: a rolling read deadline on
+// the connection (idleReader). Every route that reads a body reads it
+// through here. It answers read's error itself: 408 bad_request, with the
+// connection closed, when the body stalled; writeError's answer
+// otherwise. It reports whether read succeeded, and then the deadline is
+// lifted for the rest of the request.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, body io.Reader, read func(body io.Reader) error) bool {
+	var idle *idleReader
+	if d := h.opts.UploadIdleTimeout; d > 0 {
+		if idle = newIdleReader(w, body, d); idle != nil {
+			body = idle
+		}
+	}
+	err := read(body)
+	if err != nil && idle != nil && idle.expired() {
+		// The body stalled: the deadline stays past, so that net/http
+		// does not wait for the rest either, and the connection closes.
+		w.Header().Set("Connection", "close")
+		h.problem(w, r, http.StatusRequestTimeout, wire.CodeBadRequest,
+			"the request body stalled: no data for "+h.opts.UploadIdleTimeout.String())
+		return false
+	}
+	if err != nil {
+		// The deadline stays: net/http may read what is left of the body
+		// before it answers, and a client must not hold it there either.
+		h.writeError(w, r, err)
+		return false
+	}
+	if idle != nil {
+		idle.lift() // a body read may end before net/http's reader does
+	}
+	return true
 }

@@ -69,14 +69,18 @@ type HandlerOptions struct {
 	// ?wait= is never refused. Zero means DefaultMaxStatusWaits (1000);
 	// Off means no limit.
 	MaxStatusWaits int
-	// UploadIdleTimeout is the longest an upload's body may stall: the
-	// Handler cuts an upload when no data has come for that long (and
-	// when less than 1 KiB has come in that time, so a client cannot hold
-	// a request by trickling a byte at a time), answers it 408
-	// bad_request, closes the connection and stores nothing of it. It uses
-	// read deadlines on the connection (http.ResponseController); where
-	// the ResponseWriter has none (an httptest.ResponseRecorder, a
-	// middleware's writer without an Unwrap method) uploads are not
+	// UploadIdleTimeout is the longest a request body may stall, for
+	// every body the Handler reads: an upload's, and the JSON or form
+	// bodies of PATCH and PUT /{id}, POST /{id}/refs and POST /_status.
+	// The Handler cuts a request when no data of its body has come for
+	// that long (and when less than 1 KiB has come in that time, so a
+	// client cannot hold a request by trickling a byte at a time; a body
+	// smaller than that must all come within it), answers it 408
+	// bad_request, closes the connection and changes nothing: an upload
+	// stores nothing, a record is left as it was. It uses read deadlines
+	// on the connection (http.ResponseController); where the
+	// ResponseWriter has none (an httptest.ResponseRecorder, a
+	// middleware's writer without an Unwrap method) bodies are not
 	// limited. Zero means DefaultUploadIdleTimeout (30 s); Off means no
 	// limit.
 	UploadIdleTimeout time.Duration

@@ -13,8 +13,16 @@ import (
 	"github.com/attachkit/attachment/wire"
 )
 
-// maxJSONBody bounds the JSON and form bodies of PATCH, PUT and refs.
+// maxJSONBody bounds the JSON and form bodies of PATCH, PUT, refs and
+// POST /_status.
 const maxJSONBody = 1 << 20
+
+// readSmallBody reads r's JSON or form body, of at most maxJSONBody
+// bytes, with read, under the idle limit of readBody (which answers when
+// it fails).
+func (h *Handler) readSmallBody(w http.ResponseWriter, r *http.Request, read func(body io.Reader) error) bool {
+	return h.readBody(w, r, http.MaxBytesReader(w, r.Body, maxJSONBody), read)
+}
 
 // decorate sets the URLs of a, which the Handler serves under base.
 func (h *Handler) decorate(base string, a *Attachment) {
@@ -51,9 +59,11 @@ func (h *Handler) Update(w http.ResponseWriter, r *http.Request, id string) {
 		h.writeError(w, r, err)
 		return
 	}
-	ch, err := readChange(w, r)
-	if err != nil {
-		h.writeError(w, r, err)
+	var ch Change
+	if !h.readSmallBody(w, r, func(body io.Reader) (err error) {
+		ch, err = readChange(r, body)
+		return err
+	}) {
 		return
 	}
 	a, err := svc.Update(r.Context(), id, ch)
@@ -65,12 +75,12 @@ func (h *Handler) Update(w http.ResponseWriter, r *http.Request, id string) {
 	writeJSON(w, r, http.StatusOK, "application/json", a)
 }
 
-// readChange reads an update from a JSON or form body.
-func readChange(w http.ResponseWriter, r *http.Request) (Change, error) {
+// readChange reads an update from the JSON or form body of r, read from
+// body.
+func readChange(r *http.Request, body io.Reader) (Change, error) {
 	var ch Change
-	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
 	if isForm(r) {
-		form, err := readForm(r)
+		form, err := readForm(r, body)
 		if err != nil {
 			return ch, err
 		}
@@ -91,7 +101,7 @@ func readChange(w http.ResponseWriter, r *http.Request) (Change, error) {
 		return ch, nil
 	}
 	var req updateRequest
-	if err := decodeJSON(r, &req); err != nil {
+	if err := decodeJSON(r, body, &req); err != nil {
 		return ch, err
 	}
 	ch.Filename, ch.Owner = req.Filename, req.Owner
@@ -110,10 +120,23 @@ func isForm(r *http.Request) bool {
 	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
 }
 
-// readForm parses a form body (urlencoded or multipart, the latter without
-// files) into values, refusing repeated fields.
-func readForm(r *http.Request) (url.Values, error) {
-	if err := r.ParseMultipartForm(maxJSONBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+// readForm parses the form body of r (urlencoded or multipart, the latter
+// without files), read from body, into values, refusing repeated fields.
+func readForm(r *http.Request, body io.Reader) (url.Values, error) {
+	// Parsed on a copy of r that reads body, leaving r.Body as the server
+	// made it (net/http looks at it once the handler answers).
+	r = r.WithContext(r.Context())
+	r.Body = io.NopCloser(body)
+	// ParseMultipartForm of a urlencoded body answers ErrNotMultipart and
+	// drops the error of reading it: a body cut short would be an empty
+	// form. Each kind is parsed by its own method.
+	var err error
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		err = r.ParseMultipartForm(maxJSONBody)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, err
@@ -134,13 +157,13 @@ func readForm(r *http.Request) (url.Values, error) {
 	return r.PostForm, nil
 }
 
-// decodeJSON decodes one JSON object from the body into v.
-func decodeJSON(r *http.Request, v any) error {
+// decodeJSON decodes one JSON object from body, the body of r, into v.
+func decodeJSON(r *http.Request, body io.Reader, v any) error {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != "" && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return badRequest("the body must be JSON (application/json) or a form")
 	}
-	dec := json.NewDecoder(r.Body)
+	dec := json.NewDecoder(body)
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -203,16 +226,14 @@ func (h *Handler) AddRef(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	var req refRequest
-	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
-	if isForm(r) {
-		form, ferr := readForm(r)
-		if ferr != nil {
-			h.writeError(w, r, ferr)
-			return
+	if !h.readSmallBody(w, r, func(body io.Reader) error {
+		if !isForm(r) {
+			return decodeJSON(r, body, &req)
 		}
+		form, err := readForm(r, body)
 		req.Ref = form.Get("ref")
-	} else if err := decodeJSON(r, &req); err != nil {
-		h.writeError(w, r, err)
+		return err
+	}) {
 		return
 	}
 	a, err := svc.AddRef(r.Context(), id, req.Ref)

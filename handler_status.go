@@ -2,6 +2,7 @@ package attachment
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -91,9 +92,9 @@ func (h *Handler) StatusMany(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req statusManyRequest
-	r.Body = http.MaxBytesReader(w, r.Body, maxJSONBody)
-	if err := decodeJSON(r, &req); err != nil {
-		h.writeError(w, r, err)
+	if !h.readSmallBody(w, r, func(body io.Reader) error {
+		return decodeJSON(r, body, &req)
+	}) {
 		return
 	}
 	if len(req.Attachments) > maxStatusMany {

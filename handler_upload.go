@@ -12,7 +12,6 @@ import (
 	"github.com/attachkit/attachment/internal/digest"
 	"github.com/attachkit/attachment/internal/filename"
 	"github.com/attachkit/attachment/internal/mpart"
-	"github.com/attachkit/attachment/wire"
 )
 
 // labelPrefix starts the form fields and query parameters that set labels.
@@ -48,33 +47,17 @@ func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 		// and the rest of the body may be skipped.
 		body = http.MaxBytesReader(w, r.Body, max)
 	}
-	var idle *idleReader
-	if d := h.opts.UploadIdleTimeout; d > 0 {
-		if idle = newIdleReader(w, body, d); idle != nil {
-			body = idle
-		}
-	}
 	var atts []*Attachment
-	mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if perr == nil && mt == "multipart/form-data" {
-		atts, err = h.uploadMultipart(r, body, svc, c, params["boundary"])
-	} else {
-		atts, err = h.uploadRaw(r, body, svc, c)
-	}
-	if err != nil && idle != nil && idle.expired() {
-		// The body stalled: the deadline stays past, so that net/http
-		// does not wait for the rest either, and the connection closes.
-		w.Header().Set("Connection", "close")
-		h.problem(w, r, http.StatusRequestTimeout, wire.CodeBadRequest,
-			"the request body stalled: no data for "+h.opts.UploadIdleTimeout.String())
+	if !h.readBody(w, r, body, func(body io.Reader) (err error) {
+		mt, params, perr := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if perr == nil && mt == "multipart/form-data" {
+			atts, err = h.uploadMultipart(r, body, svc, c, params["boundary"])
+		} else {
+			atts, err = h.uploadRaw(r, body, svc, c)
+		}
+		return err
+	}) {
 		return
-	}
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if idle != nil {
-		idle.lift() // a multipart body may end before net/http's reader does
 	}
 	base := h.base(r)
 	for _, a := range atts {

@@ -173,23 +173,31 @@ func newOAServer(t *testing.T) *oaServer {
 	return s
 }
 
-// expect408 starts a multipart upload to path declaring length bytes,
-// sends its first part's head and some content, then stalls, and checks
-// that the answer is a 408 bad_request within the idle timeout and
+// expect408Upload starts a multipart upload to path declaring length
+// bytes, sends its first part's head and some content, then stalls, and
+// checks that the answer is a 408 bad_request within the idle timeout and
 // nothing more.
-func (s *oaServer) expect408(path string, length int) {
+func (s *oaServer) expect408Upload(path string, length int) {
 	s.t.Helper()
 	var mp bytes.Buffer
 	mw := multipart.NewWriter(&mp)
 	_, err := mw.CreateFormFile("files", "stalled.bin")
 	require.NoError(s.t, err)
 	mp.WriteString(strings.Repeat("x", 4<<10))
+	s.expect408("POST", path, mw.FormDataContentType(), length, mp.Bytes())
+}
+
+// expect408 sends a request declaring a body of length bytes, sends the
+// first bytes of it (sent), then stalls, and checks that the answer is a
+// 408 bad_request within the idle timeout and nothing more.
+func (s *oaServer) expect408(method, path, contentType string, length int, sent []byte) {
+	s.t.Helper()
 	c, err := net.Dial("tcp", s.srv.Listener.Addr().String())
 	require.NoError(s.t, err)
 	defer c.Close()
 	require.NoError(s.t, c.SetDeadline(time.Now().Add(oaIdle+10*time.Second)))
-	_, err = fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
-		path, mw.FormDataContentType(), length, mp.Bytes())
+	_, err = fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: x\r\nX-Tenant: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s",
+		method, path, s.tenant, contentType, length, sent)
 	require.NoError(s.t, err)
 	start := time.Now()
 	res, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -398,8 +406,14 @@ func oaExchanges(t *testing.T, s *oaServer) {
 
 	// An upload whose body stalls: 408 once HandlerOptions.UploadIdleTimeout
 	// passes. Its declared length is over what the Validator buffers, so
-	// that the body reaches the handler as the client sends it.
-	s.expect408(p+"/", openapitest.MaxRequestBody+1)
+	// that the body reaches the handler as the client sends it. So for
+	// the routes that read a JSON or form body.
+	s.expect408Upload(p+"/", openapitest.MaxRequestBody+1)
+	for _, m := range []string{"PATCH", "PUT"} {
+		s.expect408(m, p+"/"+txt.ID, "application/json", openapitest.MaxRequestBody+1, []byte(`{"filename": `))
+	}
+	s.expect408("POST", p+"/"+txt.ID+"/refs", "application/x-www-form-urlencoded", openapitest.MaxRequestBody+1, []byte("ref=ord"))
+	s.expect408("POST", p+"/_status", "application/json", openapitest.MaxRequestBody+1, []byte(`{"attachments": [`))
 
 	// Download, with ranges and conditional requests.
 	for _, m := range []string{"GET", "HEAD"} {

@@ -77,7 +77,10 @@ type HandlerOptions struct {
 	// client cannot hold a request by trickling a byte at a time; a body
 	// smaller than that must all come within it), answers it 408
 	// bad_request, closes the connection and changes nothing: an upload
-	// stores nothing, a record is left as it was. It uses read deadlines
+	// stores nothing, a record is left as it was. A body that a route
+	// does not read (DELETE, a GET with a body) is bounded too when the
+	// request comes through ServeHTTP: the answer is sent once it has
+	// stalled that long, and the connection closed. It uses read deadlines
 	// on the connection (http.ResponseController); where the
 	// ResponseWriter has none (an httptest.ResponseRecorder, a
 	// middleware's writer without an Unwrap method) bodies are not
@@ -198,6 +201,7 @@ func (h *Handler) Options() HandlerOptions { return h.opts }
 
 // ServeHTTP routes a request to one of the API's operations.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.boundUnreadBody(w, r)
 	_, rel := h.split(r)
 	trimmed := strings.Trim(rel, "/")
 	switch {
@@ -392,4 +396,20 @@ func accessDetail(k error) string {
 	default:
 		return "the caller may not do this"
 	}
+}
+
+// boundUnreadBody puts HandlerOptions.UploadIdleTimeout on the body of a
+// request whose route may leave it unread (DELETE, a signed URL, a GET
+// with a body, any answer given before the body is read). net/http drains
+// up to 256 KiB of an unread body before it sends the answer, with no
+// limit of its own, so a client that declares a body and sends less would
+// hold the answer, and the connection, for good; with the deadline the
+// drain ends and the connection is closed. Routes that read their body
+// move the deadline as bytes arrive (readBody). Where read deadlines are
+// not supported (an httptest.ResponseRecorder) nothing changes.
+func (h *Handler) boundUnreadBody(w http.ResponseWriter, r *http.Request) {
+	if h.opts.UploadIdleTimeout <= 0 || r.Body == nil || r.Body == http.NoBody {
+		return
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.opts.UploadIdleTimeout))
 }

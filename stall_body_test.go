@@ -184,3 +184,36 @@ func pieces(b []byte, size int) func(func([]byte) bool) {
 		}
 	}
 }
+
+// A route that never reads its body (DELETE, GET, HEAD) answers a client
+// that declared a body and sent part of it within
+// HandlerOptions.UploadIdleTimeout, and closes the connection: net/http
+// drains an unread body before it answers, and without the handler's
+// deadline (boundUnreadBody) that drain waited for good.
+func TestIdleUnreadBodyBounded(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	e := newEnv(t, backends()[0], &envOpts{handler: &attachment.HandlerOptions{UploadIdleTimeout: idle}})
+	a := e.mustUpload("a.txt", []byte("hello"))
+	b := e.mustUpload("b.txt", []byte("hello"))
+	addr, done := startServer(t, e.srv)
+	for _, rq := range []struct{ name, method, target string }{
+		{"metadata", "GET", a.URL + "/metadata"},
+		{"download", "GET", a.URL},
+		{"delete", "DELETE", b.URL},
+	} {
+		t.Run(rq.name, func(t *testing.T) {
+			c := dial(t, addr)
+			start := time.Now()
+			_, err := fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nhello", rq.method, rq.target)
+			require.NoError(t, err)
+			resp, _ := readAnswer(t, c)
+			took := time.Since(start)
+			assert.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Less(t, took, idle+2*time.Second, "the answer waited for the rest of a body nobody reads")
+			assert.Equal(t, http.StatusOK, handlerDone(t, done))
+			_, err = c.Read(make([]byte, 1))
+			assert.Error(t, err, "the server closed the connection")
+		})
+	}
+	requireServerFine(t, e, addr, done)
+}

@@ -527,6 +527,8 @@ func TestFaultPostgresRestart(t *testing.T) {
 	time.Sleep(time.Second)
 	load.finish()
 
+	t.Logf("multipart uploads pending before Maintain: %d", len(bucket.PendingUploads(t)))
+
 	load.report(t)
 	assert.Positive(t, load.count("before", "POST 201"), "uploads acknowledged before the fault")
 	assert.Positive(t, load.count("fault", "POST 503")+load.count("fault", "GET 503"), "the outage was answered 503")
@@ -618,10 +620,111 @@ func TestFaultVersitygwRestart(t *testing.T) {
 	}
 	t.Logf("the big upload in flight at the kill was answered %d", bigStatus)
 
+	t.Logf("multipart uploads pending before Maintain: %d", len(bucket.PendingUploads(t)))
+
 	load.report(t)
 	assert.Positive(t, load.count("before", "POST 201"), "uploads acknowledged before the fault")
 	assert.Positive(t, load.count("fault", "POST 503")+load.count("fault", "GET 503"), "the outage was answered 503")
 	assert.Positive(t, load.count("after", "POST 201"), "uploads acknowledged after the fault")
 	load.checkAcked(t)
 	maintainClean(t, bucket, s.pgURL)
+}
+
+// TestFaultDiskFull runs the server (file+sqlite) on a 16 MiB tmpfs and
+// fills it: uploads are answered 507 insufficient_storage (never 500),
+// deletes still work, and once some are deleted uploads are acknowledged
+// again; nothing is left once Maintain has run.
+func TestFaultDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault suite: mounts a tmpfs and runs the server as a child process; skipped under -short")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("fault suite (CI=true, so not skipped): mount a tmpfs: %v: %s", err, out)
+		}
+		t.Skipf("fault suite: cannot mount a tmpfs (needs root): %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", mnt, err, out)
+		}
+	})
+	bin := buildServer(t)
+	blobDir := filepath.Join(mnt, "blobs")
+	blobURL := "file://" + blobDir + "?create_dir=1&no_tmp_dir=1&metadata=skip"
+	metaURL := "sqlite://" + filepath.Join(mnt, "attachments.db")
+	srv := startCrashServer(t, bin, []string{"-addr", "127.0.0.1:0", "-demo=false", "-maintain-every", "0", "-blob", blobURL, "-meta", metaURL})
+	defer srv.kill(t)
+	load := newFaultLoad(t, srv.base)
+	defer load.client.CloseIdleConnections()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 11))
+
+	// Fill it with 1 MiB files until it is full.
+	load.setPhase("filling")
+	full := 0
+	for n := 0; n < 40 && full < 3; n++ {
+		f := newFaultFile(rng, fmt.Sprintf("fill-%d.bin", n), 1<<20)
+		req, err := http.NewRequest("POST", srv.base+"?filename="+f.name, bytes.NewReader(f.data))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/octet-stream")
+		start := time.Now()
+		resp, err := load.client.Do(req)
+		require.NoError(t, err, "upload %d on a filling disk", n)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		took := time.Since(start)
+		switch resp.StatusCode {
+		case http.StatusCreated:
+			var a struct {
+				Attachments []crashRecord `json:"attachments"`
+			}
+			require.NoError(t, json.Unmarshal(body, &a))
+			require.Len(t, a.Attachments, 1)
+			load.acked = append(load.acked, faultAck{a.Attachments[0].ID, f})
+		case http.StatusInsufficientStorage:
+			assert.Contains(t, string(body), `"insufficient_storage"`)
+			full++
+		default:
+			require.Failf(t, "an upload on a full disk", "answered %d after %v: %.300s", resp.StatusCode, took, body)
+		}
+	}
+	require.Equal(t, 3, full, "uploads on a full 16 MiB tmpfs are answered 507")
+	require.NotEmpty(t, load.acked, "some uploads fit")
+	t.Logf("%d uploads of 1 MiB acknowledged before the disk was full", len(load.acked))
+
+	// Deletes work on the full disk.
+	for range 4 {
+		a := load.acked[len(load.acked)-1]
+		req, err := http.NewRequest("DELETE", srv.base+a.id, nil)
+		require.NoError(t, err)
+		resp, err := load.client.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "delete on a full disk: %s", body)
+		require.Contains(t, string(body), `"deleted"`)
+		load.acked = load.acked[:len(load.acked)-1]
+	}
+
+	// Uploads work again.
+	f := newFaultFile(rng, "after.bin", 1<<20)
+	status, id := load.upload(f, bytes.NewReader(f.data))
+	require.Equal(t, http.StatusCreated, status, "an upload once files are deleted")
+	load.acked = append(load.acked, faultAck{id, f})
+	load.checkAcked(t)
+
+	svc, err := attachment.Open(t.Context(), blobURL, metaURL, &attachment.Options{
+		Processing:  attachment.ProcessingOptions{Workers: attachment.Off},
+		Maintenance: attachment.MaintenanceOptions{Interval: attachment.Off, OrphanGrace: time.Nanosecond},
+	})
+	require.NoError(t, err)
+	defer svc.Close()
+	rep, err := svc.Maintain(t.Context())
+	require.NoError(t, err)
+	t.Logf("Maintain: %+v", rep)
+	assert.Zero(t, rep.Failed+rep.MissingContent+rep.Unknown)
+	entries, err := os.ReadDir(filepath.Join(blobDir, "content"))
+	require.NoError(t, err)
+	assert.Len(t, entries, len(load.acked), "content files after Maintain: one per record")
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -68,6 +70,12 @@ func startFaultServices(t *testing.T) *faultServices {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("fault suite: starts PostgreSQL, versitygw and the server as child processes; skipped under -short")
+	}
+	// Where the other tests' servers are not configured (a newcomer's
+	// machine, CI's first run on an empty module cache), this suite skips
+	// too, though it starts its own.
+	if os.Getenv("ATTACHMENT_TEST_POSTGRES_URL") == "" {
+		t.Skip("fault suite: ATTACHMENT_TEST_POSTGRES_URL is not set, so this machine runs no server tests; the suite starts its own servers where it is (" + `eval "$(.ci/services start /tmp/attachment-services)"` + ")")
 	}
 	inCI := os.Getenv("CI") == "true"
 	unavailable := func(format string, args ...any) {
@@ -727,4 +735,151 @@ func TestFaultDiskFull(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(blobDir, "content"))
 	require.NoError(t, err)
 	assert.Len(t, entries, len(load.acked), "content files after Maintain: one per record")
+}
+
+// stallClients is how many clients of TestFaultStalledClients stall.
+const stallClients = 16
+
+// vmRSS returns the resident memory of process pid, in bytes.
+func vmRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(t, err)
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			_, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
+			require.NoError(t, err)
+			return kb << 10
+		}
+	}
+	require.FailNow(t, "no VmRSS in /proc/PID/status")
+	return 0
+}
+
+// TestFaultStalledClients has stallClients clients send part of an
+// upload's body and then nothing: each is cut off (408, or the connection
+// closed) within UploadIdleTimeout and a margin, the server's memory stays
+// bounded, it keeps serving others meanwhile, and none of the stalled
+// uploads is stored.
+func TestFaultStalledClients(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault suite: runs the server as a child process and waits out its upload idle timeout (30 s); skipped under -short")
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skipf("fault suite: no /proc to read the server's memory: %v", err)
+	}
+	bin := buildServer(t)
+	data := t.TempDir()
+	blobDir := filepath.Join(data, "blobs")
+	blobURL := "file://" + blobDir + "?create_dir=1&no_tmp_dir=1&metadata=skip"
+	metaURL := "sqlite://" + filepath.Join(data, "attachments.db")
+	srv := startCrashServer(t, bin, []string{"-addr", "127.0.0.1:0", "-demo=false", "-maintain-every", "0", "-blob", blobURL, "-meta", metaURL})
+	defer srv.kill(t)
+	u, err := url.Parse(srv.base)
+	require.NoError(t, err)
+	pid := srv.cmd.Process.Pid
+	baseline := vmRSS(t, pid)
+
+	// Each stalled client announces 64 MiB and sends 1 MiB of it.
+	const announced, sent = 64 << 20, 1 << 20
+	limit := attachment.DefaultUploadIdleTimeout + 10*time.Second
+	chunk := bytes.Repeat([]byte("x"), sent)
+	type cut struct {
+		after  time.Duration
+		status int // 0: the connection was closed without an answer
+		err    error
+	}
+	cuts := make(chan cut, stallClients)
+	start := time.Now()
+	for k := range stallClients {
+		go func() {
+			c, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+			if err != nil {
+				cuts <- cut{err: err}
+				return
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "POST %s?filename=stalled-%d.bin HTTP/1.1\r\nHost: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", u.Path, k, u.Host, announced)
+			if _, err := c.Write(chunk); err != nil {
+				cuts <- cut{err: fmt.Errorf("send the first MiB: %w", err)}
+				return
+			}
+			// Then nothing: wait for the server to give up.
+			_ = c.SetReadDeadline(time.Now().Add(limit))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					cuts <- cut{after: time.Since(start), err: fmt.Errorf("no answer and the connection still open after %v: %w", limit, err)}
+					return
+				}
+				cuts <- cut{after: time.Since(start)} // closed
+				return
+			}
+			resp.Body.Close()
+			cuts <- cut{after: time.Since(start), status: resp.StatusCode}
+		}()
+	}
+
+	// Meanwhile: the server serves others, and its memory is sampled.
+	load := newFaultLoad(t, srv.base)
+	defer load.client.CloseIdleConnections()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 13))
+	f := newFaultFile(rng, "healthy.bin", 256<<10)
+	status, id := load.upload(f, bytes.NewReader(f.data))
+	require.Equal(t, http.StatusCreated, status, "an upload while %d clients stall", stallClients)
+	peak := baseline
+	var got []cut
+	ticker := time.NewTicker(250 * time.Millisecond)
+	defer ticker.Stop()
+	for len(got) < stallClients {
+		select {
+		case c := <-cuts:
+			got = append(got, c)
+		case <-ticker.C:
+			peak = max(peak, vmRSS(t, pid))
+		}
+	}
+	statuses := map[int]int{}
+	var last time.Duration
+	for _, c := range got {
+		if !assert.NoError(t, c.err) {
+			continue
+		}
+		statuses[c.status]++
+		last = max(last, c.after)
+		assert.Contains(t, []int{0, http.StatusRequestTimeout}, c.status, "a stalled upload is answered 408 or its connection closed")
+		assert.Less(t, c.after, limit, "a stalled upload is cut within UploadIdleTimeout and a margin")
+	}
+	t.Logf("%d stalled clients cut (status: count, 0 = connection closed) %v, the last after %v; server VmRSS %d MiB before, peak %d MiB",
+		stallClients, statuses, last.Round(time.Millisecond), baseline>>20, peak>>20)
+	assert.Less(t, peak-baseline, int64(128<<20), "the server's memory grows by more than 128 MiB with %d stalled uploads", stallClients)
+
+	// Nothing of the stalled uploads is stored: one record (the healthy
+	// upload), and once Maintain has run, one content file.
+	load.acked = append(load.acked, faultAck{id, f})
+	load.checkAcked(t)
+	resp, err := load.client.Get(srv.base)
+	require.NoError(t, err)
+	var page struct {
+		Data []crashRecord `json:"data"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Len(t, page.Data, 1, "records after the stalled uploads")
+	svc, err := attachment.Open(t.Context(), blobURL, metaURL, &attachment.Options{
+		Processing:  attachment.ProcessingOptions{Workers: attachment.Off},
+		Maintenance: attachment.MaintenanceOptions{Interval: attachment.Off, OrphanGrace: time.Nanosecond},
+	})
+	require.NoError(t, err)
+	defer svc.Close()
+	rep, err := svc.Maintain(t.Context())
+	require.NoError(t, err)
+	t.Logf("Maintain: %+v", rep)
+	assert.Zero(t, rep.Failed+rep.MissingContent+rep.Unknown)
+	entries, err := os.ReadDir(filepath.Join(blobDir, "content"))
+	require.NoError(t, err)
+	assert.Len(t, entries, 1, "content files after Maintain")
 }

@@ -478,7 +478,7 @@ func (l *faultLoad) checkAcked(t *testing.T) {
 // upload is in flight now) until it settles, and checks that it leaves no
 // content without a record, no temporary file and no pending multipart
 // upload.
-func maintainClean(t *testing.T, bucket *s3test.Bucket, metaURL string) {
+func maintainClean(t *testing.T, bucket *s3test.Bucket, metaURL string) attachment.MaintenanceReport {
 	t.Helper()
 	svc, err := attachment.Open(t.Context(), bucket.URL, metaURL, &attachment.Options{
 		Processing:  attachment.ProcessingOptions{Workers: attachment.Off},
@@ -497,18 +497,19 @@ func maintainClean(t *testing.T, bucket *s3test.Bucket, metaURL string) {
 	assert.Zero(t, again.OrphanContent+again.TempFiles+again.AbortedUploads+again.Deferred+again.Failed, "a second Maintain still finds something: %+v", again)
 	assert.Equal(t, again.RecordsChecked, again.ContentChecked, "content files and records after Maintain")
 	assert.Empty(t, bucket.PendingUploads(t), "multipart uploads pending after Maintain")
+	return rep
 }
 
 // startFaultServer starts examples/server on s3 (its own key prefix in the
 // test's versitygw) and the test's PostgreSQL, with no maintenance of its
-// own.
-func startFaultServer(t *testing.T, s *faultServices) (crashServer, *s3test.Bucket) {
+// own. restart starts another on the same stores.
+func startFaultServer(t *testing.T, s *faultServices) (srv crashServer, bucket *s3test.Bucket, restart func() crashServer) {
 	t.Helper()
 	bin := buildServer(t)
-	bucket := s3test.Open(t)
-	srv := startCrashServer(t, bin, []string{"-addr", "127.0.0.1:0", "-demo=false", "-maintain-every", "0",
-		"-blob", bucket.URL, "-meta", s.pgURL})
-	return srv, bucket
+	bucket = s3test.Open(t)
+	args := []string{"-addr", "127.0.0.1:0", "-demo=false", "-maintain-every", "0", "-blob", bucket.URL, "-meta", s.pgURL}
+	restart = func() crashServer { return startCrashServer(t, bin, args) }
+	return restart(), bucket, restart
 }
 
 // TestFaultPostgresRestart stops PostgreSQL under load and starts it
@@ -518,7 +519,7 @@ func startFaultServer(t *testing.T, s *faultServices) (crashServer, *s3test.Buck
 // byte-exact; Maintain leaves nothing behind.
 func TestFaultPostgresRestart(t *testing.T) {
 	s := startFaultServices(t)
-	srv, bucket := startFaultServer(t, s)
+	srv, bucket, _ := startFaultServer(t, s)
 	load := newFaultLoad(t, srv.base)
 	load.start(uint64(time.Now().UnixNano()))
 	defer load.finish()
@@ -579,7 +580,7 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // Maintain aborts the multipart upload the kill left.
 func TestFaultVersitygwRestart(t *testing.T) {
 	s := startFaultServices(t)
-	srv, bucket := startFaultServer(t, s)
+	srv, bucket, restart := startFaultServer(t, s)
 	load := newFaultLoad(t, srv.base)
 	load.start(uint64(time.Now().UnixNano()))
 	defer load.finish()
@@ -635,7 +636,29 @@ func TestFaultVersitygwRestart(t *testing.T) {
 	assert.Positive(t, load.count("fault", "POST 503")+load.count("fault", "GET 503"), "the outage was answered 503")
 	assert.Positive(t, load.count("after", "POST 201"), "uploads acknowledged after the fault")
 	load.checkAcked(t)
-	maintainClean(t, bucket, s.pgURL)
+
+	// The server SIGKILLed with a 20 MiB upload in flight, its multipart
+	// upload started: nothing is left to abort it but Maintain. Restarted,
+	// the server still has every acknowledged upload.
+	big2 := newFaultFile(rng, "big2.bin", 20<<20)
+	release2 := make(chan struct{})
+	defer close(release2)
+	body2 := &slowBody{data: big2.data, hold: 17 << 20, release: release2, held: make(chan struct{})}
+	go func() { _, _ = load.upload(big2, body2) }()
+	select {
+	case <-body2.held:
+	case <-time.After(20 * time.Second):
+		require.FailNow(t, "the second big upload's first 17 MiB were not read within 20s")
+	}
+	require.Eventually(t, func() bool { return len(bucket.PendingUploads(t)) > 0 }, 10*time.Second, 20*time.Millisecond,
+		"the second big upload started no multipart upload")
+	srv.kill(t)
+	srv = restart()
+	defer srv.kill(t)
+	load.base = srv.base
+	load.checkAcked(t)
+	rep := maintainClean(t, bucket, s.pgURL)
+	assert.Positive(t, rep.AbortedUploads, "Maintain aborts the multipart upload of the killed server")
 }
 
 // TestFaultDiskFull runs the server (file+sqlite) on a 16 MiB tmpfs and

@@ -62,21 +62,29 @@ type faultServices struct {
 	gw             *exec.Cmd // the versitygw this test restarted, if any
 }
 
+// faultSuite skips t under -short, and where the server tests do not run:
+// when ATTACHMENT_TEST_POSTGRES_URL is not set (a newcomer's machine, CI's
+// first run on an empty module cache). The suite takes a minute or two and
+// starts its own servers, but runs only where the others do: in CI's main
+// run, or after `eval "$(.ci/services start DIR)"`.
+func faultSuite(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("fault suite: runs the server (and PostgreSQL and versitygw) as child processes; skipped under -short")
+	}
+	if os.Getenv("ATTACHMENT_TEST_POSTGRES_URL") == "" {
+		t.Skip("fault suite: ATTACHMENT_TEST_POSTGRES_URL is not set, so this machine runs no server tests; " +
+			`run it after eval "$(.ci/services start /tmp/attachment-services)" (it starts servers of its own)`)
+	}
+}
+
 // startFaultServices starts the test's own servers with .ci/services, and
 // points the AWS SDK (of this process and of the server it starts) at
 // them. Outside CI it skips when they cannot be had; in CI (CI=true) it
 // fails instead.
 func startFaultServices(t *testing.T) *faultServices {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("fault suite: starts PostgreSQL, versitygw and the server as child processes; skipped under -short")
-	}
-	// Where the other tests' servers are not configured (a newcomer's
-	// machine, CI's first run on an empty module cache), this suite skips
-	// too, though it starts its own.
-	if os.Getenv("ATTACHMENT_TEST_POSTGRES_URL") == "" {
-		t.Skip("fault suite: ATTACHMENT_TEST_POSTGRES_URL is not set, so this machine runs no server tests; the suite starts its own servers where it is (" + `eval "$(.ci/services start /tmp/attachment-services)"` + ")")
-	}
+	faultSuite(t)
 	inCI := os.Getenv("CI") == "true"
 	unavailable := func(format string, args ...any) {
 		t.Helper()
@@ -666,9 +674,7 @@ func TestFaultVersitygwRestart(t *testing.T) {
 // deletes still work, and once some are deleted uploads are acknowledged
 // again; nothing is left once Maintain has run.
 func TestFaultDiskFull(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault suite: mounts a tmpfs and runs the server as a child process; skipped under -short")
-	}
+	faultSuite(t)
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -786,9 +792,7 @@ func vmRSS(t *testing.T, pid int) int64 {
 // bounded, it keeps serving others meanwhile, and none of the stalled
 // uploads is stored.
 func TestFaultStalledClients(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fault suite: runs the server as a child process and waits out its upload idle timeout (30 s); skipped under -short")
-	}
+	faultSuite(t)
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skipf("fault suite: no /proc to read the server's memory: %v", err)
 	}

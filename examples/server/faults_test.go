@@ -427,6 +427,18 @@ func (l *faultLoad) count(phase, key string) int {
 	return l.counts[phase][key]
 }
 
+// awaitFault lets the fault last 3 s, and longer (up to 20 s) until an
+// answer during it was a 503: a request in flight when the service went
+// away may take seconds (the S3 client retries) before it is answered.
+func (l *faultLoad) awaitFault(t *testing.T) {
+	t.Helper()
+	time.Sleep(3 * time.Second)
+	deadline := time.Now().Add(17 * time.Second)
+	for l.count("fault", "POST 503")+l.count("fault", "GET 503") == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // awaitRecovery sends uploads until one is acknowledged, for at most d.
 func (l *faultLoad) awaitRecovery(t *testing.T, d time.Duration) time.Duration {
 	t.Helper()
@@ -535,7 +547,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	time.Sleep(time.Second)
 	load.setPhase("fault")
 	s.stopPostgres(t)
-	time.Sleep(3 * time.Second)
+	load.awaitFault(t)
 	s.startPostgres(t)
 	load.setPhase("recovery")
 	took := load.awaitRecovery(t, 30*time.Second)
@@ -621,7 +633,7 @@ func TestFaultVersitygwRestart(t *testing.T) {
 	load.setPhase("fault")
 	s.killVersitygw(t)
 	close(release)
-	time.Sleep(3 * time.Second)
+	load.awaitFault(t)
 	s.startVersitygw(t)
 	load.setPhase("recovery")
 	took := load.awaitRecovery(t, 30*time.Second)

@@ -254,6 +254,9 @@ type faultLoad struct {
 	t      *testing.T
 	client *http.Client
 	base   string
+	// killed: the server is SIGKILLed under this load, so requests may
+	// end without an answer (but an answer must still be allowed).
+	killed bool
 
 	phase atomic.Pointer[string]
 	stop  atomic.Bool
@@ -354,6 +357,9 @@ func (l *faultLoad) record(what string, want int, resp *http.Response, body []by
 	}
 	if err != nil {
 		l.counts[phase][what+" error"]++
+		if l.killed {
+			return
+		}
 		l.bad = append(l.bad, fmt.Sprintf("%s: %s after %v: %v", phase, what, took, err))
 		return
 	}
@@ -657,14 +663,20 @@ func TestFaultVersitygwRestart(t *testing.T) {
 	assert.Positive(t, load.count("after", "POST 201"), "uploads acknowledged after the fault")
 	load.checkAcked(t)
 
-	// The server SIGKILLed with a 20 MiB upload in flight, its multipart
-	// upload started: nothing is left to abort it but Maintain. Restarted,
-	// the server still has every acknowledged upload.
+	// The server SIGKILLed under load, small uploads and a 20 MiB one in
+	// flight, the big one's multipart upload started: nothing is left to
+	// abort it but Maintain. Restarted, the server still has every
+	// acknowledged upload.
+	kl := newFaultLoad(t, srv.base)
+	kl.killed = true
+	kl.setPhase("kill")
+	kl.start(uint64(time.Now().UnixNano()))
+	defer kl.finish()
 	big2 := newFaultFile(rng, "big2.bin", 20<<20)
 	release2 := make(chan struct{})
 	defer close(release2)
 	body2 := &slowBody{data: big2.data, hold: 17 << 20, release: release2, held: make(chan struct{})}
-	go func() { _, _ = load.upload(big2, body2) }()
+	go func() { _, _ = kl.upload(big2, body2) }()
 	select {
 	case <-body2.held:
 	case <-time.After(20 * time.Second):
@@ -672,11 +684,17 @@ func TestFaultVersitygwRestart(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return len(bucket.PendingUploads(t)) > 0 }, 10*time.Second, 20*time.Millisecond,
 		"the second big upload started no multipart upload")
+	require.Eventually(t, func() bool { return kl.count("kill", "POST 201") > 0 }, 10*time.Second, 10*time.Millisecond,
+		"no upload acknowledged before the kill")
 	srv.kill(t)
+	kl.finish()
+	kl.report(t)
+	assert.Positive(t, kl.count("kill", "POST error"), "uploads in flight at the kill")
 	srv = restart()
 	defer srv.kill(t)
-	load.base = srv.base
+	load.base, kl.base = srv.base, srv.base
 	load.checkAcked(t)
+	kl.checkAcked(t)
 	rep := maintainClean(t, bucket, s.pgURL)
 	assert.Positive(t, rep.AbortedUploads, "Maintain aborts the multipart upload of the killed server")
 }

@@ -50,8 +50,9 @@ var multipartOpeners struct {
 	list []MultipartOpener
 }
 
-// RegisterMultipart registers open, which every Store made afterwards (by
-// New or Open, without WithMultipart) asks for its bucket's Multipart. A
+// RegisterMultipart registers open, which a Store (made without
+// WithMultipart) asks for its bucket's Multipart when it lists or aborts
+// multipart uploads. A
 // package that knows one kind of bucket registers its opener in its init
 // function, as gocloud.dev's drivers register their URL schemes: the
 // program imports it beside the blob driver (storage/s3uploads beside
@@ -71,8 +72,15 @@ func WithMultipart(m Multipart) Option {
 	}
 }
 
-// findMultipart asks the registered openers for b's Multipart.
-func findMultipart(b *blob.Bucket) Multipart {
+// findMultipart returns the Multipart WithMultipart gave, or else asks the
+// registered openers for the bucket's, now: a Store made before an opener
+// was registered finds it too, and buckets that never list uploads are
+// never asked.
+func (s *Store) findMultipart() Multipart {
+	if s.multipartSet {
+		return s.multipart
+	}
+	b := s.bucket
 	multipartOpeners.Lock()
 	list := multipartOpeners.list
 	multipartOpeners.Unlock()
@@ -90,19 +98,21 @@ func findMultipart(b *blob.Bucket) Multipart {
 // one (any but S3, or S3 without storage/s3uploads imported) yields
 // nothing. The iteration stops at the first error, which it yields.
 func (s *Store) PendingUploads(ctx context.Context, prefix string) iter.Seq2[PendingUpload, error] {
-	if s.multipart == nil {
+	m := s.findMultipart()
+	if m == nil {
 		return func(func(PendingUpload, error) bool) {}
 	}
-	return s.multipart.Pending(ctx, prefix)
+	return m.Pending(ctx, prefix)
 }
 
 // AbortUpload aborts a pending upload, which deletes its parts. An upload
 // already gone (completed or aborted meanwhile) is no error.
 func (s *Store) AbortUpload(ctx context.Context, up PendingUpload) error {
-	if s.multipart == nil {
+	m := s.findMultipart()
+	if m == nil {
 		return fmt.Errorf("storage: abort the upload of %s: %w", up.Key, errNoMultipart)
 	}
-	return s.multipart.Abort(ctx, up)
+	return m.Abort(ctx, up)
 }
 
 var errNoMultipart = errors.New("the bucket has no multipart uploads")

@@ -50,9 +50,6 @@ func New(b *blob.Bucket, opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
-	if !s.multipartSet {
-		s.multipart = findMultipart(b)
-	}
 	return s
 }
 

@@ -54,7 +54,8 @@ type Store struct {
 	// nothing.
 	timeout time.Duration
 	// multipart lists and aborts the bucket's incomplete multipart
-	// uploads; nil for a bucket that has none (see Multipart).
+	// uploads, when WithMultipart (multipartSet) gave it; else the
+	// registered openers are asked (findMultipart).
 	multipart    Multipart
 	multipartSet bool
 }

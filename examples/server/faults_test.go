@@ -500,18 +500,28 @@ func (l *faultLoad) checkAcked(t *testing.T) {
 	t.Logf("%d acknowledged uploads download byte-exact after the fault", len(l.acked))
 }
 
+// maintenanceService opens a Service on the stores of a stopped or idle
+// server for the test to run Maintain with: no workers, no maintenance
+// loop, and a grace of 1 ns (no upload is in flight). It is closed when
+// the test ends.
+func maintenanceService(t *testing.T, blobURL, metaURL string) *attachment.Service {
+	t.Helper()
+	svc, err := attachment.Open(t.Context(), blobURL, metaURL, &attachment.Options{
+		Processing:  attachment.ProcessingOptions{Workers: attachment.Off},
+		Maintenance: attachment.MaintenanceOptions{Interval: attachment.Off, OrphanGrace: time.Nanosecond},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { svc.Close() })
+	return svc
+}
+
 // maintainClean runs Maintain (from the test, with a short grace: no
 // upload is in flight now) until it settles, and checks that it leaves no
 // content without a record, no temporary file and no pending multipart
 // upload.
 func maintainClean(t *testing.T, bucket *s3test.Bucket, metaURL string) attachment.MaintenanceReport {
 	t.Helper()
-	svc, err := attachment.Open(t.Context(), bucket.URL, metaURL, &attachment.Options{
-		Processing:  attachment.ProcessingOptions{Workers: attachment.Off},
-		Maintenance: attachment.MaintenanceOptions{Interval: attachment.Off, OrphanGrace: time.Nanosecond},
-	})
-	require.NoError(t, err)
-	defer svc.Close()
+	svc := maintenanceService(t, bucket.URL, metaURL)
 	rep, err := svc.Maintain(t.Context())
 	require.NoError(t, err)
 	t.Logf("Maintain: %+v", rep)
@@ -781,13 +791,7 @@ func TestFaultDiskFull(t *testing.T) {
 	load.acked = append(load.acked, faultAck{id, f})
 	load.checkAcked(t)
 
-	svc, err := attachment.Open(t.Context(), blobURL, metaURL, &attachment.Options{
-		Processing:  attachment.ProcessingOptions{Workers: attachment.Off},
-		Maintenance: attachment.MaintenanceOptions{Interval: attachment.Off, OrphanGrace: time.Nanosecond},
-	})
-	require.NoError(t, err)
-	defer svc.Close()
-	rep, err := svc.Maintain(t.Context())
+	rep, err := maintenanceService(t, blobURL, metaURL).Maintain(t.Context())
 	require.NoError(t, err)
 	t.Logf("Maintain: %+v", rep)
 	assert.Zero(t, rep.Failed+rep.MissingContent+rep.Unknown)
@@ -926,13 +930,7 @@ func TestFaultStalledClients(t *testing.T) {
 	resp.Body.Close()
 	require.NoError(t, err)
 	require.Len(t, page.Data, 1, "records after the stalled uploads")
-	svc, err := attachment.Open(t.Context(), blobURL, metaURL, &attachment.Options{
-		Processing:  attachment.ProcessingOptions{Workers: attachment.Off},
-		Maintenance: attachment.MaintenanceOptions{Interval: attachment.Off, OrphanGrace: time.Nanosecond},
-	})
-	require.NoError(t, err)
-	defer svc.Close()
-	rep, err := svc.Maintain(t.Context())
+	rep, err := maintenanceService(t, blobURL, metaURL).Maintain(t.Context())
 	require.NoError(t, err)
 	t.Logf("Maintain: %+v", rep)
 	assert.Zero(t, rep.Failed+rep.MissingContent+rep.Unknown)

@@ -2,12 +2,11 @@ package attachment
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync/atomic"
 	"time"
-
-	"github.com/attachkit/attachment/wire"
 )
 
 // errBodyRead marks an error met while reading a request body: the
@@ -110,15 +109,19 @@ func (ir *idleReader) expired() bool {
 	return d != 0 && !time.Now().Before(time.Unix(0, d))
 }
 
+// errStalled marks a request body that stalled: no data for
+// HandlerOptions.UploadIdleTimeout. writeError answers it 408 bad_request
+// and closes the connection.
+var errStalled = errors.New("the request body stalled")
+
 // readBody reads a request's body with read, which is given body (the
 // request's body, or a reader over it such as an http.MaxBytesReader) to
 // read under HandlerOptions.UploadIdleTimeout: a rolling read deadline on
 // the connection (idleReader). Every route that reads a body reads it
-// through here. It answers read's error itself: 408 bad_request, with the
-// connection closed, when the body stalled; writeError's answer
-// otherwise. It reports whether read succeeded, and then the deadline is
-// lifted for the rest of the request.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, body io.Reader, read func(body io.Reader) error) bool {
+// through here. When read fails because the body stalled, the error wraps
+// errStalled; otherwise it is read's. After a successful read the
+// deadline is lifted for the rest of the request.
+func (h *Handler) readBody(w http.ResponseWriter, body io.Reader, read func(body io.Reader) error) error {
 	var idle *idleReader
 	if d := h.opts.UploadIdleTimeout; d > 0 {
 		if idle = newIdleReader(w, body, d); idle != nil {
@@ -129,19 +132,33 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request, body io.Reade
 	if err != nil && idle != nil && idle.expired() {
 		// The body stalled: the deadline stays past, so that net/http
 		// does not wait for the rest either, and the connection closes.
-		w.Header().Set("Connection", "close")
-		h.problem(w, r, http.StatusRequestTimeout, wire.CodeBadRequest,
-			"the request body stalled: no data for "+h.opts.UploadIdleTimeout.String())
-		return false
+		return fmt.Errorf("%w: %w", errStalled, err)
 	}
 	if err != nil {
 		// The deadline stays: net/http may read what is left of the body
 		// before it answers, and a client must not hold it there either.
-		h.writeError(w, r, err)
-		return false
+		return err
 	}
 	if idle != nil {
 		idle.lift() // a body read may end before net/http's reader does
 	}
-	return true
+	return nil
+}
+
+// ReadBody reads the whole body of r, for a layer's small JSON or form
+// bodies: at most max bytes (and never more than
+// HandlerOptions.MaxRequestSize), under HandlerOptions.UploadIdleTimeout
+// as every body the Handler reads. A longer body is an error that
+// WriteError answers 413 too_large, one that stalls an error it answers
+// 408 (closing the connection), and a failed read one it answers 400.
+func (h *Handler) ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	if m := h.opts.MaxRequestSize; m > 0 && (max <= 0 || m < max) {
+		max = m
+	}
+	var b []byte
+	err := h.readBody(w, http.MaxBytesReader(w, r.Body, max), func(body io.Reader) (err error) {
+		b, err = io.ReadAll(clientReader{body})
+		return err
+	})
+	return b, err
 }

@@ -160,8 +160,11 @@ type Handler struct {
 	opts   HandlerOptions
 	log    *slog.Logger
 	signer *Signer
-	// waits counts the status requests waiting now (MaxStatusWaits).
-	waits atomic.Int64
+	// waits counts the status requests waiting now (MaxStatusWaits); a
+	// view made by WithProblemWriter shares it.
+	waits *atomic.Int64
+	// writeProblem, when set, writes error answers (WithProblemWriter).
+	writeProblem ProblemWriter
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -191,6 +194,7 @@ func NewHandler(svc *Service, opts *HandlerOptions) *Handler {
 		opts:   o,
 		log:    o.Logger,
 		signer: o.Signer,
+		waits:  new(atomic.Int64),
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/attachkit/attachment/internal/filename"
 	"github.com/attachkit/attachment/wire"
 )
 
@@ -53,26 +52,7 @@ func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 		h.writeError(w, r, err)
 		return
 	}
-	obj, err := h.svc.core.openContent(r.Context(), a)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	defer obj.Close()
-	if disp == "inline" && !inlineAllowed(a.ContentType) {
-		disp = "attachment"
-	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", a.ContentType)
-	hdr.Set("ETag", `"`+a.SHA256+`"`)
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Security-Policy", "sandbox")
-	// A document shown inline (a PDF with links) must not hand its URL,
-	// which may be a signed one, to the sites it links to.
-	hdr.Set("Referrer-Policy", "no-referrer")
-	hdr.Set("Content-Disposition", filename.ContentDisposition(disp, a.Filename))
-	hdr.Set("Cache-Control", "private, no-cache")
-	h.serveContent(w, r, a.CreatedAt, a.Size, obj)
+	h.ServeContent(w, r, a, &ServeOptions{Inline: disp == "inline"})
 }
 
 // serveContent serves content with http.ServeContent (ranges and

@@ -18,10 +18,14 @@ import (
 const maxJSONBody = 1 << 20
 
 // readSmallBody reads r's JSON or form body, of at most maxJSONBody
-// bytes, with read, under the idle limit of readBody (which answers when
-// it fails).
+// bytes, with read, under the idle limit of readBody, and answers when it
+// fails.
 func (h *Handler) readSmallBody(w http.ResponseWriter, r *http.Request, read func(body io.Reader) error) bool {
-	return h.readBody(w, r, http.MaxBytesReader(w, r.Body, maxJSONBody), read)
+	if err := h.readBody(w, http.MaxBytesReader(w, r.Body, maxJSONBody), read); err != nil {
+		h.writeError(w, r, err)
+		return false
+	}
+	return true
 }
 
 // decorate sets the URLs of a, which the Handler serves under base.

@@ -25,6 +25,11 @@ func badRequest(detail string) error { return &Error{Kind: ErrInvalid, Detail: d
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.Is(err, errStalled):
+		w.Header().Set("Connection", "close")
+		h.problem(w, r, http.StatusRequestTimeout, wire.CodeBadRequest,
+			"the request body stalled: no data for "+h.opts.UploadIdleTimeout.String())
+		return
 	case errors.As(err, &mbe):
 		h.problem(w, r, http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "the request body is too large")
 		return
@@ -72,7 +77,8 @@ func outageDetail(code string) string {
 	return "the server's storage is unavailable; retry later"
 }
 
-// problem writes a problem details answer.
+// problem writes a problem details answer, or hands it to the view's
+// ProblemWriter.
 func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
 	hdr := w.Header()
 	for _, k := range []string{"Content-Disposition", "Content-Encoding", "Content-Length", "ETag", "Last-Modified", "Content-Range", "Accept-Ranges"} {
@@ -81,13 +87,18 @@ func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, co
 		}
 		hdr.Del(k)
 	}
-	writeJSON(w, r, status, "application/problem+json", Problem{
+	p := &Problem{
 		Type:   "about:blank",
 		Title:  http.StatusText(status),
 		Status: status,
 		Detail: detail,
 		Code:   code,
-	})
+	}
+	if h.writeProblem != nil {
+		h.writeProblem(w, r, p)
+		return
+	}
+	writeJSON(w, r, status, "application/problem+json", p)
 }
 
 // writeJSON writes v as JSON with the status, under nosniff and a sandbox

@@ -17,6 +17,7 @@ import (
 	"github.com/attachkit/attachment/metadata"
 	"github.com/attachkit/attachment/storage"
 	"github.com/attachkit/attachment/thumbnail"
+	"github.com/attachkit/attachment/wire"
 )
 
 // thumbnailTypes are the content types thumbnails are made from.
@@ -26,6 +27,27 @@ var thumbnailTypes = []string{"image/jpeg", "image/png", "image/gif", "image/web
 func hasThumbnail(contentType string) bool {
 	mt, _, _ := strings.Cut(contentType, ";")
 	return slices.Contains(thumbnailTypes, strings.TrimSpace(mt))
+}
+
+// Thumbnailable reports whether the thumbnail route would serve a
+// thumbnail of a rather than answer that it has none: a's type is an
+// image type thumbnails are made of (JPEG, PNG, GIF, WebP, BMP, TIFF), its
+// header, once read, claimed no more than ThumbnailOptions.MaxPixels
+// pixels, and its analysis did not find it undecodable. Thumbnails are
+// made on demand, so true does not mean one has been made yet; an image
+// whose header reads well but whose pixels do not decode can still have
+// none.
+func (s *Service) Thumbnailable(a *Attachment) bool {
+	if a == nil || !hasThumbnail(a.ContentType) {
+		return false
+	}
+	if a.Processing["analyze"] == wire.JobFailed {
+		return false
+	}
+	if a.Width > 0 && a.Height > 0 && int64(a.Width)*int64(a.Height) > s.core.opts.Thumbnails.MaxPixels {
+		return false
+	}
+	return true
 }
 
 // Thumbnail is a thumbnail opened for reading. The caller must Close it.

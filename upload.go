@@ -20,6 +20,7 @@ import (
 	"github.com/attachkit/attachment/internal/iox"
 	"github.com/attachkit/attachment/metadata"
 	"github.com/attachkit/attachment/storage"
+	"github.com/attachkit/attachment/thumbnail"
 )
 
 // sniffLen is how many leading bytes type detection reads (mimetype's
@@ -116,6 +117,45 @@ func (s *Service) NewBatch(opts *UploadOptions) (*Batch, error) {
 
 var errBatchDone = errors.New("attachment: batch already committed or aborted")
 
+// SetOptions replaces the batch's options (owner, labels and uploader)
+// for every file added so far and to come, for an upload whose options
+// are known only once some of its content has been read (a form whose
+// fields follow its files). They are validated as NewBatch validates
+// them, and the commit checks of the Service that made the batch
+// (WithCommitCheck) are asked again about each file's record as it now
+// will be; on a refusal the error is returned as the checks return it
+// and nothing changes, and the caller should Abort the batch.
+func (b *Batch) SetOptions(ctx context.Context, opts *UploadOptions) error {
+	if b.done {
+		return errBatchDone
+	}
+	var o UploadOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := b.s.core.checkOwner(o.Owner); err != nil {
+		return err
+	}
+	if err := b.s.core.checkLabels(o.Labels); err != nil {
+		return err
+	}
+	o.Labels = cloneLabels(o.Labels)
+	if len(o.Labels) == 0 {
+		o.Labels = nil
+	}
+	recs := make([]*metadata.Record, len(b.recs))
+	for i, r := range b.recs {
+		c := *r
+		c.Owner, c.Labels, c.CreatedBy = o.Owner, cloneLabels(o.Labels), o.CreatedBy
+		if err := b.s.check(ctx, OpUpload, nil, fromRecord(&c)); err != nil {
+			return err
+		}
+		recs[i] = &c
+	}
+	b.opts, b.recs = o, recs
+	return nil
+}
+
 // Len returns the number of files added so far.
 func (b *Batch) Len() int { return len(b.recs) }
 
@@ -188,6 +228,7 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 		}
 		return err
 	}
+	width, height := b.dimensions(ctx, id, mediaType, head, whole)
 	now := c.timestamp()
 	rec := &metadata.Record{
 		ID:          id,
@@ -199,6 +240,8 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 		Owner:       b.opts.Owner,
 		Labels:      cloneLabels(b.opts.Labels),
 		CreatedBy:   b.opts.CreatedBy,
+		Width:       width,
+		Height:      height,
 		CreatedAt:   now,
 		UpdatedAt:   now,
 	}
@@ -223,6 +266,37 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 	}
 	b.recs = append(b.recs, rec)
 	return nil
+}
+
+// maxDimensionsRead bounds what an upload reads back of its stored
+// content to find an image's dimensions, when its first bytes did not
+// hold them (a JPEG with a large EXIF or ICC block before its frame).
+const maxDimensionsRead = 4 << 20
+
+// dimensions returns the displayed width and height of an image file as
+// its header says (thumbnail.Analyze: no pixels are decoded), so that an
+// upload's answer has them: from head, its first bytes, or else from the
+// start of the stored content. Zero when the type has no thumbnails or
+// the header cannot be read; the analyze processor tries again later.
+func (b *Batch) dimensions(ctx context.Context, id, mediaType string, head []byte, whole bool) (int, int) {
+	if !hasThumbnail(mediaType) {
+		return 0, 0
+	}
+	c := b.s.core
+	topts := &thumbnail.Options{MaxPixels: c.opts.Thumbnails.MaxPixels}
+	info, err := thumbnail.Analyze(bytes.NewReader(head), topts)
+	if err != nil && !whole && !errors.Is(err, thumbnail.ErrTooLarge) {
+		obj, oerr := c.content.OpenContent(ctx, id)
+		if oerr != nil {
+			return 0, 0
+		}
+		info, err = thumbnail.Analyze(io.LimitReader(obj, maxDimensionsRead), topts)
+		obj.Close()
+	}
+	if err != nil {
+		return 0, 0
+	}
+	return info.Width, info.Height
 }
 
 // Commit stores the records of every file added, atomically, and returns

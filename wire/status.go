@@ -28,3 +28,25 @@ func (st *Status) Done() bool {
 	}
 	return true
 }
+
+// ProcessingState sums up the jobs of an attachment (Attachment.Processing
+// or Status.Processing) as one job state, for APIs that report a single
+// one: JobProcessing while any job runs, else JobPending while any waits,
+// else JobFailed when any failed, else JobCanceled when any was canceled,
+// else JobCompleted (also when there are no jobs: nothing is left to do).
+func ProcessingState(jobs map[string]string) string {
+	has := func(state string) bool {
+		for _, s := range jobs {
+			if s == state {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range []string{JobProcessing, JobPending, JobFailed, JobCanceled} {
+		if has(s) {
+			return s
+		}
+	}
+	return JobCompleted
+}

@@ -295,17 +295,23 @@ func unescapeSegment(s string) (string, bool) {
 	return v, err == nil && v != ""
 }
 
-// split returns the mount prefix of r's path (in escaped form, as URLs the
-// API returns need it) and the rest of the path, escaped.
-//
-// A prefix told in HandlerOptions.Prefix is stripped when the path has it.
-// Otherwise, when a host stripped the prefix itself (http.StripPrefix
-// rewrites URL.Path but leaves RequestURI as the client sent it), the
-// prefix is what RequestURI has in front of the path.
-func (h *Handler) split(r *http.Request) (base, rel string) {
+// split returns the prefix of r's path that the handler is mounted under
+// and the rest (SplitPath).
+func (h *Handler) split(r *http.Request) (base, rel string) { return SplitPath(r, h.prefix) }
+
+// SplitPath splits r's escaped path into the path a handler is mounted
+// under and the rest, as the Handler does for its own routes, for layers
+// that route their own requests: when the path starts with prefix (a
+// mount point without a trailing slash, such as "/attachment"), base is
+// prefix; when a router stripped a prefix before the handler
+// (http.StripPrefix), base is what was stripped, found from
+// r.RequestURI; else base is prefix and rel the whole path. A layer puts
+// base in front of the URLs it returns.
+func SplitPath(r *http.Request, prefix string) (base, rel string) {
+	prefix = strings.TrimRight(prefix, "/")
 	ep := r.URL.EscapedPath()
-	if h.prefix != "" && (ep == h.prefix || strings.HasPrefix(ep, h.prefix+"/")) {
-		return h.prefix, ep[len(h.prefix):]
+	if prefix != "" && (ep == prefix || strings.HasPrefix(ep, prefix+"/")) {
+		return prefix, ep[len(prefix):]
 	}
 	if r.RequestURI != "" {
 		if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
@@ -315,7 +321,7 @@ func (h *Handler) split(r *http.Request) (base, rel string) {
 			}
 		}
 	}
-	return h.prefix, ep
+	return prefix, ep
 }
 
 // base returns the prefix for URLs in answers to r.

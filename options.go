@@ -137,9 +137,9 @@ type ProcessingOptions struct {
 	// the default thumbnail made ahead of the first request). Names must be
 	// unique.
 	Processors []Processor
-	// NoImageProcessing leaves out the built-in processors. Thumbnails are
-	// then made on their first request only, and records carry no width
-	// and height.
+	// NoImageProcessing leaves out the built-in processors, and the
+	// reading of an image's header at upload. Thumbnails are then made on
+	// their first request only, and records carry no width and height.
 	NoImageProcessing bool
 	// Workers is how many jobs this Service runs at once. Zero means
 	// DefaultWorkers (2); Off runs none here (the jobs are still queued,

@@ -276,13 +276,14 @@ const maxDimensionsRead = 4 << 20
 // dimensions returns the displayed width and height of an image file as
 // its header says (thumbnail.Analyze: no pixels are decoded), so that an
 // upload's answer has them: from head, its first bytes, or else from the
-// start of the stored content. Zero when the type has no thumbnails or
-// the header cannot be read; the analyze processor tries again later.
+// start of the stored content. Zero when the type has no thumbnails, the
+// header cannot be read (the analyze processor tries again later) or
+// Options.Processing.NoImageProcessing is set.
 func (b *Batch) dimensions(ctx context.Context, id, mediaType string, head []byte, whole bool) (int, int) {
-	if !hasThumbnail(mediaType) {
+	c := b.s.core
+	if !hasThumbnail(mediaType) || c.opts.Processing.NoImageProcessing {
 		return 0, 0
 	}
-	c := b.s.core
 	topts := &thumbnail.Options{MaxPixels: c.opts.Thumbnails.MaxPixels}
 	info, err := thumbnail.Analyze(bytes.NewReader(head), topts)
 	if err != nil && !whole && !errors.Is(err, thumbnail.ErrTooLarge) {

@@ -50,6 +50,7 @@ func (d *tinyDialect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		atts, err := d.h.ReadUpload(w, r, svc, c, &attachment.UploadRequest{
 			FileFields: []string{"doc"},
+			MaxFiles:   1,
 			Fields: func(f url.Values, o *attachment.UploadOptions) error {
 				if g := f["group"]; len(g) > 0 {
 					o.Labels = map[string]string{"group": g[0]}
@@ -191,6 +192,13 @@ func TestLayerAPI(t *testing.T) {
 			}
 			assert.Len(t, content, 1, "the refused upload's content is removed")
 
+			// A second file, over this dialect's MaxFiles: nothing stored.
+			body, ct = multipartBody(t, part{field: "doc", filename: "c.txt", content: []byte("c")}, part{field: "doc", filename: "d.txt", content: []byte("d")})
+			status, hdr, out = do("POST", "/tiny/files", body.Bytes(), append(auth, "Content-Type", ct)...)
+			require.Equal(t, http.StatusBadRequest, status)
+			tinyAnswer(t, http.StatusBadRequest, out, hdr)
+			assert.Equal(t, before, e.count())
+
 			// A raw body, which this dialect does not take.
 			status, hdr, out = do("POST", "/tiny/files", []byte("raw"), append(auth, "Content-Type", "text/plain")...)
 			require.Equal(t, http.StatusBadRequest, status)
@@ -292,4 +300,35 @@ func TestWithProblemWriterLeavesTheHandler(t *testing.T) {
 	v.WriteError(rec, httptestRequest("GET", "/x"), errors.New("boom"))
 	assert.True(t, called)
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+}
+
+// CursorAfter continues a listing after any of its items, as NextCursor
+// does after a page's last, in both orders.
+func TestCursorAfter(t *testing.T) {
+	e := newEnv(t, backends()[0], nil)
+	var ids []string
+	for i := range 5 {
+		atts, err := e.svc.Upload(t.Context(), nil, attachment.File{Name: strconv.Itoa(i) + ".txt", Content: strings.NewReader("x")})
+		require.NoError(t, err)
+		ids = append(ids, atts[0].ID)
+	}
+	for _, asc := range []bool{true, false} {
+		page, err := e.svc.List(t.Context(), &attachment.ListOptions{Limit: 2, Ascending: asc})
+		require.NoError(t, err)
+		c, err := attachment.CursorAfter(page.Attachments[1].ID)
+		require.NoError(t, err)
+		assert.Equal(t, page.NextCursor, c)
+		next, err := e.svc.List(t.Context(), &attachment.ListOptions{Limit: 2, Ascending: asc, Cursor: c})
+		require.NoError(t, err)
+		want := ids[2:4]
+		if !asc {
+			want = []string{ids[2], ids[1]}
+		}
+		got := []string{next.Attachments[0].ID, next.Attachments[1].ID}
+		assert.Equal(t, want, got, "ascending %v", asc)
+	}
+	for _, bad := range []string{"", "x", "../etc", strings.ReplaceAll(ids[0], "-", "")} {
+		_, err := attachment.CursorAfter(bad)
+		assert.ErrorIs(t, err, attachment.ErrInvalid, bad)
+	}
 }

@@ -23,6 +23,11 @@ type UploadRequest struct {
 	// without a filename is a file all the same. Empty means every part
 	// with a filename parameter.
 	FileFields []string
+	// MaxFiles, when positive, bounds the files of this request below
+	// Options.MaxFiles (a protocol whose upload takes one file sets 1):
+	// one more file part is refused with an error wrapping
+	// ErrTooManyFiles before any of it is stored.
+	MaxFiles int
 	// Options are the upload's options. When CreatedBy is empty it is the
 	// caller's Name.
 	Options UploadOptions
@@ -182,6 +187,9 @@ func (h *Handler) readMultipart(r *http.Request, body io.Reader, svc *Service, r
 			}
 			fields.Add(p.FormName(), v)
 			continue
+		}
+		if req.MaxFiles > 0 && batch != nil && batch.Len() >= req.MaxFiles {
+			return nil, inputErr(ErrTooManyFiles, "this upload takes at most %d files", req.MaxFiles)
 		}
 		if batch == nil {
 			opts := req.Options

@@ -101,6 +101,20 @@ func encodeCursor(id string) string {
 	return base64.RawURLEncoding.EncodeToString(u[:])
 }
 
+// CursorAfter returns the ListOptions.Cursor that continues a listing
+// after the attachment with the ID, in either order (ListOptions.Ascending),
+// as if it had been the last of a page: for APIs that page by an item
+// ("starting_after", "ending_before" with the order reversed). The
+// attachment need not exist; a string that is not an attachment ID is an
+// error wrapping ErrInvalid.
+func CursorAfter(id string) (string, error) {
+	u, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		return "", inputErr(ErrInvalid, "%q is not an attachment ID", truncate(id, 64))
+	}
+	return base64.RawURLEncoding.EncodeToString(u[:]), nil
+}
+
 func decodeCursor(c string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil || len(b) != 16 {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob" // file:// for the file+sqlite backend
 
 	"github.com/attachkit/attachment"
 	"github.com/attachkit/attachment/internal/pgtest"

@@ -205,7 +205,7 @@ func (h *Handler) Options() HandlerOptions { return h.opts }
 
 // ServeHTTP routes a request to one of the API's operations.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.boundUnreadBody(w, r)
+	h.BoundBody(w, r)
 	_, rel := h.split(r)
 	trimmed := strings.Trim(rel, "/")
 	switch {
@@ -408,7 +408,7 @@ func accessDetail(k error) string {
 	}
 }
 
-// boundUnreadBody puts HandlerOptions.UploadIdleTimeout on the body of a
+// BoundBody puts HandlerOptions.UploadIdleTimeout on the body of a
 // request whose route may leave it unread (DELETE, a signed URL, a GET
 // with a body, any answer given before the body is read). net/http drains
 // up to 256 KiB of an unread body before it sends the answer, with no
@@ -417,7 +417,9 @@ func accessDetail(k error) string {
 // drain ends and the connection is closed. Routes that read their body
 // move the deadline as bytes arrive (readBody). Where read deadlines are
 // not supported (an httptest.ResponseRecorder) nothing changes.
-func (h *Handler) boundUnreadBody(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP calls it first; a layer that routes its own requests calls it
+// first in its own ServeHTTP.
+func (h *Handler) BoundBody(w http.ResponseWriter, r *http.Request) {
 	if h.opts.UploadIdleTimeout <= 0 || r.Body == nil || r.Body == http.NoBody {
 		return
 	}

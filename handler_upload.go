@@ -66,7 +66,7 @@ func nativeRawFile(r *http.Request) (name, contentType string, err error) {
 // nativeFields reads owner and label.KEY from an upload's form fields or,
 // for a raw body, its query parameters. Other fields are ignored: clients
 // may send their own (a CSRF token).
-func nativeFields(fields url.Values, opts *UploadOptions) error {
+func nativeFields(fields url.Values, _ bool, opts *UploadOptions) error {
 	opts.Owner = fields.Get("owner")
 	for k, vs := range fields {
 		key, ok := strings.CutPrefix(k, labelPrefix)

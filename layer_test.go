@@ -51,9 +51,11 @@ func (d *tinyDialect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		atts, err := d.h.ReadUpload(w, r, svc, c, &attachment.UploadRequest{
 			FileFields: []string{"doc"},
 			MaxFiles:   1,
-			Fields: func(f url.Values, o *attachment.UploadOptions) error {
+			Fields: func(f url.Values, final bool, o *attachment.UploadOptions) error {
 				if g := f["group"]; len(g) > 0 {
 					o.Labels = map[string]string{"group": g[0]}
+				} else if final {
+					return &attachment.Error{Kind: attachment.ErrInvalid, Detail: "group is required"}
 				}
 				return nil
 			},
@@ -197,6 +199,13 @@ func TestLayerAPI(t *testing.T) {
 			status, hdr, out = do("POST", "/tiny/files", body.Bytes(), append(auth, "Content-Type", ct)...)
 			require.Equal(t, http.StatusBadRequest, status)
 			tinyAnswer(t, http.StatusBadRequest, out, hdr)
+			assert.Equal(t, before, e.count())
+
+			// A required field that never comes: refused before the commit.
+			body, ct = multipartBody(t, part{field: "doc", filename: "e.txt", content: []byte("e")})
+			status, hdr, out = do("POST", "/tiny/files", body.Bytes(), append(auth, "Content-Type", ct)...)
+			require.Equal(t, http.StatusBadRequest, status)
+			assert.Equal(t, "group is required", tinyAnswer(t, http.StatusBadRequest, out, hdr))
 			assert.Equal(t, before, e.count())
 
 			// A raw body, which this dialect does not take.

@@ -38,14 +38,16 @@ type UploadRequest struct {
 	// Fields, when set, turns the request's fields into the upload's
 	// options: it is given a copy of Options to change, and the fields,
 	// which are the text fields of a multipart body or the query
-	// parameters of a raw one. It is called before the first file is
-	// read, with the fields sent so far, and, when more fields came after
-	// a file, once more with them all before the upload is committed
-	// (then the access hook and commit checks are asked again about each
-	// file as it will be stored). An error refuses the upload and nothing
-	// is stored; an *Error's Detail reaches the client. It must not keep
-	// the values.
-	Fields func(fields url.Values, opts *UploadOptions) error
+	// parameters of a raw one. It is called before the first file is read,
+	// with the fields sent so far and final false, and again before the
+	// upload is committed, with every field and final true: a field the
+	// protocol requires is checked then, as it may come after the files.
+	// When fields came after a file, the options of the final call replace
+	// those of the first, and the access hook and commit checks are asked
+	// again about each file as it will be stored. An error refuses the
+	// upload and nothing is stored; an *Error's Detail reaches the client.
+	// It must not keep the values.
+	Fields func(fields url.Values, final bool, opts *UploadOptions) error
 	// Raw, when set, accepts a body that is not multipart/form-data as
 	// one file: it returns the file's name and the type the client claims
 	// (see File.ContentType), or an error to refuse it. Nil refuses such
@@ -108,7 +110,7 @@ func readRaw(r *http.Request, body io.Reader, svc *Service, req *UploadRequest) 
 	}
 	opts := req.Options
 	if req.Fields != nil {
-		if err := req.Fields(r.URL.Query(), &opts); err != nil {
+		if err := req.Fields(r.URL.Query(), true, &opts); err != nil {
 			return nil, err
 		}
 	}
@@ -194,7 +196,7 @@ func (h *Handler) readMultipart(r *http.Request, body io.Reader, svc *Service, r
 		if batch == nil {
 			opts := req.Options
 			if req.Fields != nil {
-				if err := req.Fields(fields, &opts); err != nil {
+				if err := req.Fields(fields, false, &opts); err != nil {
 					return nil, err
 				}
 			}
@@ -219,13 +221,15 @@ func (h *Handler) readMultipart(r *http.Request, body io.Reader, svc *Service, r
 	if batch == nil {
 		return nil, badRequest("the multipart body has no file part")
 	}
-	if late && req.Fields != nil {
+	if req.Fields != nil {
 		opts := req.Options
-		if err := req.Fields(fields, &opts); err != nil {
+		if err := req.Fields(fields, true, &opts); err != nil {
 			return nil, err
 		}
-		if err := batch.SetOptions(r.Context(), &opts); err != nil {
-			return nil, err
+		if late {
+			if err := batch.SetOptions(r.Context(), &opts); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return batch.Commit(r.Context())

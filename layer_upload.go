@@ -191,7 +191,7 @@ func (h *Handler) readMultipart(r *http.Request, body io.Reader, svc *Service, r
 			continue
 		}
 		if req.MaxFiles > 0 && batch != nil && batch.Len() >= req.MaxFiles {
-			return nil, inputErr(ErrTooManyFiles, "this upload takes at most %d files", req.MaxFiles)
+			return nil, inputErr(ErrTooManyFiles, "this upload takes at most %d file(s)", req.MaxFiles)
 		}
 		if batch == nil {
 			opts := req.Options

@@ -1,21 +1,15 @@
 package protocol
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/attachkit/attachment"
 )
 
 // fileField is the form field of the uploaded file.
 const fileField = "file"
-
-// deleteTimeout bounds the removal of the files of an upload that had
-// more than one.
-const deleteTimeout = 30 * time.Second
 
 // create handles POST /: a multipart/form-data body with one file part
 // named file and, optionally, the text fields conversation_id and
@@ -28,6 +22,7 @@ func (d *Handler) create(w http.ResponseWriter, r *http.Request, base string) {
 	}
 	atts, err := d.h.ReadUpload(w, r, svc, c, &attachment.UploadRequest{
 		FileFields: []string{fileField},
+		MaxFiles:   1,
 		Fields:     uploadFields,
 	})
 	if errors.Is(err, attachment.ErrInvalidFilename) {
@@ -40,22 +35,6 @@ func (d *Handler) create(w http.ResponseWriter, r *http.Request, base string) {
 		d.h.WriteError(w, r, err)
 		return
 	}
-	if len(atts) > 1 {
-		// ReadUpload has no bound of its own on the number of files, and
-		// the Protocol model is one attachment: take none of them back.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), deleteTimeout)
-		defer cancel()
-		var errs []error
-		for _, a := range atts {
-			errs = append(errs, svc.Delete(ctx, a.ID, &attachment.DeleteOptions{Force: true}))
-		}
-		err := errors.Join(errs...)
-		if err == nil {
-			err = &attachment.Error{Kind: attachment.ErrTooManyFiles, Detail: "one file per request: send a single part named file"}
-		}
-		d.h.WriteError(w, r, err)
-		return
-	}
 	m := toModel(base, atts[0])
 	w.Header().Set("Location", itemURL(base, m.ID))
 	writeJSON(w, r, http.StatusCreated, m)
@@ -65,7 +44,7 @@ func (d *Handler) create(w http.ResponseWriter, r *http.Request, base string) {
 // conversation_id and message_id, each at most once. An empty value is no
 // label. Any other field is refused, so that a misspelt one does not leave
 // an attachment out of its conversation unnoticed.
-func uploadFields(fields url.Values, opts *attachment.UploadOptions) error {
+func uploadFields(fields url.Values, _ bool, opts *attachment.UploadOptions) error {
 	for k, vs := range fields {
 		switch k {
 		case LabelConversation, LabelMessage:

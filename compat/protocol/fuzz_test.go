@@ -108,7 +108,7 @@ func FuzzUploadFields(f *testing.F) {
 			return
 		}
 		var opts attachment.UploadOptions
-		if err := uploadFields(fields, &opts); err != nil {
+		if err := uploadFields(fields, true, &opts); err != nil {
 			var e *attachment.Error
 			if !errors.As(err, &e) {
 				t.Fatalf("not a client error: %#v", err)

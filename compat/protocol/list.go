@@ -1,14 +1,11 @@
 package protocol
 
 import (
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
-
-	"github.com/google/uuid"
 
 	"github.com/attachkit/attachment"
 )
@@ -104,7 +101,7 @@ func (d *Handler) list(w http.ResponseWriter, r *http.Request, base string) {
 		// naming nothing is a client's mistake, not an empty page.
 		a, err := svc.Get(r.Context(), from)
 		if err == nil {
-			opts.Cursor, err = cursorAt(a.ID)
+			opts.Cursor, err = attachment.CursorAfter(a.ID)
 		}
 		if errors.Is(err, attachment.ErrNotFound) {
 			err = invalid(param + ": no such attachment: " + strconv.Quote(from))
@@ -127,21 +124,6 @@ func (d *Handler) list(w http.ResponseWriter, r *http.Request, base string) {
 		body.Data[i] = toModel(base, a)
 	}
 	writeJSON(w, r, http.StatusOK, body)
-}
-
-// cursorAt is the Service's listing cursor positioned at the attachment
-// with the ID: a listing from it starts with the attachment after it, in
-// either order. The Service documents its cursors as opaque and exports no
-// way to make one from an ID (starting_after needs exactly that), so this
-// writes the Service's own form, the ID's 16 bytes in unpadded base64url;
-// TestCursorAtMatchesService holds the two together. An ID that is not a
-// UUID (the Service makes none) is answered as not found.
-func cursorAt(id string) (string, error) {
-	u, err := uuid.Parse(id)
-	if err != nil {
-		return "", attachment.ErrNotFound
-	}
-	return base64.RawURLEncoding.EncodeToString(u[:]), nil
 }
 
 // invalid is a client's mistake in the request, answered 400.

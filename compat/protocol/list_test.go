@@ -109,10 +109,10 @@ func TestListPages(t *testing.T) {
 	})
 }
 
-// TestCursorAtMatchesService holds the dialect's starting_after cursor to
+// TestStartingAfterMatchesService holds the dialect's starting_after to
 // the Service's own: a page that ends with an attachment continues exactly
 // where starting_after that attachment starts.
-func TestCursorAtMatchesService(t *testing.T) {
+func TestStartingAfterMatchesService(t *testing.T) {
 	eachBackend(t, nil, func(t *testing.T, e *compattest.Env) {
 		for i := range 5 {
 			create(t, e, protocol.BasePath, fmt.Sprintf("c%d.txt", i), []byte("c"))

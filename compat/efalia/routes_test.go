@@ -171,6 +171,10 @@ func TestThumbnail(t *testing.T) {
 		assert.Contains(t, []string{"image/jpeg", "image/png"}, rec.Header().Get("Content-Type"))
 		assert.NotEmpty(t, rec.Body.Bytes())
 
+		// The native ?size= as an extension; a size not allowed is a 400.
+		rec = env.Do(http.MethodGet, efalia.BasePath+"/"+img["id"].(string)+"/thumbnail?size=7", nil, bearer...)
+		requireMessage(t, rec, http.StatusBadRequest)
+
 		pdf := upload(t, env, "doc.pdf", compattest.PDF)
 		assert.Equal(t, false, pdf["thumbnail"])
 		rec = env.Do(http.MethodGet, efalia.BasePath+"/"+pdf["id"].(string)+"/thumbnail", nil, bearer...)

@@ -37,9 +37,10 @@ func TestCredentials(t *testing.T) {
 			"Basic":         {"Authorization", basic("anyone", compattest.Token)},
 			"Basic no user": {"Authorization", basic("", compattest.Token)},
 		} {
-			rec := env.Do(http.MethodPost, target, bytes.NewReader(compattest.PDF), hdr...)
-			requireMetadata(t, rec)
-			_ = name
+			t.Run(name, func(t *testing.T) {
+				rec := env.Do(http.MethodPost, target, bytes.NewReader(compattest.PDF), hdr...)
+				requireMetadata(t, rec)
+			})
 		}
 
 		before := env.Snapshot()

@@ -191,7 +191,10 @@ func (h *Handler) readMultipart(r *http.Request, body io.Reader, svc *Service, r
 			continue
 		}
 		if req.MaxFiles > 0 && batch != nil && batch.Len() >= req.MaxFiles {
-			return nil, inputErr(ErrTooManyFiles, "this upload takes at most %d file(s)", req.MaxFiles)
+			if req.MaxFiles == 1 {
+				return nil, inputErr(ErrTooManyFiles, "this upload takes one file")
+			}
+			return nil, inputErr(ErrTooManyFiles, "this upload takes at most %d files", req.MaxFiles)
 		}
 		if batch == nil {
 			opts := req.Options

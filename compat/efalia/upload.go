@@ -1,7 +1,6 @@
 package efalia
 
 import (
-	"context"
 	"net/http"
 	"unicode/utf8"
 
@@ -22,8 +21,9 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, base string) {
 		h.h.WriteError(w, r, err)
 		return
 	}
-	atts, err := h.h.ReadUpload(w, r, svc.WithCommitCheck(oneFile()), c, &attachment.UploadRequest{
+	atts, err := h.h.ReadUpload(w, r, svc, c, &attachment.UploadRequest{
 		FileFields: []string{fileField},
+		MaxFiles:   1,
 		Raw:        RawFile,
 	})
 	if err != nil {
@@ -31,26 +31,6 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, base string) {
 		return
 	}
 	writeJSON(w, r, http.StatusOK, Metadata(svc, atts[0], base))
-}
-
-// oneFile returns a commit check that refuses a second file in one
-// upload: the answer has room for one record. The upload is then
-// refused whole, and nothing of it is stored.
-func oneFile() attachment.CommitCheck {
-	var first string
-	return func(_ context.Context, op attachment.Operation, _, after *attachment.Attachment) error {
-		if op != attachment.OpUpload || after == nil {
-			return nil
-		}
-		if first == "" {
-			first = after.ID
-		}
-		if after.ID != first {
-			return &attachment.Error{Kind: attachment.ErrTooManyFiles,
-				Detail: "an upload takes one file: a single \"" + fileField + "\" part"}
-		}
-		return nil
-	}
 }
 
 // RawFile names a raw-body upload as the document says: the filename

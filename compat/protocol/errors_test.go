@@ -154,11 +154,11 @@ func TestCreateRefused(t *testing.T) {
 			{"empty body", nil, 400, "bad_request", "no file part"},
 			{"file under another name", []compattest.Part{{Field: "upload", Filename: "a.txt", Content: []byte("a")}}, 400, "bad_request", "no file part"},
 			{"text file field", []compattest.Part{{Field: "file", Content: []byte("../a.pdf")}}, 400, "invalid_filename", "file=@"},
-			{"text file field after a file", []compattest.Part{file, {Field: "file", Content: []byte("../a.pdf")}}, 400, "too_many_files", "at most 1 file"},
+			{"text file field after a file", []compattest.Part{file, {Field: "file", Content: []byte("../a.pdf")}}, 400, "too_many_files", "one file"},
 			{"unknown field", []compattest.Part{{Field: "conversationId", Content: []byte(conversation)}, file}, 400, "bad_request", "unknown parameter: conversationId"},
 			{"unknown field after the file", []compattest.Part{file, {Field: "purpose", Content: []byte("x")}}, 400, "bad_request", "unknown parameter: purpose"},
 			{"conversation_id twice", []compattest.Part{{Field: "conversation_id", Content: []byte("a")}, {Field: "conversation_id", Content: []byte("b")}, file}, 400, "bad_request", "more than once"},
-			{"two files", []compattest.Part{file, {Field: "file", Filename: "b.txt", Content: []byte("b")}}, 400, "too_many_files", "at most 1 file"},
+			{"two files", []compattest.Part{file, {Field: "file", Filename: "b.txt", Content: []byte("b")}}, 400, "too_many_files", "one file"},
 			{"too large", []compattest.Part{{Field: "file", Filename: "big.bin", Content: bytes.Repeat([]byte("x"), 65)}}, 413, "too_large", "larger than 64 bytes"},
 			{"label too long", []compattest.Part{{Field: "message_id", Content: bytes.Repeat([]byte("m"), 5000)}, file}, 400, "bad_request", ""},
 		} {

@@ -33,8 +33,9 @@ type envOptions struct {
 }
 
 // newEnv mounts the dialect at chat.BasePath with Prefix set, behind the
-// token access hook reading the session cookie, with cross-origin
-// protection on as a cookie-authenticated host must have it.
+// token access hook reading the session cookie (unless o.handler has an
+// Access of its own), with cross-origin protection on as a
+// cookie-authenticated host must have it (unless o.handler is set).
 func newEnv(t testing.TB, be compattest.Backend, o *envOptions) *env {
 	t.Helper()
 	if o == nil {
@@ -44,7 +45,11 @@ func newEnv(t testing.TB, be compattest.Backend, o *envOptions) *env {
 	if ho == nil {
 		ho = &attachment.HandlerOptions{CrossOrigin: http.NewCrossOriginProtection()}
 	}
-	e := compattest.NewEnv(t, be, &compattest.Options{Service: o.service, Handler: ho, Credential: chat.Token})
+	eo := &compattest.Options{Service: o.service, Handler: ho}
+	if ho.Access == nil {
+		eo.Credential = chat.Token
+	}
+	e := compattest.NewEnv(t, be, eo)
 	co := chat.Options{Prefix: chat.BasePath}
 	if o.chat != nil {
 		co = *o.chat

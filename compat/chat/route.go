@@ -80,14 +80,14 @@ func unescape(s string) (string, error) {
 }
 
 // checkID validates a messageId or roomId: 1 to maxMessageID bytes of
-// UTF-8 without control characters.
+// UTF-8, not all white space, without control characters.
 func checkID(what, v string) error {
 	bad := func(why string) error {
 		return &attachment.Error{Kind: attachment.ErrInvalid, Detail: what + " " + why}
 	}
 	switch {
-	case v == "":
-		return bad("must not be empty")
+	case strings.TrimSpace(v) == "":
+		return bad("must not be empty or blank")
 	case len(v) > maxMessageID:
 		return bad("is longer than 256 bytes")
 	case !utf8.ValidString(v):

@@ -88,4 +88,3 @@ func FuzzID(f *testing.F) {
 		}
 	})
 }
-

@@ -21,7 +21,7 @@ func (d *Handler) upload(w http.ResponseWriter, r *http.Request, base, messageID
 		return
 	}
 	labels := map[string]string{LabelTextMessageID: messageID}
-	var fields func(url.Values, *attachment.UploadOptions) error
+	var fields func(url.Values, bool, *attachment.UploadOptions) error
 	if d.roomID != nil {
 		room, err := d.roomID(r, messageID)
 		if err != nil {
@@ -31,7 +31,7 @@ func (d *Handler) upload(w http.ResponseWriter, r *http.Request, base, messageID
 		if room != "" {
 			labels[LabelRoomID] = room
 		}
-		fields = func(f url.Values, _ *attachment.UploadOptions) error {
+		fields = func(f url.Values, _ bool, _ *attachment.UploadOptions) error {
 			return checkFields(f)
 		}
 	} else {
@@ -42,7 +42,7 @@ func (d *Handler) upload(w http.ResponseWriter, r *http.Request, base, messageID
 				return
 			}
 		}
-		fields = func(f url.Values, o *attachment.UploadOptions) error {
+		fields = func(f url.Values, _ bool, o *attachment.UploadOptions) error {
 			if err := checkFields(f); err != nil {
 				return err
 			}

@@ -192,4 +192,3 @@ func TestToken(t *testing.T) {
 	_, ok = coco.Token(r)
 	assert.False(t, ok)
 }
-

@@ -42,19 +42,27 @@ func (p *parser) processor() attachment.Processor {
 		})
 }
 
-// parsing returns the initial_parsing of id, from GET /{id}/status and
-// from POST /_status, which must agree.
-func (e *env) parsing(t *testing.T, id string) string {
+// parsingOne returns the initial_parsing of id from GET /{id}/status.
+func (e *env) parsingOne(t *testing.T, id string) string {
 	t.Helper()
 	rec := e.Do("GET", "/attachment/"+id+"/status", nil, tok...)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	one := object(t, rec.Body.Bytes(), "initial_parsing")
-	rec = e.Do("POST", "/attachment/_status", statusBody(t, id), tok...)
+	return one["initial_parsing"].(string)
+}
+
+// parsing returns the initial_parsing of id, a state that is not
+// changing, from GET /{id}/status and from POST /_status, which must
+// agree.
+func (e *env) parsing(t *testing.T, id string) string {
+	t.Helper()
+	one := e.parsingOne(t, id)
+	rec := e.Do("POST", "/attachment/_status", statusBody(t, id), tok...)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	var many map[string]map[string]string
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &many))
-	require.Equal(t, map[string]string{"initial_parsing": one["initial_parsing"].(string)}, many[id])
-	return one["initial_parsing"].(string)
+	require.Equal(t, map[string]string{"initial_parsing": one}, many[id])
+	return one
 }
 
 // TestStatusStates follows attachments through the document's states:
@@ -78,10 +86,12 @@ func TestStatusStates(t *testing.T) {
 		}
 		assert.Equal(t, "processing", e.parsing(t, blocked))
 		close(p.release)
-		require.Eventually(t, func() bool { return e.parsing(t, blocked) == "completed" }, 10*time.Second, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return e.parsingOne(t, blocked) == "completed" }, 10*time.Second, 20*time.Millisecond)
+		assert.Equal(t, "completed", e.parsing(t, blocked))
 
 		failed := e.upload(t, "", file("fail.pdf", pdf(10)))[0]
-		require.Eventually(t, func() bool { return e.parsing(t, failed) == "failed" }, 10*time.Second, 20*time.Millisecond)
+		require.Eventually(t, func() bool { return e.parsingOne(t, failed) == "failed" }, 10*time.Second, 20*time.Millisecond)
+		assert.Equal(t, "failed", e.parsing(t, failed))
 		assert.Equal(t, "failed", e.get(t, failed).Processing["parse"])
 	})
 }

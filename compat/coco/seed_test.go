@@ -192,3 +192,27 @@ func TestToken(t *testing.T) {
 	_, ok = coco.Token(r)
 	assert.False(t, ok)
 }
+
+// TestContentConditional: the content route is the native download:
+// Last-Modified and ETag, 304 for a matching If-None-Match, and a range
+// past the end answered 416 in Coco's error body, without the headers
+// that describe the file.
+func TestContentConditional(t *testing.T) {
+	forBackends(t, func(t *testing.T, be compattest.Backend) {
+		e := newEnv(t, be, nil)
+		id := e.upload(t, "", file("a.pdf", pdf(100)))[0]
+		rec := e.Do("GET", "/attachment/"+id, nil, tok...)
+		require.Equal(t, http.StatusOK, rec.Code)
+		etag := rec.Header().Get("ETag")
+		require.NotEmpty(t, etag)
+		assert.NotEmpty(t, rec.Header().Get("Last-Modified"))
+		rec = e.Do("GET", "/attachment/"+id, nil, append([]string{"If-None-Match", etag}, tok...)...)
+		assert.Equal(t, http.StatusNotModified, rec.Code)
+		assert.Empty(t, rec.Body.Bytes())
+		rec = e.Do("GET", "/attachment/"+id, nil, append([]string{"Range", "bytes=100000-"}, tok...)...)
+		requireError(t, rec, http.StatusRequestedRangeNotSatisfiable, "bad_request")
+		assert.Empty(t, rec.Header().Get("Filename"))
+		assert.Empty(t, rec.Header().Get("Created"))
+		assert.Empty(t, rec.Header().Get("Content-Disposition"))
+	})
+}

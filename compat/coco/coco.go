@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/attachkit/attachment"
 )
@@ -31,7 +30,6 @@ type Options struct {
 type Handler struct {
 	h      *attachment.Handler
 	prefix string
-	idle   time.Duration
 	// trackTotal is how far searches count (TrackTotalHits; tests lower
 	// it).
 	trackTotal int
@@ -49,7 +47,6 @@ func New(h *attachment.Handler, o *Options) *Handler {
 	return &Handler{
 		h:      h.WithProblemWriter(func(w http.ResponseWriter, r *http.Request, p *attachment.Problem) { writeProblem(w, r, prefix, p) }),
 		prefix: prefix,
-		idle:   h.Options().UploadIdleTimeout,
 
 		trackTotal: TrackTotalHits,
 	}
@@ -120,7 +117,7 @@ func allowed(rt route) string {
 
 // ServeHTTP routes a request under the prefix.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.boundUnreadBody(w, r)
+	h.h.BoundBody(w, r)
 	base, rel := attachment.SplitPath(r, h.prefix)
 	rt, id := parseRoute(rel)
 	m := r.Method
@@ -144,16 +141,4 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusMethodNotAllowed, "method_not_allowed",
 			"method "+m+" is not allowed here; allowed: "+allowed(rt))
 	}
-}
-
-// boundUnreadBody puts the host's UploadIdleTimeout on a body its route
-// may leave unread, as the native Handler does: net/http reads what is
-// left of it before answering, and a client that declared a body and
-// stalls would otherwise hold the answer. Routes that read their body
-// (ReadUpload, ReadBody) move the deadline as bytes arrive.
-func (h *Handler) boundUnreadBody(w http.ResponseWriter, r *http.Request) {
-	if h.idle <= 0 || r.Body == nil || r.Body == http.NoBody {
-		return
-	}
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(h.idle))
 }

@@ -42,7 +42,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	atts, err := h.h.ReadUpload(w, r, svc, c, &attachment.UploadRequest{
 		FileFields: []string{fileField},
-		Fields: func(fields url.Values, opts *attachment.UploadOptions) error {
+		Fields: func(fields url.Values, _ bool, opts *attachment.UploadOptions) error {
 			s, err := sessionOf(query, fields)
 			if err != nil {
 				return err

@@ -122,3 +122,11 @@ func data(t *testing.T, rec *httptest.ResponseRecorder, status int) any {
 	assert.Len(t, m, 2, "success and data only: %s", rec.Body.String())
 	return m["data"]
 }
+
+// nothingStored fails t unless the stores hold what they held at before
+// (env.RequireNothingStored fails the test that made env, which a subtest
+// must not do).
+func nothingStored(t *testing.T, env *compattest.Env, before compattest.Snapshot) {
+	t.Helper()
+	require.Equal(t, before, env.Snapshot(), "records and objects stored by a failed request")
+}

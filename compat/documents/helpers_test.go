@@ -47,7 +47,9 @@ func upload(env *compattest.Env, parts ...compattest.Part) *httptest.ResponseRec
 	return env.Do(http.MethodPost, documents.BasePath+"/upload", body, append([]string{"Content-Type", ct}, bearer...)...)
 }
 
-func field(name, value string) compattest.Part { return compattest.Part{Field: name, Content: []byte(value)} }
+func field(name, value string) compattest.Part {
+	return compattest.Part{Field: name, Content: []byte(value)}
+}
 
 func pngFile(t testing.TB, w, h int) compattest.Part {
 	return compattest.Part{Field: "file", Filename: "image.png", ContentType: "image/png", Content: compattest.PNG(t, w, h)}

@@ -1,6 +1,7 @@
 package documents_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -132,3 +133,5 @@ func nothingStored(t *testing.T, env *compattest.Env, before compattest.Snapshot
 	t.Helper()
 	require.Equal(t, before, env.Snapshot(), "records and objects stored by a failed request")
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -142,6 +142,12 @@ func TestToken(t *testing.T) {
 		assert.Equal(t, c.ok, ok, c.header)
 		assert.Equal(t, c.token, tok, c.header)
 	}
+	// Two Authorization headers are ambiguous: no token.
+	r, _ := http.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Add("Authorization", "Bearer abc")
+	r.Header.Add("Authorization", "Bearer def")
+	_, ok := documents.Token(r)
+	assert.False(t, ok)
 }
 
 // TestFileKeys: the key of GET /file resolves only to the attachment whose

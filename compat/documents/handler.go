@@ -56,10 +56,15 @@ func New(h *attachment.Handler, o *Options) *Handler {
 }
 
 // Token returns the credential the dialect's clients send: the token of an
-// "Authorization: Bearer TOKEN" header (the scheme in any case). A host's
-// access hook calls it to identify the caller.
+// "Authorization: Bearer TOKEN" header (the scheme in any case). A request
+// with more than one Authorization header has none. A host's access hook
+// calls it to identify the caller.
 func Token(r *http.Request) (string, bool) {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	vs := r.Header.Values("Authorization")
+	if len(vs) != 1 {
+		return "", false
+	}
+	scheme, tok, ok := strings.Cut(vs[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false
 	}

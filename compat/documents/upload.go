@@ -1,7 +1,6 @@
 package documents
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 
@@ -18,67 +17,45 @@ func (d *Handler) upload(w http.ResponseWriter, r *http.Request, base string) {
 		d.h.WriteError(w, r, err)
 		return
 	}
-	var f fields
-	atts, err := d.h.ReadUpload(w, r, svc.WithCommitCheck(oneFile()), c, &attachment.UploadRequest{
+	atts, err := d.h.ReadUpload(w, r, svc, c, &attachment.UploadRequest{
 		FileFields: []string{"file"},
-		Fields:     f.apply,
+		MaxFiles:   1,
+		Fields:     applyFields,
 	})
 	if err != nil {
-		d.h.WriteError(w, r, err)
-		return
-	}
-	if err := f.complete(); err != nil {
-		// The file came first and a required field never followed it.
-		// ReadUpload asks for the fields before a file and again only
-		// when more came after it, so this upload is committed: undo it.
-		ctx := context.WithoutCancel(r.Context())
-		for _, a := range atts {
-			if derr := svc.Delete(ctx, a.ID, &attachment.DeleteOptions{Force: true}); derr != nil {
-				d.h.WriteError(w, r, derr)
-				return
-			}
-		}
 		d.h.WriteError(w, r, err)
 		return
 	}
 	writeJSON(w, r, http.StatusCreated, envelope{Success: true, Data: newItem(base, atts[0])})
 }
 
-// fields are the upload's text fields, as the last call of apply found
-// them: canonical UUIDs, or "" when absent so far.
-type fields struct {
-	workspace, document string
-}
-
-// apply is the UploadRequest.Fields of an upload: it checks the fields
-// sent so far and puts them on the record as labels (and the document as
-// the owner). A field not sent yet is no error here, as it may come after
-// the file; complete checks the final set.
-func (f *fields) apply(v url.Values, o *attachment.UploadOptions) error {
-	var err error
-	if f.workspace, err = uuidField(v, labelWorkspace); err != nil {
+// applyFields is the UploadRequest.Fields of an upload: it checks the
+// fields sent so far and puts them on the record as labels (and the
+// document as the owner). A field not sent yet is no error until the
+// final call, as it may come after the file.
+func applyFields(v url.Values, final bool, o *attachment.UploadOptions) error {
+	workspace, err := uuidField(v, labelWorkspace)
+	if err != nil {
 		return err
 	}
-	if f.document, err = uuidField(v, labelDocument); err != nil {
+	document, err := uuidField(v, labelDocument)
+	if err != nil {
 		return err
+	}
+	if final {
+		for _, m := range []struct{ name, v string }{{labelWorkspace, workspace}, {labelDocument, document}} {
+			if m.v == "" {
+				return invalid(m.name + " is required")
+			}
+		}
 	}
 	o.Labels = map[string]string{}
-	if f.workspace != "" {
-		o.Labels[labelWorkspace] = f.workspace
+	if workspace != "" {
+		o.Labels[labelWorkspace] = workspace
 	}
-	if f.document != "" {
-		o.Labels[labelDocument] = f.document
-		o.Owner = ownerPrefix + f.document
-	}
-	return nil
-}
-
-// complete reports a required field that was never sent.
-func (f *fields) complete() error {
-	for _, m := range []struct{ name, v string }{{labelWorkspace, f.workspace}, {labelDocument, f.document}} {
-		if m.v == "" {
-			return invalid(m.name + " is required")
-		}
+	if document != "" {
+		o.Labels[labelDocument] = document
+		o.Owner = ownerPrefix + document
 	}
 	return nil
 }
@@ -115,25 +92,6 @@ func canonicalUUID(s string) (string, bool) {
 		return "", false
 	}
 	return u.String(), true
-}
-
-// oneFile is a commit check that refuses a second file in one upload: the
-// document's upload answers with one attachment. Refused, the upload
-// stores nothing.
-func oneFile() attachment.CommitCheck {
-	var first string
-	return func(_ context.Context, op attachment.Operation, before, after *attachment.Attachment) error {
-		if op != attachment.OpUpload || before != nil || after == nil {
-			return nil
-		}
-		if first == "" {
-			first = after.ID
-		}
-		if after.ID != first {
-			return &attachment.Error{Kind: attachment.ErrTooManyFiles, Detail: "an upload takes one file, in the field file"}
-		}
-		return nil
-	}
 }
 
 // invalid is a 400 bad_request with the detail.

@@ -26,11 +26,16 @@ const demoAssets = "/_demo/"
 const demoCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; " +
 	"connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
 
-// routes is the server's mux: the API under c.prefix and, unless -demo
-// is off, the demo page at "/" with its files under /_demo/.
-func routes(c config, api http.Handler) (*http.ServeMux, error) {
+// routes is the server's mux: the API under c.prefix, the dialect (when
+// not nil) under c.dialectPrefix and, unless -demo is off, the demo page
+// at "/" with its files under /_demo/.
+func routes(c config, api, dialect http.Handler) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	mux.Handle(c.prefix+"/", api)
+	if dialect != nil {
+		mux.Handle(c.dialectPrefix+"/", dialect)
+		mux.Handle(c.dialectPrefix, dialect)
+	}
 	if !c.demo {
 		return mux, nil
 	}

@@ -75,10 +75,10 @@ func TestDemoPage(t *testing.T) {
 	// The page's files and the API cannot share a path.
 	c, err := parseFlags(append([]string{"-prefix", "/_demo"}, stores...))
 	require.NoError(t, err)
-	_, err = routes(c, http.NotFoundHandler())
+	_, err = routes(c, http.NotFoundHandler(), nil)
 	assert.ErrorContains(t, err, "-demo=false")
 	c.demo = false
-	_, err = routes(c, http.NotFoundHandler())
+	_, err = routes(c, http.NotFoundHandler(), nil)
 	assert.NoError(t, err)
 }
 

@@ -95,6 +95,9 @@ type config struct {
 	// maintainEvery, abandonAfter and orphanGrace are
 	// Options.Maintenance.Interval, AbandonAfter and OrphanGrace.
 	maintainEvery, abandonAfter, orphanGrace time.Duration
+	// dialect, when set, is the seed API served beside the native one
+	// (dialects.go), at dialectPrefix.
+	dialect, dialectPrefix string
 }
 
 // defaultOrphanGrace is -orphan-grace's default: shorter than the
@@ -115,7 +118,9 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.maintainEvery, "maintain-every", time.Hour, "how often to run maintenance (remove content left without a record by a crash or a failed delete; sweep abandoned uploads with -abandon-after); 0 turns it off")
 	fs.DurationVar(&c.abandonAfter, "abandon-after", 0, "delete uploads never referenced (POST /{id}/refs) once this old; 0 (the default) keeps them")
 	fs.DurationVar(&c.orphanGrace, "orphan-grace", defaultOrphanGrace, "maintenance removes content without a record once this old, and temporary files and S3 multipart uploads left by a crash at half of it; an upload must end within half of it; 0 for the library's default (24h)")
-	fs.StringVar(&c.token, "token", "", "when set, every request needs \"Authorization: Bearer TOKEN\" or \"X-API-Token: TOKEN\"")
+	fs.StringVar(&c.token, "token", "", "when set, every request needs \"Authorization: Bearer TOKEN\" or \"X-API-Token: TOKEN\" (a dialect's routes: the credential its clients send)")
+	fs.StringVar(&c.dialect, "dialect", "", "also serve one seed system's attachment API over the same attachments: "+dialectNames())
+	fs.StringVar(&c.dialectPrefix, "dialect-prefix", "", "path the dialect is mounted under (default: its documented base path)")
 	// No default shown for the key: -help must not print a secret.
 	signingKey := fs.String("signing-key", "", "enables signed URLs: a secret of at least 32 bytes in hex or base64, or several separated by commas (the first signs, all verify); default $"+signingKeyEnv)
 	ttl := fs.Duration("signed-url-ttl", attachment.DefaultSignedURLTTL, "lifetime of a signed URL when the client asks for none")
@@ -137,6 +142,9 @@ func parseFlags(args []string) (config, error) {
 	c.prefix = "/" + strings.Trim(c.prefix, "/")
 	if c.prefix == "/" {
 		return c, errors.New("-prefix must not be empty")
+	}
+	if err := checkDialect(&c); err != nil {
+		return c, err
 	}
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "signing-key" })
@@ -208,18 +216,24 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 
 	var access attachment.Access
 	if c.token != "" {
-		access = tokenAccess(c.token)
+		access = tokenAccess(c.token, c.dialectCredential())
 	}
-	mux, err := routes(c, attachment.NewHandler(svc, &attachment.HandlerOptions{
+	api := attachment.NewHandler(svc, &attachment.HandlerOptions{
 		Prefix:         c.prefix,
 		Access:         access,
 		Signer:         c.signer,
 		MaxRequestSize: c.maxRequest,
-		// The token travels in a header, which no other site can make a
-		// browser send; the check costs nothing and keeps a host that
-		// copies this program and adds cookies safe.
+		// The native token travels in a header, which no other site can
+		// make a browser send; the chat dialect's travels in a cookie,
+		// which a browser sends with any site's request: refusing
+		// browsers' cross-origin writes keeps that safe.
 		CrossOrigin: http.NewCrossOriginProtection(),
-	}))
+	})
+	var dialect http.Handler
+	if c.dialect != "" {
+		dialect = dialects()[c.dialect].mount(api, c.dialectPrefix)
+	}
+	mux, err := routes(c, api, dialect)
 	if err != nil {
 		return err
 	}
@@ -242,6 +256,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	fmt.Fprintf(stdout, "attachment API listening on http://%s%s/\n", ln.Addr(), c.prefix)
+	if c.dialect != "" {
+		fmt.Fprintf(stdout, "%s dialect on http://%s%s/\n", c.dialect, ln.Addr(), c.dialectPrefix)
+	}
 	if c.demo {
 		fmt.Fprintf(stdout, "demo page on http://%s/\n", ln.Addr())
 	}
@@ -259,19 +276,25 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return srv.Shutdown(sctx)
 }
 
-// tokenAccess requires a shared token on every request. The SHA-256
-// digests of the token sent and the token expected are compared, in
-// constant time: both have the same length whatever was sent, so the time
-// taken tells nothing of the token, its length included.
-// (subtle.ConstantTimeCompare of the tokens themselves returns at once
-// when their lengths differ.)
-func tokenAccess(token string) attachment.Access {
+// tokenAccess requires a shared token on every request: in the native
+// API's headers, or, on a dialect's routes (dialect not nil), as that
+// system's clients send it. The SHA-256 digests of the token sent and the
+// token expected are compared, in constant time: both have the same length
+// whatever was sent, so the time taken tells nothing of the token, its
+// length included. (subtle.ConstantTimeCompare of the tokens themselves
+// returns at once when their lengths differ.)
+func tokenAccess(token string, dialect *credential) attachment.Access {
 	want := sha256.Sum256([]byte(token))
 	return attachment.AccessFuncs{
 		IdentifyFunc: func(r *http.Request) (attachment.Caller, error) {
-			got := r.Header.Get("X-API-Token")
-			if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-				got = v
+			var got string
+			if dialect != nil && within(r.URL.Path, dialect.prefix) {
+				got, _ = dialect.token(r)
+			} else {
+				got = r.Header.Get("X-API-Token")
+				if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+					got = v
+				}
 			}
 			sum := sha256.Sum256([]byte(got))
 			if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {

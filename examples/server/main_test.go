@@ -256,7 +256,7 @@ func TestServeSweepsAbandonedUploads(t *testing.T) {
 }
 
 func TestTokenAccess(t *testing.T) {
-	access := tokenAccess("s3cret")
+	access := tokenAccess("s3cret", nil)
 	for _, tc := range []struct {
 		name, header, value string
 		ok                  bool

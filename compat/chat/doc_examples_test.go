@@ -18,7 +18,7 @@ import (
 
 // requireDocShape checks that m has every field of the document's
 // metadata example with the document's JSON type (attachmentId excepted:
-// a string, see docs/dialects/chat.md), and the values of want.
+// a string, see docs/dialects.md), and the values of want.
 func requireDocShape(t *testing.T, m map[string]any, want chat.Attachment, roomID, messageID any) {
 	t.Helper()
 	for _, k := range []string{"attachmentId", "attachmentState", "createdUtc", "fileChecksum", "fileName",

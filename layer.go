@@ -45,6 +45,15 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 	h.writeError(w, r, err)
 }
 
+// WriteJSON answers v as JSON with the status, with the headers the
+// Handler puts on its own JSON answers: Content-Type application/json,
+// X-Content-Type-Options nosniff, a sandbox Content-Security-Policy and
+// Cache-Control no-store. A HEAD request gets the headers alone. When v
+// cannot be encoded it returns the error and writes nothing.
+func WriteJSON(w http.ResponseWriter, r *http.Request, status int, v any) error {
+	return tryWriteJSON(w, r, status, "application/json", v)
+}
+
 // ServeOptions are the choices of ServeContent. The zero value (or nil)
 // serves the content as an attachment under its own filename.
 type ServeOptions struct {

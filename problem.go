@@ -104,10 +104,18 @@ func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, co
 // writeJSON writes v as JSON with the status, under nosniff and a sandbox
 // CSP like every answer with a body. HEAD requests get the headers alone.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, contentType string, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	if err := tryWriteJSON(w, r, status, contentType, v); err != nil {
 		// Only our own types are encoded here; this cannot fail.
 		panic(err)
+	}
+}
+
+// tryWriteJSON is writeJSON, returning an error, with nothing written,
+// when v cannot be encoded.
+func tryWriteJSON(w http.ResponseWriter, r *http.Request, status int, contentType string, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
 	}
 	body = append(body, '\n')
 	hdr := w.Header()
@@ -119,4 +127,5 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, contentType s
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
+	return nil
 }

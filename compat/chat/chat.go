@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/attachkit/attachment"
@@ -140,18 +139,8 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, text string)
 // writeJSON writes v as the JSON body of an answer with status; a HEAD
 // request gets the headers alone.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// The dialect's bodies are plain structs: this cannot happen.
+	if err := attachment.WriteJSON(w, r, status, v); err != nil {
+		// Only the package's own types are encoded here.
 		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json; charset=utf-8")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(append(b, '\n'))
 	}
 }

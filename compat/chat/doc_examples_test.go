@@ -63,7 +63,7 @@ func TestDocExamples(t *testing.T) {
 			rec := e.Do(http.MethodPost, "/api/v1/messages/1234567/attachments", body, fetchHeaders(ct)...)
 			after := time.Now().UnixMilli()
 			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-			assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+			assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 			ans := fields(t, rec.Body.Bytes())
 			assert.Equal(t, float64(200), ans["httpStatusCode"])
 			list, ok := ans["attachments"].([]any)
@@ -87,7 +87,7 @@ func TestDocExamples(t *testing.T) {
 			// GET /api/v1/attachments/${attachmentId}
 			rec = e.Do(http.MethodGet, "/api/v1/attachments/"+pdf.AttachmentID, nil, "Cookie", sessionCookie)
 			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-			assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+			assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 			m := fields(t, rec.Body.Bytes())
 			requireDocShape(t, m, pdf, nil, float64(1234567))
 			assert.Equal(t, float64(pdf.CreatedUTC), m["createdUtc"])

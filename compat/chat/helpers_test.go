@@ -145,7 +145,7 @@ func (e *env) uploadOK(messageID string, form *browserForm) []chat.Attachment {
 func requireChatError(t testing.TB, rec *httptest.ResponseRecorder, status int) string {
 	t.Helper()
 	require.Equal(t, status, rec.Code, rec.Body.String())
-	require.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+	require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &m), rec.Body.String())
 	require.Len(t, m, 2, "only errorText and httpStatusCode: %s", rec.Body.String())

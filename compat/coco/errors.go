@@ -1,9 +1,7 @@
 package coco
 
 import (
-	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/attachkit/attachment"
 )
@@ -78,21 +76,8 @@ func writeProblem(w http.ResponseWriter, r *http.Request, prefix string, p *atta
 // writeJSON answers v as JSON with the status; a HEAD request gets the
 // headers alone.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Only the package's own types are encoded: this cannot fail.
+	if err := attachment.WriteJSON(w, r, status, v); err != nil {
+		// Only the package's own types are encoded here.
 		panic(err)
 	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json; charset=utf-8")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Security-Policy", "sandbox")
-	if r.Method == http.MethodHead {
-		w.WriteHeader(status)
-		return
-	}
-	b = append(b, '\n')
-	hdr.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
 }

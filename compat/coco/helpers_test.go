@@ -105,7 +105,7 @@ func sub(t *testing.T, m map[string]any, key string, keys ...string) map[string]
 func requireError(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) map[string]any {
 	t.Helper()
 	require.Equal(t, status, rec.Code, rec.Body.String())
-	assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+	assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &m), rec.Body.String())
 	assert.Equal(t, float64(status), m["status"])

@@ -2,10 +2,8 @@ package documents
 
 import (
 	"cmp"
-	"encoding/json"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/attachkit/attachment"
@@ -88,20 +86,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *attachment.Problem)
 // writeJSON answers v as JSON with the status; a HEAD request gets the
 // headers alone.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// The dialect's own types always marshal; should one not, the
+	if err := attachment.WriteJSON(w, r, status, v); err != nil {
+		// The dialect's own types always encode; should one not, the
 		// client gets a 500 in the same shape.
-		status = http.StatusInternalServerError
-		b = []byte(`{"success":false,"error":{"code":"internal","message":"internal error"}}`)
-	}
-	b = append(b, '\n')
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		w.Write(b)
+		writeProblem(w, r, &attachment.Problem{Status: http.StatusInternalServerError, Code: "internal", Detail: "internal error"})
 	}
 }

@@ -1,7 +1,6 @@
 package efalia
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/attachkit/attachment"
@@ -72,19 +71,8 @@ func writeMessage(w http.ResponseWriter, r *http.Request, status int, msg string
 // writeJSON writes v as the JSON body of an answer with the status; a
 // HEAD request gets the headers alone.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		// Only this package's own types are encoded here.
+	if err := attachment.WriteJSON(w, r, status, v); err != nil {
+		// Only the package's own types are encoded here.
 		panic(err)
-	}
-	body = append(body, '\n')
-	hdr := w.Header()
-	hdr.Set("Content-Type", "application/json")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Security-Policy", "sandbox")
-	hdr.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(body)
 	}
 }

@@ -22,7 +22,7 @@ func FuzzParseUpdate(f *testing.F) {
 		{"application/json", `{"filename":null}`},
 		{"", `{}`},
 		{"text/plain", "x"},
-		{"application/json; charset=utf-8", `{"filename":"\u00e9"}`},
+		{"application/json", `{"filename":"\u00e9"}`},
 		{"application/x-www-form-urlencoded", "filename=a&filename=b"},
 		{"application/merge-patch+json", `{"filename":"a"} x`},
 	} {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -607,12 +608,7 @@ func TestBrowserUploadProgress(t *testing.T) {
 		}).observe(document.getElementById('uploads'), {subtree: true, attributes: true, attributeFilter: ['value']});
 	})()`))
 	// 512 KiB/s up: some four seconds for the file, many progress events.
-	b.do("slow network", chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tgt, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
-			MatchedNetworkConditions: []*network.Conditions{{UploadThroughput: 512 << 10, DownloadThroughput: -1}},
-		})
-		return err
-	}))
+	b.do("slow network", chromedp.Func(slowUploads(512<<10)))
 	start := time.Now()
 	b.do("choose file", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{big}))
 	// Sampled from here while the upload runs, as a user would see it,
@@ -647,4 +643,32 @@ func TestBrowserUploadProgress(t *testing.T) {
 	b.checkProblems()
 	b.checkAPI("POST / 201")
 	assert.Empty(t, b.errorAnswers())
+}
+
+// slowUploads throttles the tab's uploads to bytesPerSecond. The DevTools
+// protocol changed under this call: Chromium 148 (Debian bookworm's today)
+// wants emulateNetworkConditionsByRule with a top-level offline flag,
+// which the protocol of cdproto's version no longer has, and older ones
+// have only emulateNetworkConditions. The forms are tried in turn.
+func slowUploads(bytesPerSecond int) func(ctx context.Context, tgt *chromedp.Target) error {
+	conditions := []map[string]any{{"urlPattern": "", "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytesPerSecond}}
+	tries := []struct {
+		method string
+		params map[string]any
+	}{
+		{network.CommandEmulateNetworkConditionsByRule, map[string]any{"offline": false, "matchedNetworkConditions": conditions}},
+		{network.CommandEmulateNetworkConditionsByRule, map[string]any{"matchedNetworkConditions": conditions}},
+		{"Network.emulateNetworkConditions", map[string]any{"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": bytesPerSecond}},
+	}
+	return func(ctx context.Context, tgt *chromedp.Target) error {
+		var errs []error
+		for _, try := range tries {
+			_, err := cdp.Call(ctx, tgt, cdp.Command[map[string]any, json.RawMessage]{Method: try.method}, try.params)
+			if err == nil {
+				return nil
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", try.method, err))
+		}
+		return errors.Join(errs...)
+	}
 }

@@ -124,6 +124,32 @@ func (h *Handler) Authorize(r *http.Request, op Operation, id string) (Caller, *
 	return h.authorize(r, op, id)
 }
 
+// Identify is the first half of Authorize, for a layer that acts on many
+// attachments in one request (a batch of statuses): the cross-origin check
+// (HandlerOptions.CrossOrigin) and the access hook's Identify. It returns
+// the caller and the Service view of the caller's tenant (checked again
+// by the hook before every commit, as Authorize's). Its errors are
+// Authorize's; a hook that hides everything from the caller gives one
+// wrapping ErrNotFound. Allowed is the second half, for each attachment.
+func (h *Handler) Identify(r *http.Request) (Caller, *Service, error) {
+	return h.identify(r, "")
+}
+
+// Allowed asks the access hook whether c, as Identify returned it, may do
+// op on a, an attachment loaded through Identify's Service. A refusal is
+// an error Authorize would give: an attachment the hook hides errs exactly
+// as a missing one (ErrNotFound, naming a's ID).
+func (h *Handler) Allowed(r *http.Request, c Caller, op Operation, a *Attachment) error {
+	if err := h.access.Allow(r, c, op, a); err != nil {
+		id := ""
+		if a != nil {
+			id = a.ID
+		}
+		return accessError(err, ErrForbidden, id)
+	}
+	return nil
+}
+
 // AccessFuncs builds an Access from functions. A nil Identify names every
 // caller Caller{} (the default tenant, no name); a nil Allow allows
 // everything.

@@ -85,7 +85,7 @@ type statusEntry struct {
 func (h *Handler) StatusMany(w http.ResponseWriter, r *http.Request) {
 	// A caller the access hook hides everything from (Identify answers
 	// ErrNotFound) gets what a caller asking only for missing IDs gets.
-	c, svc, err := h.identify(r, "")
+	c, svc, err := h.Identify(r)
 	hideAll := errors.Is(err, ErrNotFound)
 	if err != nil && !hideAll {
 		h.writeError(w, r, err)
@@ -108,10 +108,8 @@ func (h *Handler) StatusMany(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		a, err := svc.Get(r.Context(), id)
-		if err == nil {
-			if aerr := h.access.Allow(r, c, OpStatus, a); aerr != nil {
-				err = ErrNotFound // what the caller may not see does not exist
-			}
+		if err == nil && h.Allowed(r, c, OpStatus, a) != nil {
+			err = ErrNotFound // what the caller may not see does not exist
 		}
 		switch {
 		case err == nil:

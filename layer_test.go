@@ -341,3 +341,27 @@ func TestCursorAfter(t *testing.T) {
 		assert.ErrorIs(t, err, attachment.ErrInvalid, bad)
 	}
 }
+
+// Identify and Allowed are Authorize in two halves, for a request about
+// many attachments: a hidden attachment errs as a missing one.
+func TestIdentifyAllowed(t *testing.T) {
+	e := newEnv(t, backends()[0], nil)
+	h := attachment.NewHandler(e.svc, &attachment.HandlerOptions{Access: tinyAccess()})
+	_, _, err := h.Identify(httptestRequest("POST", "/_status"))
+	require.ErrorIs(t, err, attachment.ErrUnauthorized)
+
+	r := httptestRequest("POST", "/_status")
+	r.Header.Set("Authorization", "Bearer ok")
+	c, svc, err := h.Identify(r)
+	require.NoError(t, err)
+	assert.Equal(t, "ann", c.Name)
+	shown, err := svc.Upload(t.Context(), nil, attachment.File{Name: "a.txt", Content: strings.NewReader("a")})
+	require.NoError(t, err)
+	// Uploaded around the hook, which would refuse to make what it hides.
+	hidden, err := e.svc.Upload(t.Context(), &attachment.UploadOptions{Labels: map[string]string{"hidden": "yes"}}, attachment.File{Name: "h.txt", Content: strings.NewReader("h")})
+	require.NoError(t, err)
+	assert.NoError(t, h.Allowed(r, c, attachment.OpStatus, shown[0]))
+	err = h.Allowed(r, c, attachment.OpStatus, hidden[0])
+	require.ErrorIs(t, err, attachment.ErrNotFound)
+	assert.Contains(t, err.Error(), hidden[0].ID, "as a missing ID's error names it")
+}

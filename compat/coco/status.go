@@ -65,19 +65,11 @@ func (h *Handler) statusMany(w http.ResponseWriter, r *http.Request) {
 	// The caller is identified before the body is read; a caller the
 	// access hook hides everything from (Identify answers ErrNotFound)
 	// gets what a caller asking about missing IDs gets.
-	ho := h.h.Options()
-	if ho.CrossOrigin != nil {
-		if err := ho.CrossOrigin.Check(r); err != nil {
-			h.h.WriteError(w, r, &attachment.Error{Kind: attachment.ErrForbidden, Detail: "cross-origin request refused: " + err.Error()})
-			return
-		}
-	}
-	hideAll := false
-	if _, err := ho.Access.Identify(r); err != nil {
-		if hideAll = errors.Is(err, attachment.ErrNotFound); !hideAll {
-			h.h.WriteError(w, r, identifyError(err))
-			return
-		}
+	c, svc, err := h.h.Identify(r)
+	hideAll := errors.Is(err, attachment.ErrNotFound)
+	if err != nil && !hideAll {
+		h.h.WriteError(w, r, err)
+		return
 	}
 	body, err := h.h.ReadBody(w, r, MaxStatusBody)
 	if err != nil {
@@ -97,14 +89,16 @@ func (h *Handler) statusMany(w http.ResponseWriter, r *http.Request) {
 			out[id] = &missing
 			continue
 		}
-		_, _, a, err := h.h.Authorize(r, attachment.OpStatus, id)
+		a, err := svc.Get(r.Context(), id)
+		if err == nil {
+			err = h.h.Allowed(r, c, attachment.OpStatus, a)
+		}
 		switch {
 		case err == nil:
 			out[id] = &parsingStatus{InitialParsing: wire.ProcessingState(a.Processing)}
 		case errors.Is(err, attachment.ErrNotFound), errors.Is(err, attachment.ErrForbidden),
 			errors.Is(err, attachment.ErrUnauthorized):
-			// What the caller may not see does not exist: the caller
-			// was identified above, so a refusal here is about the ID.
+			// What the caller may not see does not exist.
 			out[id] = &missing
 		default:
 			h.h.WriteError(w, r, err)
@@ -112,14 +106,4 @@ func (h *Handler) statusMany(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, r, http.StatusOK, out)
-}
-
-// identifyError turns an access hook's Identify error into one WriteError
-// answers as the Handler does, without the hook's own text: 403 for
-// ErrForbidden, else 401.
-func identifyError(err error) error {
-	if errors.Is(err, attachment.ErrForbidden) {
-		return &attachment.Error{Kind: attachment.ErrForbidden, Detail: "the caller may not do this"}
-	}
-	return &attachment.Error{Kind: attachment.ErrUnauthorized, Detail: "the request is not authenticated"}
 }

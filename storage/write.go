@@ -103,6 +103,17 @@ func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *
 		limit: opts.MaxBytes, md5: opts.MD5, check: opts.Check,
 	}, s.timeout)
 	defer u.release()
+	if err := s.put(ctx, key, "write "+id, contentType, u); err != nil {
+		return WriteResult{}, err
+	}
+	return u.res, nil
+}
+
+// put has the bucket's driver pull u into key, and returns once the
+// object is committed. On failure it deletes key (see WriteContent) and
+// returns the cause: u's failure, the timeout of a wait on the bucket, or
+// the driver's error, said as what ("write ID").
+func (s *Store) put(ctx context.Context, key, what, contentType string, u *upload) error {
 	err := s.bucket.Upload(u.wctx, key, u, &blob.WriterOptions{
 		ContentType:                 contentType,
 		DisableContentTypeDetection: true,
@@ -117,21 +128,20 @@ func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *
 		// The driver waited on the bucket too long, and its context was
 		// cancelled: that is the cause, whatever error it led to.
 		err = s.timedOut(errors.Join(err, u.err))
-		err = fmt.Errorf("storage: write %s: %w", id, err)
+		err = fmt.Errorf("storage: %s: %w", what, err)
 	case u.err != nil:
 		// The source failed: its error is the cause, whatever the driver
 		// made of it.
 		err = u.err
 	case err != nil:
-		err = wrap(err, "write %s", id)
+		err = wrap(err, "%s", what)
 	case u.state != ended:
-		err = fmt.Errorf("storage: write %s: the bucket's driver stopped reading before the end of the content", id)
+		err = fmt.Errorf("storage: %s: the bucket's driver stopped reading before the end of the content", what)
 	}
 	if err != nil {
 		s.discard(ctx, key)
-		return WriteResult{}, err
 	}
-	return u.res, nil
+	return err
 }
 
 // discard deletes key after a failed write: drivers that commit what they

@@ -407,6 +407,7 @@ func (s *Store) appendFile(ctx context.Context, id string, st *UploadState, r io
 	u := newUpload(ctx, r, cfg, s.timeout)
 	defer u.release()
 	_, err = u.WriteTo(f)
+	u.wd.disarm() // the file needs no commit: no wait on the bucket is left
 	switch {
 	case u.wd.hasFired():
 		return 0, nil, fmt.Errorf("storage: %s: %w", what, s.timedOut(errors.Join(err, u.err)))

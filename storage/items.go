@@ -27,12 +27,19 @@ const (
 	KindTemporary
 	// KindUnknown is any other key under the Store's prefixes.
 	KindUnknown
+	// KindUpload is a key of an unfinished resumable upload, under
+	// UploadPrefix(id): its bytes, or a driver's temporary file beside
+	// them.
+	KindUpload
 )
 
 // Prefixes under which the Store keeps its keys.
 const (
 	ContentPrefix     = "content/"
 	DerivativesPrefix = "derived/"
+	// UploadsPrefix holds the bytes of unfinished resumable uploads
+	// (UploadPrefix, Append).
+	UploadsPrefix = "uploads/"
 )
 
 // Item is one key under a Store prefix, as Items finds it.
@@ -60,9 +67,9 @@ const listRetries = 10
 // tempSuffix matches the suffix fileblob gives its temporary files.
 var tempSuffix = regexp.MustCompile(`\.[0-9a-f]{1,16}\.tmp$`)
 
-// Items returns the keys under prefix (ContentPrefix or
-// DerivativesPrefix), in key order, which for both prefixes is the order
-// of the attachment IDs. The iteration stops at the first error, which it
+// Items returns the keys under prefix (ContentPrefix, DerivativesPrefix
+// or UploadsPrefix), in key order, which for each prefix is the order of
+// the attachment IDs. The iteration stops at the first error, which it
 // yields. When the Store knows the bucket's directory (FileDir, or Open of
 // a file:// URL) it reads that directory itself (see dirItems); otherwise
 // it lists the bucket through gocloud.dev, listing a page again after a
@@ -132,6 +139,12 @@ func classify(key string, mod time.Time) Item {
 		if tempSuffix.MatchString(name) {
 			it.Kind = KindTemporary
 		}
+	case strings.HasPrefix(key, UploadsPrefix):
+		id, name, ok := strings.Cut(key[len(UploadsPrefix):], "/")
+		if !ok || id == "" || name == "" {
+			return it
+		}
+		it.Kind, it.ID = KindUpload, id
 	}
 	return it
 }

@@ -38,7 +38,8 @@ func TestItems(t *testing.T) {
 			start := time.Now().Add(-time.Minute)
 			for _, k := range []string{storage.ContentKey(id2), storage.ContentKey(id1),
 				storage.DerivativeKey(id1, "thumb-256"), storage.DerivativeKey(id2, "thumb-64"),
-				"content/odd.name", "derived/loose", "elsewhere/" + id1} {
+				"content/odd.name", "derived/loose", "elsewhere/" + id1,
+				storage.UploadPrefix(id1) + "c-0000000000000000", "uploads/loose"} {
 				require.NoError(t, tb.WriteAll(t.Context(), k, []byte(k), nil))
 			}
 			got := items(t, s, storage.ContentPrefix)
@@ -58,6 +59,11 @@ func TestItems(t *testing.T) {
 			require.Equal(t, storage.Item{Key: storage.DerivativeKey(id1, "thumb-256"), Kind: storage.KindDerivative, ID: id1, ModTime: got[0].ModTime}, got[0])
 			require.Equal(t, id2, got[1].ID)
 			require.Equal(t, storage.KindUnknown, got[2].Kind)
+
+			got = items(t, s, storage.UploadsPrefix)
+			require.Len(t, got, 2)
+			require.Equal(t, storage.Item{Key: storage.UploadPrefix(id1) + "c-0000000000000000", Kind: storage.KindUpload, ID: id1, ModTime: got[0].ModTime}, got[0])
+			require.Equal(t, storage.KindUnknown, got[1].Kind)
 
 			// Breaking off the iteration stops it.
 			n := 0

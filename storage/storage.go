@@ -21,6 +21,18 @@
 // driver matters: a Store that knows a fileblob bucket's directory (Open
 // of a file:// URL, or New with FileDir) reads the directory itself;
 // any other is listed through gocloud.dev.
+//
+// Resumable uploads keep the bytes of an unfinished upload under
+// UploadPrefix(id) across requests and processes: BeginUpload, then
+// Append for each piece, each returning an UploadState and the running
+// SHA-256 state that the caller saves and hands back, then FinishUpload,
+// which makes the bytes the content, or DiscardUpload. A Store that knows
+// its bucket's directory appends in place to one file and renames it into
+// the content key at the end (ModeFile); any other writes an object per
+// append and copies them into the content key at the end (ModeChunks).
+// Bytes written past a saved state (a crash, a failed checksum) are never
+// read as the upload's: the next Append cuts them off or writes over them,
+// Rollback removes them, and DiscardUpload removes every key of the upload.
 package storage
 
 import (

@@ -86,7 +86,7 @@ func keys(t *testing.T, b *blob.Bucket) []string {
 }
 
 // files lists every file under dir, temporary files included.
-func files(t *testing.T, dir string) []string {
+func files(t testing.TB, dir string) []string {
 	if dir == "" {
 		return nil
 	}

@@ -99,8 +99,21 @@ func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *
 	if contentType == "" {
 		contentType = "application/octet-stream" // blob.Bucket.Upload wants one
 	}
-	u := newUpload(ctx, r, opts, s.timeout)
+	u := newUpload(ctx, r, pipeConfig{
+		limit: opts.MaxBytes, md5: opts.MD5, check: opts.Check,
+	}, s.timeout)
 	defer u.release()
+	if err := s.put(ctx, key, "write "+id, contentType, u); err != nil {
+		return WriteResult{}, err
+	}
+	return u.res, nil
+}
+
+// put has the bucket's driver pull u into key, and returns once the
+// object is committed. On failure it deletes key (see WriteContent) and
+// returns the cause: u's failure, the timeout of a wait on the bucket, or
+// the driver's error, said as what ("write ID").
+func (s *Store) put(ctx context.Context, key, what, contentType string, u *upload) error {
 	err := s.bucket.Upload(u.wctx, key, u, &blob.WriterOptions{
 		ContentType:                 contentType,
 		DisableContentTypeDetection: true,
@@ -115,21 +128,20 @@ func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *
 		// The driver waited on the bucket too long, and its context was
 		// cancelled: that is the cause, whatever error it led to.
 		err = s.timedOut(errors.Join(err, u.err))
-		err = fmt.Errorf("storage: write %s: %w", id, err)
+		err = fmt.Errorf("storage: %s: %w", what, err)
 	case u.err != nil:
 		// The source failed: its error is the cause, whatever the driver
 		// made of it.
 		err = u.err
 	case err != nil:
-		err = wrap(err, "write %s", id)
+		err = wrap(err, "%s", what)
 	case u.state != ended:
-		err = fmt.Errorf("storage: write %s: the bucket's driver stopped reading before the end of the content", id)
+		err = fmt.Errorf("storage: %s: the bucket's driver stopped reading before the end of the content", what)
 	}
 	if err != nil {
 		s.discard(ctx, key)
-		return WriteResult{}, err
 	}
-	return u.res, nil
+	return err
 }
 
 // discard deletes key after a failed write: drivers that commit what they
@@ -155,9 +167,9 @@ const (
 // little wall time on a machine with a core to spare. Content that fits in
 // one chunk is hashed inline. Only one goroutine reads an upload at a time.
 type upload struct {
-	ctx  context.Context // the caller's
-	r    io.Reader
-	opts *WriteOptions
+	ctx context.Context // the caller's
+	r   io.Reader
+	cfg pipeConfig
 	// wctx is the driver's context: the caller's ctx without its
 	// cancellation, so that a driver can still abandon an upload (abort a
 	// multipart upload) after the caller's ctx ended. The caller's ctx
@@ -192,12 +204,45 @@ type upload struct {
 	state int
 	res   WriteResult
 	err   error
+	// cut is why the content ended early under pipeConfig.keep: the
+	// reader's failure or the end of ctx. The upload itself ended (the
+	// driver commits what it was given).
+	cut error
 }
 
-func newUpload(ctx context.Context, r io.Reader, opts *WriteOptions, timeout time.Duration) *upload {
-	u := &upload{ctx: ctx, r: r, opts: opts, hashers: []hash.Hash{sha256.New()}}
-	if opts.MD5 {
-		u.hashers = append(u.hashers, md5.New())
+// pipeConfig says what an upload does besides streaming: WriteContent's
+// options, and what an Append adds (running hash states, a per-request
+// hash, keeping a cut prefix).
+type pipeConfig struct {
+	// base is how many bytes came before this upload's (an Append's
+	// offset); limit, when positive, bounds base plus this upload's bytes.
+	base, limit int64
+	// sha256 and md5 are the digests to continue, nil for fresh ones; md5
+	// asks for an MD5 beside the SHA-256.
+	sha256, md5h hash.Hash
+	md5          bool
+	// extra is fed with exactly this upload's bytes (AppendOptions.ChunkHash).
+	extra hash.Hash
+	check func(WriteResult) error
+	// keep makes a failure of the reader, or the end of the caller's ctx,
+	// end the content instead of failing the upload: what was read is
+	// committed, and cut says why it ended.
+	keep bool
+}
+
+func newUpload(ctx context.Context, r io.Reader, cfg pipeConfig, timeout time.Duration) *upload {
+	if cfg.sha256 == nil {
+		cfg.sha256 = sha256.New()
+	}
+	if cfg.md5 && cfg.md5h == nil {
+		cfg.md5h = md5.New()
+	}
+	u := &upload{ctx: ctx, r: r, cfg: cfg, hashers: []hash.Hash{cfg.sha256}}
+	if cfg.md5 {
+		u.hashers = append(u.hashers, cfg.md5h)
+	}
+	if cfg.extra != nil {
+		u.hashers = append(u.hashers, cfg.extra)
 	}
 	u.wctx, u.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	u.wd = newWatchdog(timeout, u.cancel)
@@ -294,6 +339,10 @@ func (u *upload) advance() error {
 		return u.finish()
 	}
 	if err := u.ctx.Err(); err != nil {
+		if u.cfg.keep {
+			u.cut, u.last, u.chunk = err, true, nil
+			return nil
+		}
 		return u.fail(err)
 	}
 	bufs := *u.bp
@@ -306,10 +355,14 @@ func (u *upload) advance() error {
 	}
 	n, last, err := iox.Fill(u.r, buf)
 	if err != nil {
-		return u.fail(fmt.Errorf("storage: read content: %w", err))
+		err = fmt.Errorf("storage: read content: %w", err)
+		if !u.cfg.keep {
+			return u.fail(err)
+		}
+		u.cut, last = err, true // what was read ends the content
 	}
 	u.res.Size += int64(n)
-	if limit := u.opts.MaxBytes; limit > 0 && u.res.Size > limit {
+	if limit := u.cfg.limit; limit > 0 && u.cfg.base+u.res.Size > limit {
 		return u.fail(ErrTooLarge)
 	}
 	chunk := buf[:n]
@@ -346,14 +399,14 @@ func (u *upload) hashAll(p []byte) {
 func (u *upload) finish() error {
 	u.drain()
 	copy(u.res.SHA256[:], u.hashers[0].Sum(nil))
-	if u.opts.MD5 {
+	if u.cfg.md5 {
 		u.res.MD5 = u.hashers[1].Sum(nil)
 	}
-	if err := u.ctx.Err(); err != nil {
+	if err := u.ctx.Err(); err != nil && u.cut == nil {
 		return u.fail(err)
 	}
-	if u.opts.Check != nil {
-		if err := u.opts.Check(u.res); err != nil {
+	if u.cfg.check != nil {
+		if err := u.cfg.check(u.res); err != nil {
 			return u.fail(err)
 		}
 	}

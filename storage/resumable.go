@@ -1,0 +1,752 @@
+package storage
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Errors of resumable uploads; test them with errors.Is.
+var (
+	// ErrUploadState: an UploadState (or a hash state handed back with
+	// it) is malformed, of a mode the Store does not write, or does not
+	// match the bytes or the call it came with.
+	ErrUploadState = errors.New("storage: invalid upload state")
+	// ErrUploadLost: bytes an UploadState describes are no longer in the
+	// bucket (a lost or truncated file, a missing chunk, a checksum that
+	// no longer matches). The upload cannot go on; discard it.
+	ErrUploadLost = errors.New("storage: upload's bytes lost")
+)
+
+// UploadPrefix is the key prefix under which the bytes of the unfinished
+// upload with the ID are kept.
+func UploadPrefix(id string) string { return UploadsPrefix + id + "/" }
+
+// UploadMode is how a Store keeps the bytes of an unfinished upload.
+type UploadMode uint8
+
+// Upload modes. The value 3 is kept for a multipart mode (S3 parts
+// completed into the content key), which is not built yet.
+const (
+	// ModeFile appends in place to one file, uploads/{id}/data, which
+	// FinishUpload renames to the content's file: a Store that knows its
+	// bucket's directory (FileDir, or Open of a file:// URL).
+	ModeFile UploadMode = 1
+	// ModeChunks writes each append to an object of its own,
+	// uploads/{id}/c-{offset as 16 hex digits}, which FinishUpload copies
+	// in order into the content key: any bucket.
+	ModeChunks UploadMode = 2
+)
+
+// String returns the mode's name.
+func (m UploadMode) String() string {
+	switch m {
+	case ModeFile:
+		return "file"
+	case ModeChunks:
+		return "chunks"
+	}
+	return fmt.Sprintf("UploadMode(%d)", uint8(m))
+}
+
+// UploadState says where the bytes of an unfinished upload are. The Store
+// makes it (BeginUpload, Append); the caller keeps it, marshaled with
+// MarshalBinary, beside the rest of the upload's state, and hands it back
+// to the next call. A state the Store returned is never changed by it.
+type UploadState struct {
+	// Mode is how the bytes are kept.
+	Mode UploadMode
+	// Size is how many bytes the state describes.
+	Size int64
+	// Chunks are the chunk objects of ModeChunks in order: the first at
+	// offset 0, each after the one before, their sizes adding up to Size.
+	// Nil in ModeFile.
+	Chunks []Chunk
+}
+
+// Chunk is one object of a ModeChunks upload.
+type Chunk struct {
+	// Offset is where the chunk's bytes start in the upload; the key is
+	// made from it (chunkKey).
+	Offset int64
+	// Size is the chunk's length in bytes, more than zero.
+	Size int64
+}
+
+// Key is the chunk's key in the upload with the ID.
+func (c Chunk) Key(id string) string { return chunkKey(id, c.Offset) }
+
+// uploadStateVersion is the first byte of a marshaled UploadState.
+const uploadStateVersion = 1
+
+// MarshalBinary encodes the state compactly: a version byte, the mode,
+// the size and the chunk sizes as varints (offsets follow from them).
+func (st *UploadState) MarshalBinary() ([]byte, error) {
+	if err := st.check(); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 2+binary.MaxVarintLen64*(2+len(st.Chunks)))
+	b = append(b, uploadStateVersion, byte(st.Mode))
+	b = binary.AppendUvarint(b, uint64(st.Size))
+	b = binary.AppendUvarint(b, uint64(len(st.Chunks)))
+	for _, c := range st.Chunks {
+		b = binary.AppendUvarint(b, uint64(c.Size))
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes a state MarshalBinary encoded. Anything else,
+// another version included, is an error wrapping ErrUploadState.
+func (st *UploadState) UnmarshalBinary(b []byte) error {
+	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrUploadState, what) }
+	if len(b) < 2 {
+		return bad("too short")
+	}
+	if b[0] != uploadStateVersion {
+		return bad(fmt.Sprintf("version %d", b[0]))
+	}
+	out := UploadState{Mode: UploadMode(b[1])}
+	b = b[2:]
+	next := func() (int64, bool) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 || v > 1<<62 {
+			return 0, false
+		}
+		b = b[n:]
+		return int64(v), true
+	}
+	size, ok := next()
+	count, ok2 := next()
+	if !ok || !ok2 || count > int64(len(b)) {
+		return bad("malformed")
+	}
+	out.Size = size
+	if count > 0 {
+		out.Chunks = make([]Chunk, count)
+	}
+	var off int64
+	for i := range out.Chunks {
+		n, ok := next()
+		if !ok {
+			return bad("malformed chunk")
+		}
+		out.Chunks[i] = Chunk{Offset: off, Size: n}
+		off += n
+	}
+	if len(b) != 0 {
+		return bad("trailing bytes")
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	*st = out
+	return nil
+}
+
+// check reports whether st is well formed.
+func (st *UploadState) check() error {
+	if st == nil {
+		return fmt.Errorf("%w: nil", ErrUploadState)
+	}
+	if st.Size < 0 {
+		return fmt.Errorf("%w: negative size", ErrUploadState)
+	}
+	switch st.Mode {
+	case ModeFile:
+		if len(st.Chunks) > 0 {
+			return fmt.Errorf("%w: chunks in file mode", ErrUploadState)
+		}
+	case ModeChunks:
+		var off int64
+		for _, c := range st.Chunks {
+			if c.Offset != off || c.Size <= 0 {
+				return fmt.Errorf("%w: chunk at %d of %d bytes, want one at %d", ErrUploadState, c.Offset, c.Size, off)
+			}
+			off += c.Size
+		}
+		if off != st.Size {
+			return fmt.Errorf("%w: chunks hold %d bytes of %d", ErrUploadState, off, st.Size)
+		}
+	default:
+		return fmt.Errorf("%w: mode %v", ErrUploadState, st.Mode)
+	}
+	return nil
+}
+
+// with returns a copy of st grown by n bytes (in chunks mode, one chunk).
+func (st *UploadState) with(n int64) *UploadState {
+	next := &UploadState{Mode: st.Mode, Size: st.Size + n}
+	if st.Mode == ModeChunks {
+		next.Chunks = append(make([]Chunk, 0, len(st.Chunks)+1), st.Chunks...)
+		next.Chunks = append(next.Chunks, Chunk{Offset: st.Size, Size: n})
+	}
+	return next
+}
+
+// AppendOptions tunes one Append. The zero value (or nil) appends with
+// no size limit to a new upload, with no MD5.
+type AppendOptions struct {
+	// MaxBytes, when positive, bounds the upload's whole length (what the
+	// state holds plus this append): a reader that takes it past MaxBytes
+	// fails the append with ErrTooLarge.
+	MaxBytes int64
+	// Hash is the SHA-256 state at the state's size: AppendResult.Hash of
+	// the append that made the state. Nil for an empty upload.
+	Hash []byte
+	// MD5 keeps an MD5 state beside the SHA-256 (AppendResult.MD5Hash),
+	// for a Content-MD5 check at the end. It must be asked for from the
+	// first append on.
+	MD5 bool
+	// MD5Hash is the MD5 state at the state's size, when MD5: the
+	// AppendResult.MD5Hash of the append that made the state. Nil for an
+	// empty upload.
+	MD5Hash []byte
+	// ChunkHash, when set, is fed with exactly this append's bytes (a
+	// per-request checksum such as tus's Upload-Checksum). Append neither
+	// resets nor checks it.
+	ChunkHash hash.Hash
+	// KeepPrefix makes a failure of the reader, or the end of ctx, keep
+	// what was read: it is durable, and the result describes it, with the
+	// failure as the error. Without it (and on any other failure) the
+	// append leaves the state's bytes as they were.
+	KeepPrefix bool
+}
+
+// AppendResult is what an Append made durable.
+type AppendResult struct {
+	// State describes the upload's bytes, the appended ones included.
+	State *UploadState
+	// N is how many bytes the append added.
+	N int64
+	// Hash is the SHA-256 state at State.Size (crypto/sha256's
+	// MarshalBinary): hand it to the next Append, and to FinishUpload.
+	Hash []byte
+	// MD5Hash is the MD5 state at State.Size, when AppendOptions.MD5.
+	MD5Hash []byte
+}
+
+// checkUploadID refuses an ID that could name a key or file outside the
+// upload's own: keys are made from the server-assigned ID alone.
+func checkUploadID(id string) error {
+	if id == "" || id == "." || id == ".." || strings.ContainsAny(id, "/\\\x00") {
+		return fmt.Errorf("%w: upload ID %q", ErrUploadState, id)
+	}
+	return nil
+}
+
+// UploadMode is the mode in which the Store keeps new uploads: ModeFile
+// when it knows its bucket's directory, else ModeChunks.
+func (s *Store) UploadMode() UploadMode {
+	if s.dir != "" {
+		return ModeFile
+	}
+	return ModeChunks
+}
+
+// BeginUpload returns the state of a new, empty upload with the ID. It
+// writes nothing: the first Append does.
+func (s *Store) BeginUpload(ctx context.Context, id string) (*UploadState, error) {
+	if err := checkUploadID(id); err != nil {
+		return nil, err
+	}
+	return &UploadState{Mode: s.UploadMode()}, nil
+}
+
+// checkUpload checks the arguments every upload call takes.
+func (s *Store) checkUpload(id string, st *UploadState) error {
+	if err := checkUploadID(id); err != nil {
+		return err
+	}
+	if err := st.check(); err != nil {
+		return err
+	}
+	if st.Mode != s.UploadMode() {
+		return fmt.Errorf("%w: a %v upload on a Store that writes %v uploads", ErrUploadState, st.Mode, s.UploadMode())
+	}
+	return nil
+}
+
+// Append writes r's bytes after those st describes, never changing
+// those, and returns the state that describes them all once they are
+// durable: as durable as WriteContent's content (no fsync on a local
+// directory: a kill of the process loses nothing, a power loss may). It
+// hashes on the way as WriteContent does, continuing the running SHA-256
+// (and MD5) from o's states, so that no byte is ever hashed twice.
+//
+// In ModeFile it writes into uploads/{id}/data at st.Size, first cutting
+// off bytes past st.Size (left by an append whose result was not saved); a
+// file shorter than st.Size fails with ErrUploadLost. In ModeChunks it
+// writes one new object, uploads/{id}/c-{offset}; an append of no bytes
+// writes none.
+//
+// On error the result is st with o's hash states, and nothing past st is
+// left, except with o.KeepPrefix after a failure of r or the end of ctx:
+// then the result describes what was read and made durable, and the error
+// says why it ended. The caller saves the result before it answers; if it
+// cannot, Rollback removes what the append wrote.
+func (s *Store) Append(ctx context.Context, id string, st *UploadState, r io.Reader, o *AppendOptions) (AppendResult, error) {
+	if o == nil {
+		o = &AppendOptions{}
+	}
+	kept := AppendResult{State: st, Hash: o.Hash, MD5Hash: o.MD5Hash}
+	if err := s.checkUpload(id, st); err != nil {
+		return kept, err
+	}
+	cfg := pipeConfig{base: st.Size, limit: o.MaxBytes, md5: o.MD5, extra: o.ChunkHash, keep: o.KeepPrefix}
+	var err error
+	if cfg.sha256, err = resumeHash(sha256.New, "SHA-256", o.Hash, st.Size); err != nil {
+		return kept, err
+	}
+	if o.MD5 {
+		if cfg.md5h, err = resumeHash(md5.New, "MD5", o.MD5Hash, st.Size); err != nil {
+			return kept, err
+		}
+	}
+	var n int64
+	var cut error
+	switch st.Mode {
+	case ModeFile:
+		n, cut, err = s.appendFile(ctx, id, st, r, cfg)
+	default:
+		n, cut, err = s.appendChunk(ctx, id, st, r, cfg)
+	}
+	if err != nil {
+		return kept, err
+	}
+	if n == 0 {
+		return kept, cut
+	}
+	res := AppendResult{State: st.with(n), N: n}
+	if res.Hash, err = marshalHash(cfg.sha256); err == nil && o.MD5 {
+		res.MD5Hash, err = marshalHash(cfg.md5h)
+	}
+	if err != nil {
+		// Cannot happen with the standard library's digests; the bytes
+		// would be durable but unusable without their hash state.
+		_ = s.Rollback(context.WithoutCancel(ctx), id, st, res)
+		return kept, err
+	}
+	return res, cut
+}
+
+// resumeHash returns a fresh digest of newHash's kind in state, which must
+// cover size bytes; a nil state is a fresh digest, for size 0 only.
+func resumeHash(newHash func() hash.Hash, name string, state []byte, size int64) (hash.Hash, error) {
+	h := newHash()
+	if state == nil {
+		if size != 0 {
+			return nil, fmt.Errorf("%w: no %s state for an upload of %d bytes", ErrUploadState, name, size)
+		}
+		return h, nil
+	}
+	// crypto/sha256's and crypto/md5's states end with the length hashed,
+	// as a big-endian uint64: a state of another upload or offset shows.
+	if len(state) < 8 || binary.BigEndian.Uint64(state[len(state)-8:]) != uint64(size) {
+		return nil, fmt.Errorf("%w: the %s state is not at offset %d", ErrUploadState, name, size)
+	}
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return nil, fmt.Errorf("%w: %s state: %w", ErrUploadState, name, err)
+	}
+	return h, nil
+}
+
+// marshalHash returns h's state.
+func marshalHash(h hash.Hash) ([]byte, error) {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return nil, fmt.Errorf("storage: %T cannot save its state", h)
+	}
+	return m.MarshalBinary()
+}
+
+// uploadDir is the directory of a ModeFile upload's keys.
+func (s *Store) uploadDir(id string) string {
+	return filepath.Join(s.dir, filepath.FromSlash(UploadsPrefix), id)
+}
+
+// dataFile is the file a ModeFile upload appends to.
+func (s *Store) dataFile(id string) string { return filepath.Join(s.uploadDir(id), "data") }
+
+// appendFile is Append in ModeFile. It returns the bytes appended, the
+// cause of a cut kept under cfg.keep, and a failure (after which the file
+// holds st's bytes again, as far as it can be cut back).
+func (s *Store) appendFile(ctx context.Context, id string, st *UploadState, r io.Reader, cfg pipeConfig) (n int64, cut, err error) {
+	what := "append to " + id
+	if err := os.MkdirAll(s.uploadDir(id), 0o777); err != nil {
+		return 0, nil, wrap(err, "%s", what)
+	}
+	path := s.dataFile(id)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return 0, nil, wrap(err, "%s", what)
+	}
+	defer func() {
+		if cerr := f.Close(); cerr != nil && err == nil {
+			err = wrap(cerr, "%s", what)
+		}
+		if err != nil {
+			_ = truncateTo(path, st.Size)
+		}
+	}()
+	if err := seekEnd(f, st.Size); err != nil {
+		return 0, nil, fmt.Errorf("storage: %s: %w", what, err)
+	}
+	u := newUpload(ctx, r, cfg, s.timeout)
+	defer u.release()
+	_, err = u.WriteTo(f)
+	u.wd.disarm() // the file needs no commit: no wait on the bucket is left
+	switch {
+	case u.wd.hasFired():
+		return 0, nil, fmt.Errorf("storage: %s: %w", what, s.timedOut(errors.Join(err, u.err)))
+	case err != nil:
+		return 0, nil, err
+	}
+	return u.res.Size, u.cut, nil
+}
+
+// seekEnd makes size the end of f and its offset: a longer file is cut
+// back (an append whose state was not saved wrote past it), a shorter one
+// is an error wrapping ErrUploadLost.
+func seekEnd(f *os.File, size int64) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	switch {
+	case fi.Size() < size:
+		return fmt.Errorf("%w: %d bytes on disk of %d", ErrUploadLost, fi.Size(), size)
+	case fi.Size() > size:
+		if err := f.Truncate(size); err != nil {
+			return err
+		}
+	}
+	_, err = f.Seek(size, io.SeekStart)
+	return err
+}
+
+// truncateTo cuts the file at path back to size if it is longer.
+func truncateTo(path string, size int64) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Size() <= size {
+		return nil
+	}
+	return os.Truncate(path, size)
+}
+
+// chunkKey is the key of the ModeChunks chunk at offset.
+func chunkKey(id string, offset int64) string {
+	return fmt.Sprintf("%sc-%016x", UploadPrefix(id), offset)
+}
+
+// appendChunk is Append in ModeChunks: one object through the pipeline
+// WriteContent uses. It returns as appendFile does.
+func (s *Store) appendChunk(ctx context.Context, id string, st *UploadState, r io.Reader, cfg pipeConfig) (n int64, cut, err error) {
+	key := chunkKey(id, st.Size)
+	u := newUpload(ctx, r, cfg, s.timeout)
+	defer u.release()
+	if err := s.put(ctx, key, "append to "+id, "application/octet-stream", u); err != nil {
+		return 0, nil, err
+	}
+	if u.res.Size == 0 {
+		s.discard(ctx, key) // no chunk of no bytes
+	}
+	return u.res.Size, u.cut, nil
+}
+
+// Rollback removes what the Append that returned res wrote past kept,
+// the state it was given, when the caller could not save res (its
+// checksum did not match, the save failed). kept's bytes stay as they
+// are. Removing what is already gone is no error.
+func (s *Store) Rollback(ctx context.Context, id string, kept *UploadState, res AppendResult) error {
+	if err := s.checkUpload(id, kept); err != nil {
+		return err
+	}
+	if res.State == nil || res.State.Size <= kept.Size {
+		return nil
+	}
+	if err := s.checkUpload(id, res.State); err != nil {
+		return err
+	}
+	if kept.Mode == ModeFile {
+		if err := truncateTo(s.dataFile(id), kept.Size); err != nil {
+			return wrap(err, "roll back %s", id)
+		}
+		return nil
+	}
+	for _, c := range res.State.Chunks {
+		if c.Offset >= kept.Size {
+			if err := s.deleteKey(ctx, chunkKey(id, c.Offset)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// FinishOptions tunes FinishUpload.
+type FinishOptions struct {
+	// Hash is the SHA-256 state of the upload's last AppendResult. In
+	// ModeChunks the copy into the content key is checked against it
+	// before it is committed: chunks changed since they were written fail
+	// with ErrUploadLost. Nil skips the check. ModeFile moves the file
+	// Append wrote and hashed, and reads no byte again.
+	Hash []byte
+	// ContentType is recorded with the content in ModeChunks, where the
+	// driver supports it. ModeFile records none: fileblob reports
+	// application/octet-stream for it (as for any blob of a bucket opened
+	// with metadata=skip).
+	ContentType string
+}
+
+// FinishUpload makes the bytes st describes the content of the attachment
+// with the ID (ContentKey(id)), then removes every key under
+// UploadPrefix(id). In ModeFile it renames the file, with no copy; in
+// ModeChunks it streams the chunks in order through WriteContent. It is
+// idempotent: run again after a crash midway, or after it succeeded, it
+// finishes what is left and returns nil once the content holds st.Size
+// bytes and nothing is left under the prefix.
+func (s *Store) FinishUpload(ctx context.Context, id string, st *UploadState, o *FinishOptions) error {
+	if o == nil {
+		o = &FinishOptions{}
+	}
+	if err := s.checkUpload(id, st); err != nil {
+		return err
+	}
+	var err error
+	if st.Mode == ModeFile {
+		err = s.finishFile(id, st)
+	} else {
+		err = s.finishChunks(ctx, id, st, o)
+	}
+	if err != nil {
+		return err
+	}
+	return s.DiscardUpload(ctx, id, st)
+}
+
+// finishFile renames the upload's file to the content's.
+func (s *Store) finishFile(id string, st *UploadState) error {
+	src := s.dataFile(id)
+	dst := filepath.Join(s.dir, filepath.FromSlash(ContentKey(id)))
+	what := "finish " + id
+	if err := os.MkdirAll(filepath.Dir(dst), 0o777); err != nil {
+		return wrap(err, "%s", what)
+	}
+	fi, err := os.Stat(src)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Renamed by an earlier run, or never written (no byte appended).
+		if di, err := os.Stat(dst); err == nil && di.Size() == st.Size {
+			return nil
+		}
+		if st.Size > 0 {
+			return fmt.Errorf("storage: %s: %w: neither the upload's file nor its content", what, ErrUploadLost)
+		}
+		if err := os.Remove(dst + attrsSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return wrap(err, "%s", what)
+		}
+		if err := os.WriteFile(dst, nil, 0o600); err != nil {
+			return wrap(err, "%s", what)
+		}
+		return nil
+	}
+	if err != nil {
+		return wrap(err, "%s", what)
+	}
+	if fi.Size() < st.Size {
+		return fmt.Errorf("storage: %s: %w: %d bytes on disk of %d", what, ErrUploadLost, fi.Size(), st.Size)
+	}
+	if err := truncateTo(src, st.Size); err != nil {
+		return wrap(err, "%s", what)
+	}
+	// A sidecar left at the content's key (fileblob's metadata) would
+	// describe other bytes; without one fileblob reports defaults.
+	if err := os.Remove(dst + attrsSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return wrap(err, "%s", what)
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return wrap(err, "%s", what)
+	}
+	return nil
+}
+
+// finishChunks copies the chunks into the content key, unless an earlier
+// run did.
+func (s *Store) finishChunks(ctx context.Context, id string, st *UploadState, o *FinishOptions) error {
+	var want [sha256.Size]byte
+	if o.Hash != nil {
+		h, err := resumeHash(sha256.New, "SHA-256", o.Hash, st.Size)
+		if err != nil {
+			return err
+		}
+		copy(want[:], h.Sum(nil))
+	}
+	// WriteContent commits only content that passed the checks below, so
+	// content of st.Size bytes is that of an earlier run.
+	cctx, done := s.call(ctx)
+	attrs, err := s.bucket.Attributes(cctx, ContentKey(id))
+	err = done(err)
+	switch {
+	case err == nil && attrs.Size == st.Size:
+		return nil
+	case err != nil && gcerrors.Code(err) != gcerrors.NotFound:
+		return wrap(err, "finish %s", id)
+	}
+	cr := &chunkReader{ctx: ctx, s: s, id: id, chunks: st.Chunks}
+	defer cr.close()
+	_, err = s.WriteContent(ctx, id, cr, &WriteOptions{
+		ContentType: o.ContentType,
+		Check: func(res WriteResult) error {
+			if res.Size != st.Size {
+				return fmt.Errorf("storage: finish %s: %w: %d bytes in the chunks of %d", id, ErrUploadLost, res.Size, st.Size)
+			}
+			if o.Hash != nil && res.SHA256 != want {
+				return fmt.Errorf("storage: finish %s: %w: the chunks' SHA-256 is not the one appended", id, ErrUploadLost)
+			}
+			return nil
+		},
+	})
+	return err
+}
+
+// chunkReader reads a ModeChunks upload's chunks in order, opening each
+// in turn.
+type chunkReader struct {
+	ctx    context.Context
+	s      *Store
+	id     string
+	chunks []Chunk
+	cur    *Object
+	left   int64 // bytes of the current chunk not yet read
+}
+
+// Read reads the chunks' bytes; a chunk of another size than its state
+// says is an error wrapping ErrUploadLost.
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for r.cur == nil {
+		if len(r.chunks) == 0 {
+			return 0, io.EOF
+		}
+		c := r.chunks[0]
+		r.chunks = r.chunks[1:]
+		obj, err := r.s.open(r.ctx, chunkKey(r.id, c.Offset))
+		if errors.Is(err, ErrNotFound) {
+			return 0, fmt.Errorf("%w: %w", ErrUploadLost, err)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if obj.Size() != c.Size {
+			_ = obj.Close()
+			return 0, fmt.Errorf("%w: chunk at %d holds %d bytes of %d", ErrUploadLost, c.Offset, obj.Size(), c.Size)
+		}
+		r.cur, r.left = obj, c.Size
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	n, err := r.cur.Read(p)
+	r.left -= int64(n)
+	if r.left == 0 {
+		r.close()
+		return n, nil
+	}
+	if err == io.EOF {
+		err = fmt.Errorf("%w: chunk ended early", ErrUploadLost)
+	}
+	return n, err
+}
+
+// close closes the chunk being read, if any.
+func (r *chunkReader) close() {
+	if r.cur != nil {
+		_ = r.cur.Close()
+		r.cur = nil
+	}
+}
+
+// Close closes the chunk being read.
+func (r *chunkReader) Close() error {
+	r.close()
+	return nil
+}
+
+// OpenUpload reads the bytes st describes, without finishing the upload.
+// The caller must close the reader.
+func (s *Store) OpenUpload(ctx context.Context, id string, st *UploadState) (io.ReadCloser, error) {
+	if err := s.checkUpload(id, st); err != nil {
+		return nil, err
+	}
+	if st.Mode == ModeChunks {
+		return &chunkReader{ctx: ctx, s: s, id: id, chunks: st.Chunks}, nil
+	}
+	f, err := os.Open(s.dataFile(id))
+	if errors.Is(err, fs.ErrNotExist) && st.Size == 0 {
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	if err != nil {
+		return nil, wrap(err, "open upload %s", id)
+	}
+	fi, err := f.Stat()
+	if err == nil && fi.Size() < st.Size {
+		err = fmt.Errorf("%w: %d bytes on disk of %d", ErrUploadLost, fi.Size(), st.Size)
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("storage: open upload %s: %w", id, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(f, st.Size), f}, nil
+}
+
+// DiscardUpload removes every key under UploadPrefix(id): the bytes of an
+// upload that is terminated, expired or failed, or what is left of one. st
+// may be nil (a walk of the bucket finds keys without their state); the
+// modes built so far do not need it. Keys already gone are no error, so a
+// failed DiscardUpload can simply be run again.
+func (s *Store) DiscardUpload(ctx context.Context, id string, st *UploadState) error {
+	if err := checkUploadID(id); err != nil {
+		return err
+	}
+	if s.dir != "" {
+		if err := os.RemoveAll(s.uploadDir(id)); err != nil {
+			return wrap(err, "discard %s", id)
+		}
+		return nil
+	}
+	it := s.bucket.List(&blob.ListOptions{Prefix: UploadPrefix(id)})
+	for {
+		cctx, done := s.call(ctx)
+		obj, err := it.Next(cctx)
+		err = done(err)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return wrap(err, "list upload %s", id)
+		}
+		if err := s.deleteKey(ctx, obj.Key); err != nil {
+			return err
+		}
+	}
+}

@@ -12,7 +12,8 @@
 // against this store see what the others return.
 //
 // Store is also a metadata.Queue: the jobs live beside the records, under
-// the same lock (see queue.go).
+// the same lock (see queue.go), and a metadata.Uploads, whose sessions are
+// kept under that lock too (see uploads.go).
 package memstore
 
 import (

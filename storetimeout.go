@@ -24,14 +24,22 @@ func bound(ctx context.Context, d time.Duration) (context.Context, func(error) e
 }
 
 // timedMeta returns meta with every call bounded by d (Options.StoreTimeout),
-// keeping its metadata.Scanner, or meta itself when d is Off.
+// keeping its metadata.Scanner and metadata.Uploads, or meta itself when d
+// is Off.
 func timedMeta(meta metadata.Store, d time.Duration) metadata.Store {
 	if d <= 0 {
 		return meta
 	}
 	t := timedStore{Store: meta, d: d}
-	if sc, ok := meta.(metadata.Scanner); ok {
+	sc, isScanner := meta.(metadata.Scanner)
+	up, isUploads := meta.(metadata.Uploads)
+	switch {
+	case isScanner && isUploads:
+		return timedScannerUploads{timedScanner{timedStore: t, sc: sc}, timedUploads{up: up, d: d}}
+	case isScanner:
 		return timedScanner{timedStore: t, sc: sc}
+	case isUploads:
+		return timedStoreUploads{t, timedUploads{up: up, d: d}}
 	}
 	return t
 }
@@ -86,6 +94,68 @@ func (t timedScanner) Scan(ctx context.Context, q metadata.ScanQuery) ([]*metada
 	cctx, done := bound(ctx, t.d)
 	recs, err := t.sc.Scan(cctx, q)
 	return recs, done(err)
+}
+
+// timedUploads is a metadata.Uploads whose calls are bounded by d. It is
+// embedded beside a timedStore or timedScanner, so that the store timedMeta
+// returns keeps the capability.
+type timedUploads struct {
+	up metadata.Uploads
+	d  time.Duration
+}
+
+// timedStoreUploads is a timedStore over a store that is a
+// metadata.Uploads and no metadata.Scanner.
+type timedStoreUploads struct {
+	timedStore
+	timedUploads
+}
+
+// timedScannerUploads is a timedScanner over a store that is a
+// metadata.Uploads too.
+type timedScannerUploads struct {
+	timedScanner
+	timedUploads
+}
+
+func (t timedUploads) CreateUpload(ctx context.Context, u *metadata.Upload) (*metadata.Upload, error) {
+	cctx, done := bound(ctx, t.d)
+	got, err := t.up.CreateUpload(cctx, u)
+	return got, done(err)
+}
+
+func (t timedUploads) GetUpload(ctx context.Context, tenant, id string) (*metadata.Upload, error) {
+	cctx, done := bound(ctx, t.d)
+	got, err := t.up.GetUpload(cctx, tenant, id)
+	return got, done(err)
+}
+
+func (t timedUploads) LookupUpload(ctx context.Context, id string) (*metadata.Upload, error) {
+	cctx, done := bound(ctx, t.d)
+	got, err := t.up.LookupUpload(cctx, id)
+	return got, done(err)
+}
+
+func (t timedUploads) UpdateUpload(ctx context.Context, u *metadata.Upload) (*metadata.Upload, error) {
+	cctx, done := bound(ctx, t.d)
+	got, err := t.up.UpdateUpload(cctx, u)
+	return got, done(err)
+}
+
+func (t timedUploads) DeleteUpload(ctx context.Context, tenant, id string, version int64) error {
+	cctx, done := bound(ctx, t.d)
+	return done(t.up.DeleteUpload(cctx, tenant, id, version))
+}
+
+func (t timedUploads) CompleteUpload(ctx context.Context, u *metadata.Upload, rec *metadata.Record) error {
+	cctx, done := bound(ctx, t.d)
+	return done(t.up.CompleteUpload(cctx, u, rec))
+}
+
+func (t timedUploads) ExpiredUploads(ctx context.Context, before time.Time, after metadata.UploadCursor, limit int) ([]*metadata.Upload, error) {
+	cctx, done := bound(ctx, t.d)
+	got, err := t.up.ExpiredUploads(cctx, before, after, limit)
+	return got, done(err)
 }
 
 // timedQueue is a metadata.Queue whose calls are bounded by d.

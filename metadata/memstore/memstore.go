@@ -12,7 +12,8 @@
 // against this store see what the others return.
 //
 // Store is also a metadata.Queue: the jobs live beside the records, under
-// the same lock (see queue.go).
+// the same lock (see queue.go), and a metadata.Uploads, whose sessions are
+// kept under that lock too (see uploads.go).
 package memstore
 
 import (
@@ -35,6 +36,7 @@ type Store struct {
 	records map[string]*entry
 	tenants map[string]*tenantIndex
 	jobs    jobTable
+	uploads map[string]*metadata.Upload // by ID; owned by the store
 }
 
 // entry is one stored record with what List needs precomputed. Updates
@@ -53,6 +55,7 @@ func New() *Store {
 		records: make(map[string]*entry),
 		tenants: make(map[string]*tenantIndex),
 		jobs:    newJobTable(),
+		uploads: make(map[string]*metadata.Upload),
 	}
 }
 
@@ -66,10 +69,19 @@ func (s *Store) Create(ctx context.Context, recs []*metadata.Record) error {
 	if s.closed {
 		return fmt.Errorf("memstore: create: %w", metadata.ErrClosed)
 	}
+	if err := s.insert(recs); err != nil {
+		return fmt.Errorf("memstore: create: %w", err)
+	}
+	return nil
+}
+
+// insert stores recs and their jobs, or none of them if an ID is taken or
+// repeated. s.mu must be held for writing.
+func (s *Store) insert(recs []*metadata.Record) error {
 	batch := make(map[string]bool, len(recs))
 	for _, r := range recs {
 		if _, taken := s.records[r.ID]; taken || batch[r.ID] {
-			return fmt.Errorf("memstore: create %q: %w", r.ID, metadata.ErrExists)
+			return fmt.Errorf("%q: %w", r.ID, metadata.ErrExists)
 		}
 		batch[r.ID] = true
 	}
@@ -169,6 +181,7 @@ func (s *Store) Close() error {
 	s.records = nil
 	s.tenants = nil
 	s.jobs = jobTable{}
+	s.uploads = nil
 	return nil
 }
 

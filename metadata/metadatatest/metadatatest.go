@@ -9,7 +9,8 @@
 //
 // Each check is one that fails if a store breaks the contract written on
 // metadata.Store, Record, Update and Query, and, for a store that
-// implements metadata.Queue or metadata.Scanner (found by type assertion),
+// implements metadata.Queue, metadata.Scanner or metadata.Uploads (found
+// by type assertion),
 // on those: their checks are skipped for other stores.
 package metadatatest
 
@@ -26,8 +27,8 @@ import (
 )
 
 // Run checks that the stores made by open keep the metadata.Store contract,
-// and the metadata.Queue and metadata.Scanner contracts when they
-// implement them.
+// and the metadata.Queue, metadata.Scanner and metadata.Uploads contracts
+// when they implement them.
 // open must return a new, empty store each time it is called; Run calls it
 // once per subtest, with that subtest's t, and closes the store when the
 // subtest ends. Run the suite with -race: it checks concurrent use.
@@ -50,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) metadata.Store) {
 		{"Processing", processingTests()},
 		{"Queue", queueTests()},
 		{"Scanner", scanTests()},
+		{"Uploads", uploadTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

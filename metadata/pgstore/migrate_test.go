@@ -129,7 +129,7 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	pool := stores[0].pool
 	require.Equal(t, want, versions(t, pool))
-	require.Equal(t, []string{"attachment_jobs", "attachment_labels", "attachment_schema_migrations", "attachments"},
+	require.Equal(t, []string{"attachment_jobs", "attachment_labels", "attachment_schema_migrations", "attachment_uploads", "attachments"},
 		tables(t, pool, schema))
 	// Every instance works on the schema.
 	for i, s := range stores {

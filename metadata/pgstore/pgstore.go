@@ -15,8 +15,8 @@
 //
 // # Schema
 //
-// The tables (attachments, attachment_labels, attachment_jobs and the
-// version table attachment_schema_migrations) and the function
+// The tables (attachments, attachment_labels, attachment_jobs,
+// attachment_uploads and the version table attachment_schema_migrations) and the function
 // attachment_tenant_grams are created in the current schema: the first
 // existing schema on the connection's search_path. Give each store a
 // schema of its own (search_path=NAME in the URL, or in the pool's config
@@ -62,6 +62,10 @@
 // the same statement, so that instances share the work and never claim one
 // job twice, and every Finish and Extend is fenced by the claim's attempt
 // (see queue.go).
+//
+// Store is also a metadata.Uploads: resumable upload sessions live in
+// attachment_uploads, every change conditional on the row's version (see
+// uploads.go).
 package pgstore
 
 import (

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/attachkit/attachment/metadata"
 )
@@ -93,6 +94,16 @@ type createArgs struct {
 }
 
 func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
+	return s.createOn(ctx, s.pool, recs)
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// createOn runs createRecords for recs on db.
+func (s *Store) createOn(ctx context.Context, db execer, recs []*metadata.Record) error {
 	if len(recs) == 0 {
 		return ctx.Err()
 	}
@@ -138,7 +149,7 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 			a.jobRunAt = append(a.jobRunAt, a.createdAt[i])
 		}
 	}
-	_, err := s.pool.Exec(ctx, createRecords,
+	_, err := db.Exec(ctx, createRecords,
 		a.id, a.tenant, a.filename, a.filenameLower, a.contentType, a.size, a.sha256, a.owner,
 		a.labels, a.refs, a.createdBy, a.width, a.height, a.createdAt, a.updatedAt,
 		nonNil(a.labelID), nonNil(a.labelTenant), nonNil(a.labelKey), nonNil(a.labelValue),

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -78,4 +79,44 @@ func TestUpgradeToTenantGrams(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, page, 1)
 	require.Equal(t, "00000001", page[0].ID)
+}
+
+// A schema at version 3, with a record, upgrades on Open to upload
+// sessions (0004): the record's ID is refused to a new upload, and an
+// upload is created, listed as expired and completed into a record.
+func TestUpgradeToUploads(t *testing.T) {
+	ctx := t.Context()
+	_, connString := freshSchema(t)
+	pool, err := pgxpool.New(ctx, connString)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	ms, err := migrations()
+	require.NoError(t, err)
+	require.Greater(t, len(ms), 3)
+	require.NoError(t, migrate(ctx, pool, ms[:3]))
+	_, err = pool.Exec(ctx, `INSERT INTO attachments
+		(tenant, id, filename, filename_lower, content_type, size, sha256, owner, created_by, created_at, updated_at)
+		VALUES ('t1', '00000001', 'a.txt', 'a.txt', 'text/plain', 1, '', '', '', now(), now())`)
+	require.NoError(t, err)
+
+	s, err := Open(ctx, connString, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	require.Equal(t, 1, versions(t, pool)[len(ms)])
+
+	_, err = s.CreateUpload(ctx, &metadata.Upload{ID: "00000001", Tenant: "t2", Length: -1})
+	require.ErrorIs(t, err, metadata.ErrExists)
+	at := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	up, err := s.CreateUpload(ctx, &metadata.Upload{ID: "00000002", Tenant: "t1", Length: 3, Offset: 3,
+		ExpiresAt: at, CreatedAt: at, UpdatedAt: at})
+	require.NoError(t, err)
+	expired, err := s.ExpiredUploads(ctx, at.Add(time.Second), metadata.UploadCursor{}, 10)
+	require.NoError(t, err)
+	require.Len(t, expired, 1)
+	require.Equal(t, up.ID, expired[0].ID)
+	require.NoError(t, s.CompleteUpload(ctx, up, &metadata.Record{ID: up.ID, Tenant: "t1", Size: 3, CreatedAt: at, UpdatedAt: at}))
+	_, err = s.LookupUpload(ctx, up.ID)
+	require.ErrorIs(t, err, metadata.ErrNotFound)
+	_, err = s.Get(ctx, "t1", up.ID)
+	require.NoError(t, err)
 }

@@ -46,11 +46,12 @@ func (s *Store) Create(ctx context.Context, recs []*metadata.Record) (err error)
 }
 
 func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.createTx(ctx, tx, recs) })
+}
+
+// createTx inserts recs, their labels, names and jobs in the write
+// transaction tx.
+func (s *Store) createTx(ctx context.Context, tx *sql.Tx, recs []*metadata.Record) error {
 	// The statements were prepared once on the writer's one connection:
 	// binding them to tx reuses them.
 	ins := tx.StmtContext(ctx, s.insRecord)
@@ -87,7 +88,7 @@ func (s *Store) create(ctx context.Context, recs []*metadata.Record) error {
 			return fmt.Errorf("%q: %w", r.ID, err)
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // Get implements metadata.Store: the record and its jobs' states are read

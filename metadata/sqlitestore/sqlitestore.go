@@ -18,6 +18,10 @@
 // Store is also a metadata.Queue: jobs live in the jobs table beside the
 // records, are claimed in one IMMEDIATE transaction per Claim, and every
 // Finish and Extend is fenced by the claim's attempt (see queue.go).
+//
+// Store is also a metadata.Uploads: resumable upload sessions live in the
+// uploads table, every change an IMMEDIATE transaction conditional on the
+// row's version (see uploads.go).
 package sqlitestore
 
 import (

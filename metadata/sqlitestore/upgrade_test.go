@@ -122,6 +122,22 @@ func TestUpgradeFromSchema1(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, page, n, "search %q", text)
 	}
+	// Upload sessions (0006) work on the upgraded file: an old record's ID
+	// is taken, and a new upload completes into a record.
+	_, err = s.CreateUpload(ctx, &metadata.Upload{ID: want[1].ID, Tenant: "t2", Length: -1})
+	require.ErrorIs(t, err, metadata.ErrExists)
+	up, err := s.CreateUpload(ctx, &metadata.Upload{ID: "0190a0b0-0000-7000-8000-000000000004", Tenant: "t1",
+		Length: 3, Offset: 3, Hash: []byte{1}, ExpiresAt: updated, CreatedAt: created, UpdatedAt: created})
+	require.NoError(t, err)
+	expired, err := s.ExpiredUploads(ctx, updated.Add(time.Second), metadata.UploadCursor{}, 10)
+	require.NoError(t, err)
+	require.Equal(t, []*metadata.Upload{up}, expired)
+	require.NoError(t, s.CompleteUpload(ctx, up, &metadata.Record{ID: up.ID, Tenant: "t1", Size: 3, CreatedAt: created, UpdatedAt: created}))
+	_, err = s.LookupUpload(ctx, up.ID)
+	require.ErrorIs(t, err, metadata.ErrNotFound)
+	_, err = s.Get(ctx, "t1", up.ID)
+	require.NoError(t, err)
+
 	require.NoError(t, s.Delete(ctx, "t1", want[0].ID, true))
 	require.NoError(t, s.Delete(ctx, "t1", fresh.ID, true))
 	require.ErrorIs(t, s.Finish(ctx, jobs[0], metadata.Outcome{State: metadata.JobCompleted, Now: created}), metadata.ErrLeaseLost)

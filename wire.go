@@ -89,4 +89,13 @@ var (
 	// Deleting attachments still works (see docs/architecture.md). The
 	// Handler answers it with 507.
 	ErrInsufficientStorage = wire.ErrInsufficientStorage
+	// ErrOffsetMismatch: an append to a resumable upload (AppendUpload)
+	// names an offset other than the upload's; the error is an
+	// *OffsetError.
+	ErrOffsetMismatch = wire.ErrOffsetMismatch
+	// ErrLocked: another request is appending to the resumable upload now
+	// (AppendUpload); retrying later may succeed.
+	ErrLocked = wire.ErrLocked
+	// ErrGone: the resumable upload was terminated or has expired.
+	ErrGone = wire.ErrGone
 )

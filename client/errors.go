@@ -79,6 +79,10 @@ const (
 
 	CodeUnavailable         = wire.CodeUnavailable
 	CodeInsufficientStorage = wire.CodeInsufficientStorage
+
+	CodeOffsetMismatch = wire.CodeOffsetMismatch
+	CodeLocked         = wire.CodeLocked
+	CodeGone           = wire.CodeGone
 )
 
 // Sentinel returns the sentinel error of a problem code

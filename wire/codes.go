@@ -23,6 +23,11 @@ const (
 
 	CodeUnavailable         = "unavailable"
 	CodeInsufficientStorage = "insufficient_storage"
+
+	// Codes of resumable uploads.
+	CodeOffsetMismatch = "offset_mismatch"
+	CodeLocked         = "locked"
+	CodeGone           = "gone"
 )
 
 // Kind is one problem code of the API with the HTTP status it is sent
@@ -50,6 +55,9 @@ var kinds = [...]Kind{
 	{CodeInvalidSize, http.StatusBadRequest, ErrInvalidSize},
 	{CodeReferenced, http.StatusConflict, ErrReferenced},
 	{CodeConflict, http.StatusConflict, ErrConflict},
+	{CodeOffsetMismatch, http.StatusConflict, ErrOffsetMismatch},
+	{CodeLocked, http.StatusLocked, ErrLocked},
+	{CodeGone, http.StatusGone, ErrGone},
 	{CodeUnauthorized, http.StatusUnauthorized, ErrUnauthorized},
 	{CodeForbidden, http.StatusForbidden, ErrForbidden},
 	{CodeBadRequest, http.StatusBadRequest, ErrInvalid},
@@ -90,7 +98,7 @@ func KindOfCode(code string) (Kind, bool) {
 }
 
 // KindOfStatus returns the kind of an HTTP status the API answers with
-// one code only (401, 403, 404, 413, 415, 500, 503 and 507), for an answer that
+// one code only (401, 403, 404, 410, 413, 415, 423, 500, 503 and 507), for an answer that
 // carries no problem body (a HEAD, or an error page of a proxy); false
 // for a status with several codes (400, 409) or none.
 func KindOfStatus(status int) (Kind, bool) {

@@ -48,12 +48,13 @@ func TestKindsMatchTheAPIDocument(t *testing.T) {
 		got[k.Code] = k.Status
 	}
 	assert.Equal(t, doc, got, "docs/api.md's codes and statuses, and wire's table")
-	assert.Len(t, kinds, 15)
+	assert.Len(t, kinds, 18)
 	for _, code := range []string{
 		wire.CodeBadRequest, wire.CodeNotFound, wire.CodeTooLarge, wire.CodeTooManyFiles,
 		wire.CodeUnsupportedType, wire.CodeChecksumMismatch, wire.CodeInvalidFilename,
 		wire.CodeInvalidSize, wire.CodeReferenced, wire.CodeUnauthorized, wire.CodeForbidden,
 		wire.CodeConflict, wire.CodeInternal, wire.CodeUnavailable, wire.CodeInsufficientStorage,
+		wire.CodeOffsetMismatch, wire.CodeLocked, wire.CodeGone,
 	} {
 		assert.Contains(t, got, code, "the constant %q is not in the table", code)
 	}
@@ -97,6 +98,7 @@ func TestKindsSentinels(t *testing.T) {
 		wire.CodeReferenced: wire.ErrReferenced, wire.CodeUnauthorized: wire.ErrUnauthorized,
 		wire.CodeForbidden: wire.ErrForbidden, wire.CodeConflict: wire.ErrConflict,
 		wire.CodeUnavailable: wire.ErrUnavailable, wire.CodeInsufficientStorage: wire.ErrInsufficientStorage,
+		wire.CodeOffsetMismatch: wire.ErrOffsetMismatch, wire.CodeLocked: wire.ErrLocked, wire.CodeGone: wire.ErrGone,
 	}
 	for code, err := range want {
 		assert.Equal(t, err, wire.ErrorOf(code), code)
@@ -160,6 +162,7 @@ func TestKindOfStatus(t *testing.T) {
 		401: wire.CodeUnauthorized, 403: wire.CodeForbidden, 404: wire.CodeNotFound,
 		413: wire.CodeTooLarge, 415: wire.CodeUnsupportedType, 500: wire.CodeInternal,
 		503: wire.CodeUnavailable, 507: wire.CodeInsufficientStorage,
+		410: wire.CodeGone, 423: wire.CodeLocked,
 	} {
 		k, ok := wire.KindOfStatus(status)
 		require.True(t, ok, "%d", status)

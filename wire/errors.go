@@ -53,6 +53,16 @@ var (
 	// full (code insufficient_storage, 507). Deleting attachments frees
 	// space.
 	ErrInsufficientStorage = errors.New("insufficient storage")
+	// ErrOffsetMismatch: an append to a resumable upload names an offset
+	// other than the upload's (code offset_mismatch, 409). The client
+	// asks for the upload's offset and resumes from there.
+	ErrOffsetMismatch = errors.New("upload offset mismatch")
+	// ErrLocked: another request is appending to the resumable upload now
+	// (code locked, 423). Retrying later may succeed.
+	ErrLocked = errors.New("upload locked")
+	// ErrGone: the resumable upload was terminated or has expired (code
+	// gone, 410).
+	ErrGone = errors.New("upload gone")
 
 	// ErrNoThumbnail: no thumbnail can be made for the attachment (it is
 	// not an image, is undecodable, or is too large to decode). It has no

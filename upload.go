@@ -97,22 +97,33 @@ type Batch struct {
 // NewBatch starts an upload. It validates opts (owner and labels) up front,
 // so that a bad request is refused before any content is read.
 func (s *Service) NewBatch(opts *UploadOptions) (*Batch, error) {
+	o, err := s.core.uploadOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Batch{s: s, opts: o, started: s.core.now()}, nil
+}
+
+// uploadOptions validates opts (owner and labels) as every upload does
+// and returns a copy of them that shares no memory with them (no labels
+// are nil).
+func (c *core) uploadOptions(opts *UploadOptions) (UploadOptions, error) {
 	var o UploadOptions
 	if opts != nil {
 		o = *opts
 	}
-	if err := s.core.checkOwner(o.Owner); err != nil {
-		return nil, err
+	if err := c.checkOwner(o.Owner); err != nil {
+		return UploadOptions{}, err
 	}
-	if err := s.core.checkLabels(o.Labels); err != nil {
-		return nil, err
+	if err := c.checkLabels(o.Labels); err != nil {
+		return UploadOptions{}, err
 	}
 	if len(o.Labels) == 0 {
 		o.Labels = nil
 	} else {
 		o.Labels = cloneLabels(o.Labels)
 	}
-	return &Batch{s: s, opts: o, started: s.core.now()}, nil
+	return o, nil
 }
 
 var errBatchDone = errors.New("attachment: batch already committed or aborted")
@@ -129,19 +140,9 @@ func (b *Batch) SetOptions(ctx context.Context, opts *UploadOptions) error {
 	if b.done {
 		return errBatchDone
 	}
-	var o UploadOptions
-	if opts != nil {
-		o = *opts
-	}
-	if err := b.s.core.checkOwner(o.Owner); err != nil {
+	o, err := b.s.core.uploadOptions(opts)
+	if err != nil {
 		return err
-	}
-	if err := b.s.core.checkLabels(o.Labels); err != nil {
-		return err
-	}
-	o.Labels = cloneLabels(o.Labels)
-	if len(o.Labels) == 0 {
-		o.Labels = nil
 	}
 	recs := make([]*metadata.Record, len(b.recs))
 	for i, r := range b.recs {
@@ -172,9 +173,9 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 	if c.opts.MaxFiles != Off && len(b.recs) >= c.opts.MaxFiles {
 		return inputErr(ErrTooManyFiles, "an upload may have at most %d files", c.opts.MaxFiles)
 	}
-	name := filename.Clean(f.Name, c.opts.MaxFilenameBytes)
-	if name == "" {
-		return inputErr(ErrInvalidFilename, "filename %q is empty once cleaned", truncate(f.Name, 64))
+	name, err := c.cleanName(f.Name)
+	if err != nil {
+		return err
 	}
 	if f.Content == nil {
 		return inputErr(ErrInvalid, "file %q has no content reader", name)
@@ -193,12 +194,10 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 		return fmt.Errorf("attachment: read %q: %w", name, err)
 	}
 	head = head[:n]
-	detected := mimetype.Detect(head).String()
-	mediaType, _, _ := strings.Cut(detected, ";")
-	if !c.opts.allowed(mediaType) {
-		return inputErr(ErrUnsupportedType, "file %q is %s, which is not allowed here", name, mediaType)
+	mediaType, contentType, err := c.typeOf(name, head, f.ContentType)
+	if err != nil {
+		return err
 	}
-	contentType := chooseType(detected, f.ContentType)
 
 	var content io.Reader = bytes.NewReader(head)
 	if !whole {
@@ -213,13 +212,7 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 		MaxBytes:    maxBytes,
 		MD5:         f.MD5 != nil,
 		Check: func(r storage.WriteResult) error {
-			if f.SHA256 != nil && subtle.ConstantTimeCompare(f.SHA256, r.SHA256[:]) != 1 {
-				return inputErr(ErrChecksumMismatch, "file %q does not match its SHA-256 digest", name)
-			}
-			if f.MD5 != nil && subtle.ConstantTimeCompare(f.MD5, r.MD5) != 1 {
-				return inputErr(ErrChecksumMismatch, "file %q does not match its MD5 digest", name)
-			}
-			return nil
+			return f.checkDigests(name, r.SHA256[:], r.MD5)
 		},
 	})
 	if err != nil {
@@ -228,18 +221,73 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 		}
 		return err
 	}
-	width, height := b.dimensions(ctx, id, mediaType, head, whole)
+	width, height := c.dimensions(ctx, id, mediaType, head, whole)
+	rec := c.newRecord(b.s.tenant, id, name, contentType, res.Size, res.SHA256[:], &b.opts, width, height)
+	if err := b.s.check(ctx, OpUpload, nil, fromRecord(rec)); err != nil {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
+		defer cancel()
+		if derr := c.content.Delete(dctx, id); derr != nil {
+			c.log.Error("attachment: remove content of a refused upload", "id", id, "err", derr)
+		}
+		return err
+	}
+	b.recs = append(b.recs, rec)
+	return nil
+}
+
+// checkDigests compares the digests the file's content has with those
+// the client expects (File.SHA256, File.MD5): a mismatch is
+// ErrChecksumMismatch.
+func (f *File) checkDigests(name string, sha256, md5 []byte) error {
+	if f.SHA256 != nil && subtle.ConstantTimeCompare(f.SHA256, sha256) != 1 {
+		return inputErr(ErrChecksumMismatch, "file %q does not match its SHA-256 digest", name)
+	}
+	if f.MD5 != nil && subtle.ConstantTimeCompare(f.MD5, md5) != 1 {
+		return inputErr(ErrChecksumMismatch, "file %q does not match its MD5 digest", name)
+	}
+	return nil
+}
+
+// cleanName cleans a client's filename as every upload does (see
+// File.Name): one that cleans to nothing is ErrInvalidFilename.
+func (c *core) cleanName(raw string) (string, error) {
+	name := filename.Clean(raw, c.opts.MaxFilenameBytes)
+	if name == "" {
+		return "", inputErr(ErrInvalidFilename, "filename %q is empty once cleaned", truncate(raw, 64))
+	}
+	return name, nil
+}
+
+// typeOf detects the type of the file name from head, its first bytes
+// (up to sniffLen), and returns the media type detected (without
+// parameters) and the content type to record (chooseType with the
+// client's claim). A detected type that Options.AllowedTypes does not
+// allow is ErrUnsupportedType.
+func (c *core) typeOf(name string, head []byte, claim string) (mediaType, contentType string, err error) {
+	detected := mimetype.Detect(head).String()
+	mediaType, _, _ = strings.Cut(detected, ";")
+	if !c.opts.allowed(mediaType) {
+		return "", "", inputErr(ErrUnsupportedType, "file %q is %s, which is not allowed here", name, mediaType)
+	}
+	return mediaType, chooseType(detected, claim), nil
+}
+
+// newRecord returns the record of a file whose content is stored under
+// id, with the uploader's options o and the processing jobs of every
+// processor that accepts it (when there is a queue): what every upload
+// commits.
+func (c *core) newRecord(tenant, id, name, contentType string, size int64, sha256 []byte, o *UploadOptions, width, height int) *metadata.Record {
 	now := c.timestamp()
 	rec := &metadata.Record{
 		ID:          id,
-		Tenant:      b.s.tenant,
+		Tenant:      tenant,
 		Filename:    name,
 		ContentType: contentType,
-		Size:        res.Size,
-		SHA256:      hex.EncodeToString(res.SHA256[:]),
-		Owner:       b.opts.Owner,
-		Labels:      cloneLabels(b.opts.Labels),
-		CreatedBy:   b.opts.CreatedBy,
+		Size:        size,
+		SHA256:      hex.EncodeToString(sha256),
+		Owner:       o.Owner,
+		Labels:      cloneLabels(o.Labels),
+		CreatedBy:   o.CreatedBy,
 		Width:       width,
 		Height:      height,
 		CreatedAt:   now,
@@ -256,16 +304,7 @@ func (b *Batch) Add(ctx context.Context, f File) error {
 			}
 		}
 	}
-	if err := b.s.check(ctx, OpUpload, nil, fromRecord(rec)); err != nil {
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
-		defer cancel()
-		if derr := c.content.Delete(dctx, id); derr != nil {
-			c.log.Error("attachment: remove content of a refused upload", "id", id, "err", derr)
-		}
-		return err
-	}
-	b.recs = append(b.recs, rec)
-	return nil
+	return rec
 }
 
 // maxDimensionsRead bounds what an upload reads back of its stored
@@ -279,8 +318,7 @@ const maxDimensionsRead = 4 << 20
 // start of the stored content. Zero when the type has no thumbnails, the
 // header cannot be read (the analyze processor tries again later) or
 // Options.Processing.NoImageProcessing is set.
-func (b *Batch) dimensions(ctx context.Context, id, mediaType string, head []byte, whole bool) (int, int) {
-	c := b.s.core
+func (c *core) dimensions(ctx context.Context, id, mediaType string, head []byte, whole bool) (int, int) {
 	if !hasThumbnail(mediaType) || c.opts.Processing.NoImageProcessing {
 		return 0, 0
 	}

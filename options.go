@@ -118,6 +118,11 @@ type Options struct {
 	StoreTimeout time.Duration
 	// Logger receives the service's logs. Nil discards them.
 	Logger *slog.Logger
+	// UploadExpiry is how long a resumable upload (CreateUpload) may stay
+	// idle: each append moves its expiry to this long after it, and
+	// Maintain removes an upload that has expired, with its bytes. Zero
+	// means DefaultUploadExpiry (24 h). There is no Off.
+	UploadExpiry time.Duration
 
 	// Processing configures the processors run after upload and the
 	// workers that run them.
@@ -269,6 +274,7 @@ func (o *Options) withDefaults() (Options, error) {
 	set(&k, "Options.MaxFieldBytes", &c.MaxFieldBytes, DefaultMaxFieldBytes, 1, "")
 	set(&k, "Options.CommitTimeout", &c.CommitTimeout, DefaultCommitTimeout, 1, "")
 	set(&k, "Options.StoreTimeout", &c.StoreTimeout, DefaultStoreTimeout, 1, "no bound")
+	set(&k, "Options.UploadExpiry", &c.UploadExpiry, DefaultUploadExpiry, 1, "")
 	for i, t := range c.AllowedTypes {
 		t = strings.ToLower(strings.TrimSpace(t))
 		t = strings.TrimSuffix(t, "*")

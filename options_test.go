@@ -52,6 +52,7 @@ func numericOptions() []numericOption {
 		{"Options.MaxFieldBytes", func(o *attachment.Options, v int64) { o.MaxFieldBytes = int(v) }, func(o attachment.Options) int64 { return int64(o.MaxFieldBytes) }, attachment.DefaultMaxFieldBytes, false, 64, 1},
 		{"Options.CommitTimeout", func(o *attachment.Options, v int64) { o.CommitTimeout = time.Duration(v) }, func(o attachment.Options) int64 { return d(o.CommitTimeout) }, d(attachment.DefaultCommitTimeout), false, d(time.Second), 1},
 		{"Options.StoreTimeout", func(o *attachment.Options, v int64) { o.StoreTimeout = time.Duration(v) }, func(o attachment.Options) int64 { return d(o.StoreTimeout) }, d(attachment.DefaultStoreTimeout), true, d(time.Second), 1},
+		{"Options.UploadExpiry", func(o *attachment.Options, v int64) { o.UploadExpiry = time.Duration(v) }, func(o attachment.Options) int64 { return d(o.UploadExpiry) }, d(attachment.DefaultUploadExpiry), false, d(time.Hour), 1},
 
 		{"Options.Processing.Workers", func(o *attachment.Options, v int64) { o.Processing.Workers = int(v) }, func(o attachment.Options) int64 { return int64(o.Processing.Workers) }, attachment.DefaultWorkers, true, 1, 1},
 		{"Options.Processing.JobLease", func(o *attachment.Options, v int64) { o.Processing.JobLease = time.Duration(v) }, func(o attachment.Options) int64 { return d(o.Processing.JobLease) }, d(attachment.DefaultJobLease), false, d(2 * time.Second), d(attachment.MinJobLease)},

@@ -53,6 +53,13 @@ type MaintenanceReport struct {
 	// Unknown is how many keys under the service's prefixes ("content/",
 	// "derived/") it does not recognise. They are left alone.
 	Unknown int
+	// ExpiredUploads is how many resumable uploads that had expired
+	// (Options.UploadExpiry) were removed, sessions and bytes.
+	ExpiredUploads int
+	// OrphanUploads is how many keys of resumable uploads without a
+	// session (under "uploads/": what a crash or a failed removal leaves)
+	// were removed.
+	OrphanUploads int
 	// Deferred is how many candidates were left for the next run, past
 	// the number one run takes on.
 	Deferred int
@@ -67,6 +74,7 @@ func (r MaintenanceReport) attrs() []any {
 		slog.Int("records_checked", r.RecordsChecked), slog.Int("orphan_content", r.OrphanContent),
 		slog.Int("orphan_derivatives", r.OrphanDerivatives), slog.Int("temp_files", r.TempFiles),
 		slog.Int("aborted_uploads", r.AbortedUploads),
+		slog.Int("expired_uploads", r.ExpiredUploads), slog.Int("orphan_uploads", r.OrphanUploads),
 		slog.Int("missing_content", r.MissingContent), slog.Int("unknown", r.Unknown),
 		slog.Int("deferred", r.Deferred), slog.Int("failed", r.Failed),
 	}
@@ -90,6 +98,12 @@ func (r MaintenanceReport) attrs() []any {
 //     write that old belongs to an upload begun longer ago than that,
 //     which its commit refuses (see OrphanGrace); and removing one that is
 //     still being written fails that write, which then stores nothing.
+//   - It removes resumable uploads (CreateUpload) that have expired
+//     (Options.UploadExpiry), unless a request holds one now: the session,
+//     its bytes, and the content of one cut off while it was committed.
+//     Keys under "uploads/" of an ID without a session, older than half of
+//     OrphanGrace, are removed too. The content of a live session is
+//     never taken for an orphan.
 //   - It reports records whose content is missing; it never deletes them.
 //
 // Maintain refuses (with an error, removing nothing) when most content has
@@ -112,8 +126,18 @@ func (s *Service) Maintain(ctx context.Context) (MaintenanceReport, error) {
 			return rep, err
 		}
 	}
+	if up, ok := c.meta.(metadata.Uploads); ok {
+		if err := c.expireUploads(ctx, up, &rep); err != nil {
+			return rep, err
+		}
+	}
 	if err := c.reconcile(ctx, sc, &rep); err != nil {
 		return rep, err
+	}
+	if up, ok := c.meta.(metadata.Uploads); ok {
+		if err := c.orphanUploads(ctx, up, &rep); err != nil {
+			return rep, err
+		}
 	}
 	c.log.Info("attachment: maintenance done", append(rep.attrs(), slog.Duration("took", c.now().Sub(start)))...)
 	return rep, nil
@@ -317,8 +341,22 @@ func (c *core) removeOrphan(ctx context.Context, sc metadata.Scanner, id string,
 	return true
 }
 
-// lookupGone reports whether id has no record now.
+// lookupGone reports whether id has no record now, nor a resumable
+// upload's session (whose content may be stored before its record). The
+// session is looked up first: CompleteUpload removes it and creates the
+// record at once, so one of the two is always found.
 func (c *core) lookupGone(ctx context.Context, sc metadata.Scanner, id string, rep *MaintenanceReport) bool {
+	if up, ok := c.meta.(metadata.Uploads); ok {
+		_, err := up.LookupUpload(ctx, id)
+		if err == nil {
+			return false
+		}
+		if !errors.Is(err, metadata.ErrNotFound) {
+			rep.Failed++
+			c.log.Error("attachment: maintain: look up upload", "id", id, "err", err)
+			return false
+		}
+	}
 	_, err := sc.Lookup(ctx, id)
 	if errors.Is(err, metadata.ErrNotFound) {
 		return true

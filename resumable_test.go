@@ -391,3 +391,65 @@ func TestResumableConcurrentAppendsAreLocked(t *testing.T) {
 		})
 	}
 }
+
+// Maintain removes an expired upload's session and bytes, keeps a live
+// one's (its bytes and a finishing one's content alike), and removes the
+// keys under uploads/ of IDs without a session once old enough.
+func TestMaintainExpiredAndOrphanUploads(t *testing.T) {
+	for _, be := range resumableBackends() {
+		t.Run(be.name, func(t *testing.T) {
+			const expiry = 48 * time.Hour
+			m := newMaintEnv(t, be, &attachment.Options{UploadExpiry: expiry})
+			up := m.st.meta.(metadata.Uploads)
+			data := pdfBytes(t, 9000)
+			old := create(t, m.svc, "old.pdf", int64(len(data)), nil)
+			appendAll(t, m.svc, old.ID, "alice", data[:5000], 0, 2500)
+			m.clock.advance(expiry + time.Hour)
+			_, err := m.svc.GetUpload(t.Context(), old.ID, "alice")
+			require.ErrorIs(t, err, attachment.ErrGone, "expired, not removed yet")
+
+			live := create(t, m.svc, "live.pdf", int64(len(data)), nil)
+			appendAll(t, m.svc, live.ID, "alice", data[:4000], 0)
+			// A live session whose bytes are all in and whose commit was
+			// cut off after its content was stored.
+			finishing := "01936f4e-8a6b-7cc2-9f1e-2b7c9d5e4a10"
+			now := m.clock.now().UTC()
+			_, err = up.CreateUpload(t.Context(), &metadata.Upload{
+				ID: finishing, CreatedBy: "alice", Length: 4, Offset: 4, Finishing: true, Info: []byte(`{"name":"f.txt"}`),
+				ExpiresAt: now.Add(expiry), CreatedAt: now, UpdatedAt: now,
+			})
+			require.NoError(t, err)
+			m.write(storage.ContentKey(finishing), []byte("abcd"))
+			// Bytes of an upload whose session is gone.
+			lost := "01936f4e-8a6b-7cc2-9f1e-2b7c9d5e4a11"
+			m.write(storage.UploadPrefix(lost)+"data", []byte("left over"))
+
+			// Older than OrphanGrace, but live.
+			m.clock.advance(attachment.DefaultOrphanGrace + time.Minute)
+			rep := m.maintain()
+			assert.Equal(t, 1, rep.ExpiredUploads)
+			assert.Equal(t, 1, rep.OrphanUploads)
+			assert.Zero(t, rep.OrphanContent, "a live session's content is no orphan")
+			assert.Zero(t, rep.Failed)
+			assert.True(t, m.exists(storage.ContentKey(finishing)))
+			assert.False(t, m.exists(storage.UploadPrefix(lost)+"data"))
+			_, err = up.LookupUpload(t.Context(), old.ID)
+			require.ErrorIs(t, err, metadata.ErrNotFound)
+			for _, k := range listKeys(t, m) {
+				assert.NotContains(t, k, old.ID, "bytes of the expired upload")
+			}
+			got, err := m.svc.GetUpload(t.Context(), live.ID, "alice")
+			require.NoError(t, err)
+			done := appendAll(t, m.svc, live.ID, "alice", data, got.Offset)
+			require.NotNil(t, done.Attachment)
+			m.requireIntact(done.Attachment, data)
+
+			// Once the finishing one expires too, its content goes with it.
+			m.clock.advance(expiry)
+			rep = m.maintain()
+			assert.Equal(t, 1, rep.ExpiredUploads)
+			assert.False(t, m.exists(storage.ContentKey(finishing)))
+			assert.Equal(t, []string{storage.ContentKey(done.Attachment.ID)}, listKeys(t, m))
+		})
+	}
+}

@@ -44,14 +44,20 @@ func (s *Service) claim(ctx context.Context, up metadata.Uploads, u *metadata.Up
 
 // release clears the lease of u (held by the caller), on a context that
 // outlives the request's; a failure is logged (the lease then expires).
-func (c *core) release(ctx context.Context, up metadata.Uploads, u *metadata.Upload) {
+// It reports whether the upload is gone (terminated meanwhile).
+func (c *core) release(ctx context.Context, up metadata.Uploads, u *metadata.Upload) (gone bool) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
 	defer cancel()
 	n := u.Clone()
 	n.LockOwner, n.LockedUntil, n.UpdatedAt = "", time.Time{}, c.timestamp()
-	if _, err := up.UpdateUpload(rctx, n); err != nil && !errors.Is(err, metadata.ErrNotFound) {
+	_, err := up.UpdateUpload(rctx, n)
+	if errors.Is(err, metadata.ErrNotFound) {
+		return true
+	}
+	if err != nil {
 		c.log.Warn("attachment: release an upload's lease (it expires)", "id", u.ID, "err", err)
 	}
+	return false
 }
 
 // renewal renews the lease of an upload while an append reads its body.
@@ -189,7 +195,10 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	u, lost := ren.end()
 	if lost != nil {
 		c.rollback(ctx, id, st, res)
-		return nil, storeErr(id, "append", lost)
+		if errors.Is(lost, metadata.ErrNotFound) {
+			c.discardLeft(ctx, id)
+		}
+		return nil, leaseErr(id, lost)
 	}
 	if aerr != nil && errors.Is(aerr, storage.ErrTooLarge) {
 		c.rollback(ctx, id, st, res)
@@ -197,7 +206,11 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 		return nil, inputErr(ErrTooLarge, "upload %s would pass %d bytes", id, maxBytes)
 	}
 	if aerr != nil && res.State.Size == st.Size {
-		c.release(ctx, up, u)
+		if c.release(ctx, up, u) {
+			// Terminated while it read: its bytes went with it.
+			c.discardLeft(ctx, id)
+			return nil, notFound(id)
+		}
 		return nil, fmt.Errorf("attachment: append to upload %s: %w", id, aerr)
 	}
 
@@ -242,7 +255,10 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	scancel()
 	if err != nil {
 		c.rollback(ctx, id, st, res)
-		return nil, storeErr(id, "save upload", err)
+		if errors.Is(err, metadata.ErrNotFound) {
+			c.discardLeft(ctx, id)
+		}
+		return nil, leaseErr(id, err)
 	}
 	if aerr != nil {
 		return nil, fmt.Errorf("attachment: append to upload %s (%d bytes kept): %w", id, res.N, aerr)
@@ -251,6 +267,27 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 		return s.commitUpload(ctx, up, saved)
 	}
 	return uploadInfo(saved)
+}
+
+// discardLeft removes what an append to an upload terminated meanwhile
+// may have written after the termination removed its bytes. A failure is
+// logged: Maintain removes keys without a session.
+func (c *core) discardLeft(ctx context.Context, id string) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
+	defer cancel()
+	if err := c.content.DiscardUpload(dctx, id, nil); err != nil {
+		c.log.Warn("attachment: remove the bytes of a terminated upload (Maintain removes what is left)", "id", id, "err", err)
+	}
+}
+
+// leaseErr is the error of an append whose save (or lease renewal) found
+// the upload changed by another request (its lease had lapsed: a
+// *LockedError) or gone (terminated, or expired and removed: not found).
+func leaseErr(id string, err error) error {
+	if errors.Is(err, metadata.ErrStale) {
+		return &LockedError{}
+	}
+	return storeErr(id, "save upload", err)
 }
 
 // rollback removes what an append wrote past st, when it is not saved.

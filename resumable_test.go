@@ -453,3 +453,30 @@ func TestMaintainExpiredAndOrphanUploads(t *testing.T) {
 		})
 	}
 }
+
+// A termination while an append reads leaves nothing behind: the append
+// fails with ErrNotFound and removes what it wrote.
+func TestResumableTerminateRacingAnAppend(t *testing.T) {
+	for _, be := range resumableBackends() {
+		t.Run(be.name, func(t *testing.T) {
+			m := newMaintEnv(t, be, nil)
+			data := pdfBytes(t, 10_000)
+			info := create(t, m.svc, "a.pdf", int64(len(data)), nil)
+			appendAll(t, m.svc, info.ID, "alice", data[:1000], 0)
+			pr, pw := io.Pipe()
+			errc := make(chan error, 1)
+			go func() {
+				_, err := m.svc.AppendUpload(context.Background(), info.ID, "alice", &attachment.AppendRequest{Offset: 1000, Body: pr, SetLength: -1})
+				errc <- err
+			}()
+			_, err := pw.Write(data[1000:6000])
+			require.NoError(t, err)
+			require.NoError(t, m.svc.TerminateUpload(t.Context(), info.ID, "alice"))
+			_, err = pw.Write(data[6000:])
+			require.NoError(t, err)
+			require.NoError(t, pw.Close())
+			require.ErrorIs(t, <-errc, attachment.ErrNotFound)
+			m.requireNothing(info.ID)
+		})
+	}
+}

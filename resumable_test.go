@@ -14,9 +14,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gocloud.dev/blob/memblob"
 
 	"github.com/attachkit/attachment"
 	"github.com/attachkit/attachment/metadata"
+	"github.com/attachkit/attachment/metadata/memstore"
 	"github.com/attachkit/attachment/storage"
 )
 
@@ -479,4 +481,18 @@ func TestResumableTerminateRacingAnAppend(t *testing.T) {
 			m.requireNothing(info.ID)
 		})
 	}
+}
+
+// A metadata store without upload sessions has no resumable uploads.
+func TestResumableNeedsUploadSessions(t *testing.T) {
+	plain := struct{ metadata.Store }{memstore.New()}
+	svc, err := attachment.New(storage.New(memblob.OpenBucket(nil)), plain,
+		&attachment.Options{Processing: attachment.ProcessingOptions{NoImageProcessing: true}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = svc.Close() })
+	assert.False(t, svc.ResumableSupported())
+	_, err = svc.CreateUpload(t.Context(), &attachment.NewUpload{File: attachment.File{Name: "a"}, Length: 1})
+	require.Error(t, err)
+	_, err = svc.GetUpload(t.Context(), "01936f4e-8a6b-7cc2-9f1e-2b7c9d5e4a10", "")
+	require.Error(t, err)
 }

@@ -74,9 +74,10 @@ type AppendRequest struct {
 	// connection), the bytes read before are kept and the upload's Offset
 	// covers them.
 	Body io.Reader
-	// SetLength, when not negative, declares the upload's length: that of
-	// an upload created with its length deferred, or else the length it
-	// has. -1 declares nothing.
+	// SetLength, when positive, declares the upload's length: that of an
+	// upload created with its length deferred, or else the length it has.
+	// Zero (so that the zero AppendRequest declares nothing) and -1
+	// declare nothing; a deferred upload of no bytes ends with Complete.
 	SetLength int64
 	// Complete says the upload ends with this append's last byte (the IETF
 	// draft's Upload-Complete: ?1): a deferred length becomes the upload's

@@ -151,7 +151,7 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 		return nil, fmt.Errorf("attachment: upload %s: malformed info: %w", id, err)
 	}
 	length := u.Length
-	if req.SetLength >= 0 {
+	if req.SetLength > 0 {
 		switch {
 		case length >= 0 && req.SetLength != length:
 			return nil, inputErr(ErrInvalid, "upload %s has length %d, not %d", id, length, req.SetLength)

@@ -222,6 +222,8 @@ func TestResumableOffsetMismatch(t *testing.T) {
 			var oe *attachment.OffsetError
 			require.ErrorAs(t, err, &oe)
 			assert.Equal(t, attachment.OffsetError{Expected: 10, Provided: 5}, *oe)
+			_, err = m.svc.AppendUpload(t.Context(), info.ID, "alice", &attachment.AppendRequest{Offset: 10, Body: bytes.NewReader(nil), SetLength: 99})
+			require.ErrorIs(t, err, attachment.ErrInvalid, "another length than the upload's")
 			got, err := m.svc.GetUpload(t.Context(), info.ID, "alice")
 			require.NoError(t, err)
 			assert.Equal(t, int64(10), got.Offset)
@@ -272,6 +274,9 @@ func TestResumableDeferredLength(t *testing.T) {
 			for _, complete := range []bool{false, true} {
 				info := create(t, m.svc, "a.txt", -1, nil)
 				assert.Equal(t, int64(-1), info.Length)
+				got0, err := m.svc.AppendUpload(t.Context(), info.ID, "alice", &attachment.AppendRequest{})
+				require.NoError(t, err, "the zero AppendRequest appends nothing and declares nothing")
+				assert.Equal(t, int64(-1), got0.Length)
 				got := appendAll(t, m.svc, info.ID, "alice", data[:5], 0)
 				assert.Equal(t, int64(-1), got.Length)
 				req := &attachment.AppendRequest{Offset: 5, Body: bytes.NewReader(data[5:]), SetLength: int64(len(data))}
@@ -299,6 +304,13 @@ func TestResumableEmptyUpload(t *testing.T) {
 			assert.Equal(t, hex.EncodeToString(empty[:]), info.Attachment.SHA256)
 			assert.Equal(t, int64(0), info.Attachment.Size)
 			m.requireIntact(info.Attachment, []byte{})
+
+			deferred := create(t, m.svc, "empty2.bin", -1, nil)
+			done, err := m.svc.AppendUpload(t.Context(), deferred.ID, "alice", &attachment.AppendRequest{Complete: true})
+			require.NoError(t, err)
+			require.NotNil(t, done.Attachment, "a deferred upload of no bytes ends with Complete")
+			assert.Equal(t, int64(0), done.Attachment.Size)
+			m.requireIntact(done.Attachment, []byte{})
 		})
 	}
 }

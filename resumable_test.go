@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -507,4 +509,50 @@ func TestResumableNeedsUploadSessions(t *testing.T) {
 	require.Error(t, err)
 	_, err = svc.GetUpload(t.Context(), "01936f4e-8a6b-7cc2-9f1e-2b7c9d5e4a10", "")
 	require.Error(t, err)
+}
+
+// failingComplete is a memstore whose CompleteUpload fails while fail is
+// set, as a store outage at the commit does.
+type failingComplete struct {
+	*memstore.Store
+	fail atomic.Bool
+}
+
+func (s *failingComplete) CompleteUpload(ctx context.Context, u *metadata.Upload, rec *metadata.Record) error {
+	if s.fail.Load() {
+		return fmt.Errorf("memstore: complete upload: %w", metadata.ErrUnavailable)
+	}
+	return s.Store.CompleteUpload(ctx, u, rec)
+}
+
+// A commit cut off after the last byte (the store down) leaves the upload
+// finishing, never an attachment and never reported complete; the next
+// GetUpload commits it.
+func TestResumableCommitCutOffIsResumed(t *testing.T) {
+	meta := &failingComplete{Store: memstore.New()}
+	bucket := memblob.OpenBucket(nil)
+	svc, err := attachment.New(storage.New(bucket), meta, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = svc.Close() })
+	data := pdfBytes(t, 6000)
+	info := create(t, svc, "a.pdf", int64(len(data)), nil)
+	meta.fail.Store(true)
+	_, err = svc.AppendUpload(t.Context(), info.ID, "alice", &attachment.AppendRequest{Body: bytes.NewReader(data)})
+	require.ErrorIs(t, err, attachment.ErrUnavailable)
+	_, err = svc.Get(t.Context(), info.ID)
+	require.ErrorIs(t, err, attachment.ErrNotFound, "not committed")
+	_, err = svc.GetUpload(t.Context(), info.ID, "alice")
+	require.ErrorIs(t, err, attachment.ErrUnavailable, "never reported complete before it is")
+
+	meta.fail.Store(false)
+	got, err := svc.GetUpload(t.Context(), info.ID, "alice")
+	require.NoError(t, err)
+	require.NotNil(t, got.Attachment)
+	a, obj, err := svc.OpenContent(t.Context(), info.ID)
+	require.NoError(t, err)
+	defer obj.Close()
+	b, err := io.ReadAll(obj)
+	require.NoError(t, err)
+	assert.Equal(t, data, b)
+	assert.Equal(t, "application/pdf", a.ContentType)
 }

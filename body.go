@@ -162,3 +162,29 @@ func (h *Handler) ReadBody(w http.ResponseWriter, r *http.Request, max int64) ([
 	})
 	return b, err
 }
+
+// ReadStream reads the body of r as a stream, for a layer whose requests
+// carry content to store (a resumable upload's append): read is given the
+// body to read, under HandlerOptions.UploadIdleTimeout as every body the
+// Handler reads, and with every read error but io.EOF marked as the
+// client's. At most max bytes are read (a negative max: no bound of its
+// own), never more than HandlerOptions.MaxRequestSize; a Content-Length
+// over that is refused before any byte is read. The error is read's, for
+// WriteError to answer: 413 too_large for a body over the bound, 408 for
+// one that stalled (closing the connection), 400 for one that failed.
+func (h *Handler) ReadStream(w http.ResponseWriter, r *http.Request, max int64, read func(io.Reader) error) error {
+	if m := h.opts.MaxRequestSize; m > 0 && (max < 0 || m < max) {
+		max = m
+	}
+	var body io.Reader = r.Body
+	if body == nil {
+		body = http.NoBody
+	}
+	if max >= 0 {
+		if r.ContentLength > max {
+			return inputErr(ErrTooLarge, "the request body is larger than %d bytes", max)
+		}
+		body = http.MaxBytesReader(w, io.NopCloser(body), max)
+	}
+	return h.readBody(w, body, func(body io.Reader) error { return read(clientReader{body}) })
+}

@@ -112,6 +112,20 @@ type HandlerOptions struct {
 	// cookies and without asking first (see docs/security.md). Hosts that
 	// authenticate with a header (a bearer token) need not.
 	CrossOrigin *http.CrossOriginProtection
+	// Uploads, when set, serves resumable uploads: ServeHTTP hands it
+	// every request for {prefix}/uploads, {prefix}/uploads/ and
+	// {prefix}/uploads/{id} before its own routing (the package
+	// resumable's tus layer is one). Nil, the default, leaves those paths
+	// 404 as every path the API does not define.
+	Uploads Layer
+}
+
+// Layer serves requests that a Handler hands over to it
+// (HandlerOptions.Uploads), with the Handler's exported API (Authorize,
+// WriteError, ReadStream, ...) for the access flow, bodies and errors.
+type Layer interface {
+	// ServeLayer answers r, a request for a path the Handler hands over.
+	ServeLayer(h *Handler, w http.ResponseWriter, r *http.Request)
 }
 
 // Validate reports an error wrapping ErrInvalidOptions, naming the field,
@@ -207,6 +221,10 @@ func (h *Handler) Options() HandlerOptions { return h.opts }
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.BoundBody(w, r)
 	_, rel := h.split(r)
+	if h.opts.Uploads != nil && uploadsPath(rel) {
+		h.opts.Uploads.ServeLayer(h, w, r)
+		return
+	}
 	trimmed := strings.Trim(rel, "/")
 	switch {
 	case trimmed == "":
@@ -278,6 +296,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.allow(w, r, methods...) {
 		serve()
 	}
+}
+
+// uploadsPath reports whether rel, a path below the prefix, is one that
+// HandlerOptions.Uploads serves: /uploads, /uploads/ or /uploads/{id}.
+func uploadsPath(rel string) bool {
+	rest, ok := strings.CutPrefix(rel, "/uploads")
+	return ok && (rest == "" || rest == "/" || (rest[0] == '/' && !strings.Contains(rest[1:], "/")))
 }
 
 // allow reports whether r's method is one of methods, and answers 405

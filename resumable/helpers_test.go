@@ -36,12 +36,12 @@ const prefix = "/api/files"
 type backend struct {
 	name string
 	skip string
-	open func(t *testing.T) (*storage.Store, metadata.Store)
+	open func(t testing.TB) (*storage.Store, metadata.Store)
 }
 
 func backends() []backend {
 	return []backend{
-		{"file+sqlite", "", func(t *testing.T) (*storage.Store, metadata.Store) {
+		{"file+sqlite", "", func(t testing.TB) (*storage.Store, metadata.Store) {
 			cs, err := storage.Open(context.Background(), "file://"+t.TempDir()+"?create_dir=1&no_tmp_dir=1&metadata=skip")
 			require.NoError(t, err)
 			st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "meta.db"), nil)
@@ -49,12 +49,12 @@ func backends() []backend {
 			t.Cleanup(func() { cs.Close(); st.Close() })
 			return cs, st
 		}},
-		{"mem+mem", "", func(t *testing.T) (*storage.Store, metadata.Store) {
+		{"mem+mem", "", func(t testing.TB) (*storage.Store, metadata.Store) {
 			b := memblob.OpenBucket(nil)
 			t.Cleanup(func() { b.Close() })
 			return storage.New(b), memstore.New()
 		}},
-		{"s3+postgres", cmp.Or(s3test.Skip(), pgtest.Skip()), func(t *testing.T) (*storage.Store, metadata.Store) {
+		{"s3+postgres", cmp.Or(s3test.Skip(), pgtest.Skip()), func(t testing.TB) (*storage.Store, metadata.Store) {
 			b := s3test.Open(t)
 			_, pgURL := pgtest.Schema(t)
 			st, err := pgstore.Open(context.Background(), pgURL, nil)
@@ -81,12 +81,12 @@ func eachBackend(t *testing.T, o *attachment.Options, f func(t *testing.T, e *en
 // tus layer as its Uploads; the access hook takes the caller's name from
 // the X-User header and refuses a request without one (401).
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	svc *attachment.Service
 	srv http.Handler
 }
 
-func newEnv(t *testing.T, be backend, o *attachment.Options) *env {
+func newEnv(t testing.TB, be backend, o *attachment.Options) *env {
 	cs, meta := be.open(t)
 	svc, err := attachment.New(cs, meta, o)
 	require.NoError(t, err)

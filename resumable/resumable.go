@@ -338,14 +338,15 @@ func (q *request) patch(id string) {
 			q.fail(badRequest("malformed Upload-Length"))
 			return
 		}
-		if n == 0 {
+		switch {
+		case n > 0:
+			setLength = n
+		case offset > 0:
+			q.fail(badRequest("Upload-Length is less than Upload-Offset"))
+			return
+		default:
 			// AppendRequest declares a length only when positive: an empty
 			// deferred upload ends with Complete.
-			setLength = -1
-		} else {
-			setLength = n
-		}
-		if n == 0 && offset == 0 {
 			q.finishEmpty(id)
 			return
 		}

@@ -1,6 +1,7 @@
 package resumable_test
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -60,4 +61,45 @@ func TestTusResumeAfterDroppedConnection(t *testing.T) {
 	got, a := e.download(idOf(url))
 	assert.Equal(t, sha(data), sha(got))
 	assert.Equal(t, sha(data), a.SHA256)
+}
+
+// While a PATCH is reading its body, another PATCH to the upload is 423
+// with Retry-After, and changes nothing; the first one then completes.
+func TestTusConcurrentPatchLocked(t *testing.T) {
+	e := newEnv(t, backends()[1], nil)
+	srv := httptest.NewServer(e.srv)
+	t.Cleanup(srv.Close)
+	data := content(50_000)
+	url := e.create("Upload-Length", itoa(len(data)))
+
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	_, err = fmt.Fprintf(c, "PATCH %s HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nTus-Resumable: 1.0.0\r\n"+
+		"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: %d\r\n\r\n", url, len(data))
+	require.NoError(t, err)
+	_, err = c.Write(data[:10_000])
+	require.NoError(t, err)
+
+	// The first PATCH claims the upload before it reads; the probe is an
+	// empty append, which changes nothing should it come first.
+	time.Sleep(200 * time.Millisecond)
+	require.Eventually(t, func() bool {
+		rec := e.patch(url, 0, []byte{})
+		if rec.Code != http.StatusLocked {
+			return false
+		}
+		assert.NotEmpty(t, rec.Header().Get("Retry-After"))
+		assert.Contains(t, rec.Body.String(), `"locked"`)
+		return true
+	}, 5*time.Second, 20*time.Millisecond)
+
+	_, err = c.Write(data[10_000:])
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	got, _ := e.download(idOf(url))
+	assert.Equal(t, data, got)
 }

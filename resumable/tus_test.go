@@ -303,3 +303,16 @@ func TestTusExpired(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, e.do("HEAD", url, nil).Code)
 	})
 }
+
+// A type Options.AllowedTypes refuses ends the upload once its last (or
+// first 3 KiB of) bytes are in: 415 unsupported_type, nothing kept.
+func TestTusRefusedType(t *testing.T) {
+	eachBackend(t, &attachment.Options{AllowedTypes: []string{"image/png"}}, func(t *testing.T, e *env) {
+		url := e.create("Upload-Length", "11", "Upload-Metadata", "filename "+b64("a.txt"))
+		rec := e.patch(url, 0, []byte("hello world"))
+		require.Equal(t, http.StatusUnsupportedMediaType, rec.Code, rec.Body.String())
+		assert.Contains(t, rec.Body.String(), "unsupported_type")
+		assert.Equal(t, http.StatusNotFound, e.do("HEAD", url, nil).Code)
+		assert.Equal(t, http.StatusNotFound, e.do("GET", prefix+"/"+idOf(url), nil).Code)
+	})
+}

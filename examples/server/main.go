@@ -68,6 +68,7 @@ import (
 	_ "github.com/attachkit/attachment/metadata/memstore"
 	_ "github.com/attachkit/attachment/metadata/pgstore"
 	_ "github.com/attachkit/attachment/metadata/sqlitestore"
+	"github.com/attachkit/attachment/resumable"
 	"github.com/attachkit/attachment/wire"
 )
 
@@ -223,6 +224,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Access:         access,
 		Signer:         c.signer,
 		MaxRequestSize: c.maxRequest,
+		// Resumable uploads (tus 1.0.0) at {prefix}/uploads/.
+		Uploads: resumable.New(nil),
 		// The native token travels in a header, which no other site can
 		// make a browser send; the chat dialect's travels in a cookie,
 		// which a browser sends with any site's request: refusing

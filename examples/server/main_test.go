@@ -395,3 +395,51 @@ func TestServeRemovesCrashLeftovers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "kept", string(body))
 }
+
+// The server takes resumable uploads (tus 1.0.0) at {prefix}/uploads/,
+// behind the same token: an upload in two PATCHes is then an attachment.
+func TestServeResumable(t *testing.T) {
+	dir := t.TempDir()
+	base := serve(t, "-token", "s3cret",
+		"-blob", "file://"+dir+"/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
+		"-meta", "sqlite://"+dir+"/meta.db")
+	do := func(method, url string, body string, hdr ...string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Tus-Resumable", "1.0.0")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	resp := do("POST", base+"uploads/", "", "Upload-Length", "11", "Upload-Metadata", "filename aGVsbG8udHh0")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "the token is needed")
+
+	auth := []string{"Authorization", "Bearer s3cret"}
+	resp = do("POST", base+"uploads/", "", append(auth, "Upload-Length", "11", "Upload-Metadata", "filename aGVsbG8udHh0")...)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, "/attachments/uploads/"), loc)
+	up := strings.TrimSuffix(base, "/attachments/") + loc
+	patch := append(auth, "Content-Type", "application/offset+octet-stream")
+	resp = do("PATCH", up, "hello", append(patch, "Upload-Offset", "0")...)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	resp = do("PATCH", up, " world", append(patch, "Upload-Offset", "5")...)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	att := resp.Header.Get("Location")
+	require.NotEmpty(t, att, "the completing PATCH names the attachment")
+
+	req, _ := http.NewRequest("GET", strings.TrimSuffix(base, "/attachments/")+att, nil)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	got, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	require.Equal(t, http.StatusOK, got.StatusCode)
+	assert.Equal(t, "hello world", string(b))
+	assert.Contains(t, got.Header.Get("Content-Disposition"), "hello.txt")
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/attachkit/attachment/metadata"
@@ -264,6 +265,11 @@ func (c *core) abortUploads(ctx context.Context, cutoff time.Time, rep *Maintena
 			if !up.Initiated.Before(cutoff) {
 				continue
 			}
+			if c.liveUpload(ctx, up.Key, rep) {
+				// A resumable upload in progress writes its parts into
+				// its content key for as long as it keeps moving.
+				continue
+			}
 			if len(stale) < maxCandidates {
 				stale = append(stale, up)
 			} else {
@@ -279,6 +285,31 @@ func (c *core) abortUploads(ctx context.Context, cutoff time.Time, rep *Maintena
 		}
 		rep.AbortedUploads++
 		c.log.Info("attachment: aborted an incomplete multipart upload", "key", up.Key, "initiated", up.Initiated)
+	}
+}
+
+// liveUpload reports whether key is the content key of a resumable
+// upload that still has its session (or whether that cannot be told: a
+// failed lookup is counted and the key kept).
+func (c *core) liveUpload(ctx context.Context, key string, rep *MaintenanceReport) bool {
+	up, ok := c.meta.(metadata.Uploads)
+	if !ok {
+		return false
+	}
+	id, ok := strings.CutPrefix(key, storage.ContentPrefix)
+	if !ok || !validID(id) {
+		return false
+	}
+	_, err := up.LookupUpload(ctx, id)
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, metadata.ErrNotFound):
+		return false
+	default:
+		rep.Failed++
+		c.log.Error("attachment: maintain: look up upload", "id", id, "err", err)
+		return true
 	}
 }
 

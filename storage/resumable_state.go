@@ -1,0 +1,169 @@
+package storage
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// The state of an unfinished upload, and its marshaling.
+
+// UploadMode is how a Store keeps the bytes of an unfinished upload.
+type UploadMode uint8
+
+// Upload modes. The value 3 is kept for a multipart mode (S3 parts
+// completed into the content key), which is not built yet.
+const (
+	// ModeFile appends in place to one file, uploads/{id}/data, which
+	// FinishUpload renames to the content's file: a Store that knows its
+	// bucket's directory (FileDir, or Open of a file:// URL).
+	ModeFile UploadMode = 1
+	// ModeChunks writes each append to an object of its own,
+	// uploads/{id}/c-{offset as 16 hex digits}, which FinishUpload copies
+	// in order into the content key: any bucket.
+	ModeChunks UploadMode = 2
+)
+
+// String returns the mode's name.
+func (m UploadMode) String() string {
+	switch m {
+	case ModeFile:
+		return "file"
+	case ModeChunks:
+		return "chunks"
+	}
+	return fmt.Sprintf("UploadMode(%d)", uint8(m))
+}
+
+// UploadState says where the bytes of an unfinished upload are. The Store
+// makes it (BeginUpload, Append); the caller keeps it, marshaled with
+// MarshalBinary, beside the rest of the upload's state, and hands it back
+// to the next call. A state the Store returned is never changed by it.
+type UploadState struct {
+	// Mode is how the bytes are kept.
+	Mode UploadMode
+	// Size is how many bytes the state describes.
+	Size int64
+	// Chunks are the chunk objects of ModeChunks in order: the first at
+	// offset 0, each after the one before, their sizes adding up to Size.
+	// Nil in ModeFile.
+	Chunks []Chunk
+}
+
+// Chunk is one object of a ModeChunks upload.
+type Chunk struct {
+	// Offset is where the chunk's bytes start in the upload; the key is
+	// made from it (chunkKey).
+	Offset int64
+	// Size is the chunk's length in bytes, more than zero.
+	Size int64
+}
+
+// Key is the chunk's key in the upload with the ID.
+func (c Chunk) Key(id string) string { return chunkKey(id, c.Offset) }
+
+// uploadStateVersion is the first byte of a marshaled UploadState.
+const uploadStateVersion = 1
+
+// MarshalBinary encodes the state compactly: a version byte, the mode,
+// the size and the chunk sizes as varints (offsets follow from them).
+func (st *UploadState) MarshalBinary() ([]byte, error) {
+	if err := st.check(); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 2+binary.MaxVarintLen64*(2+len(st.Chunks)))
+	b = append(b, uploadStateVersion, byte(st.Mode))
+	b = binary.AppendUvarint(b, uint64(st.Size))
+	b = binary.AppendUvarint(b, uint64(len(st.Chunks)))
+	for _, c := range st.Chunks {
+		b = binary.AppendUvarint(b, uint64(c.Size))
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes a state MarshalBinary encoded. Anything else,
+// another version included, is an error wrapping ErrUploadState.
+func (st *UploadState) UnmarshalBinary(b []byte) error {
+	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrUploadState, what) }
+	if len(b) < 2 {
+		return bad("too short")
+	}
+	if b[0] != uploadStateVersion {
+		return bad(fmt.Sprintf("version %d", b[0]))
+	}
+	out := UploadState{Mode: UploadMode(b[1])}
+	b = b[2:]
+	next := func() (int64, bool) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 || v > 1<<62 {
+			return 0, false
+		}
+		b = b[n:]
+		return int64(v), true
+	}
+	size, ok := next()
+	count, ok2 := next()
+	if !ok || !ok2 || count > int64(len(b)) {
+		return bad("malformed")
+	}
+	out.Size = size
+	if count > 0 {
+		out.Chunks = make([]Chunk, count)
+	}
+	var off int64
+	for i := range out.Chunks {
+		n, ok := next()
+		if !ok {
+			return bad("malformed chunk")
+		}
+		out.Chunks[i] = Chunk{Offset: off, Size: n}
+		off += n
+	}
+	if len(b) != 0 {
+		return bad("trailing bytes")
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	*st = out
+	return nil
+}
+
+// check reports whether st is well formed.
+func (st *UploadState) check() error {
+	if st == nil {
+		return fmt.Errorf("%w: nil", ErrUploadState)
+	}
+	if st.Size < 0 {
+		return fmt.Errorf("%w: negative size", ErrUploadState)
+	}
+	switch st.Mode {
+	case ModeFile:
+		if len(st.Chunks) > 0 {
+			return fmt.Errorf("%w: chunks in file mode", ErrUploadState)
+		}
+	case ModeChunks:
+		var off int64
+		for _, c := range st.Chunks {
+			if c.Offset != off || c.Size <= 0 {
+				return fmt.Errorf("%w: chunk at %d of %d bytes, want one at %d", ErrUploadState, c.Offset, c.Size, off)
+			}
+			off += c.Size
+		}
+		if off != st.Size {
+			return fmt.Errorf("%w: chunks hold %d bytes of %d", ErrUploadState, off, st.Size)
+		}
+	default:
+		return fmt.Errorf("%w: mode %v", ErrUploadState, st.Mode)
+	}
+	return nil
+}
+
+// with returns a copy of st grown by n bytes (in chunks mode, one chunk).
+func (st *UploadState) with(n int64) *UploadState {
+	next := &UploadState{Mode: st.Mode, Size: st.Size + n}
+	if st.Mode == ModeChunks {
+		next.Chunks = append(make([]Chunk, 0, len(st.Chunks)+1), st.Chunks...)
+		next.Chunks = append(next.Chunks, Chunk{Offset: st.Size, Size: n})
+	}
+	return next
+}

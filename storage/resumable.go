@@ -60,6 +60,15 @@ type AppendOptions struct {
 	// failure as the error. Without it (and on any other failure) the
 	// append leaves the state's bytes as they were.
 	KeepPrefix bool
+	// ContentType is the content's type, in ModeMultipart: the multipart
+	// upload started by the append that uploads the first part records
+	// it (application/octet-stream when empty). Other modes, and an
+	// upload that ends with no part, take FinishOptions.ContentType.
+	ContentType string
+	// PartSize is the size of a ModeMultipart part (and of its buffer:
+	// see PartBuffers), bounded by the bucket's MultipartLimits; 8 MiB
+	// when not positive.
+	PartSize int64
 }
 
 // AppendResult is what an Append made durable.
@@ -85,10 +94,15 @@ func checkUploadID(id string) error {
 }
 
 // UploadMode is the mode in which the Store keeps new uploads: ModeFile
-// when it knows its bucket's directory, else ModeChunks.
+// when it knows its bucket's directory, ModeMultipart when its bucket's
+// Multipart (WithMultipart, or the registered openers') is a
+// MultipartWriter, else ModeChunks.
 func (s *Store) UploadMode() UploadMode {
 	if s.dir != "" {
 		return ModeFile
+	}
+	if s.multipartWriter() != nil {
+		return ModeMultipart
 	}
 	return ModeChunks
 }
@@ -127,7 +141,12 @@ func (s *Store) checkUpload(id string, st *UploadState) error {
 // off bytes past st.Size (left by an append whose result was not saved); a
 // file shorter than st.Size fails with ErrUploadLost. In ModeChunks it
 // writes one new object, uploads/{id}/c-{offset}; an append of no bytes
-// writes none.
+// writes none. In ModeMultipart it reads the tail back (its bytes are not
+// hashed again), uploads each full part buffer (o.PartSize) as the next
+// part of the content key's multipart upload, started with the first
+// part, and writes what is left after the last part as a new tail object
+// (or a part, when it is large enough); tails of earlier states are
+// deleted by the next append.
 //
 // On error the result is st with o's hash states, and nothing past st is
 // left, except with o.KeepPrefix after a failure of r or the end of ctx:
@@ -154,9 +173,14 @@ func (s *Store) Append(ctx context.Context, id string, st *UploadState, r io.Rea
 	}
 	var n int64
 	var cut error
+	var next *UploadState
 	switch st.Mode {
 	case ModeFile:
 		n, cut, err = s.appendFile(ctx, id, st, r, cfg)
+	case ModeMultipart:
+		if next, cut, err = s.appendMultipart(ctx, id, st, r, cfg, o); err == nil {
+			n = next.Size - st.Size
+		}
 	default:
 		n, cut, err = s.appendChunk(ctx, id, st, r, cfg)
 	}
@@ -166,7 +190,10 @@ func (s *Store) Append(ctx context.Context, id string, st *UploadState, r io.Rea
 	if n == 0 {
 		return kept, cut
 	}
-	res := AppendResult{State: st.with(n), N: n}
+	if next == nil {
+		next = st.with(n)
+	}
+	res := AppendResult{State: next, N: n}
 	if res.Hash, err = marshalHash(cfg.sha256); err == nil && o.MD5 {
 		res.MD5Hash, err = marshalHash(cfg.md5h)
 	}
@@ -223,6 +250,9 @@ func (s *Store) Rollback(ctx context.Context, id string, kept *UploadState, res 
 	if err := s.checkUpload(id, res.State); err != nil {
 		return err
 	}
+	if kept.Mode == ModeMultipart {
+		return s.rollbackMultipart(ctx, id, kept, res.State)
+	}
 	if kept.Mode == ModeFile {
 		if err := truncateTo(s.dataFile(id), kept.Size); err != nil {
 			return wrap(err, "roll back %s", id)
@@ -245,19 +275,25 @@ type FinishOptions struct {
 	// ModeChunks the copy into the content key is checked against it
 	// before it is committed: chunks changed since they were written fail
 	// with ErrUploadLost. Nil skips the check. ModeFile moves the file
-	// Append wrote and hashed, and reads no byte again.
+	// Append wrote and hashed, and ModeMultipart completes the parts
+	// Append uploaded and hashed (the server checks each part's ETag):
+	// neither reads a byte again.
 	Hash []byte
 	// ContentType is recorded with the content in ModeChunks, where the
-	// driver supports it. ModeFile records none: fileblob reports
-	// application/octet-stream for it (as for any blob of a bucket opened
-	// with metadata=skip).
+	// driver supports it, and in ModeMultipart for an upload that has no
+	// part (one with parts has AppendOptions.ContentType). ModeFile
+	// records none: fileblob reports application/octet-stream for it (as
+	// for any blob of a bucket opened with metadata=skip).
 	ContentType string
 }
 
 // FinishUpload makes the bytes st describes the content of the attachment
 // with the ID (ContentKey(id)), then removes every key under
 // UploadPrefix(id). In ModeFile it renames the file, with no copy; in
-// ModeChunks it streams the chunks in order through WriteContent. It is
+// ModeChunks it streams the chunks in order through WriteContent; in
+// ModeMultipart it uploads the tail as the last part and completes the
+// multipart upload, with no copy, or, for an upload that has no part, puts
+// the tail (or nothing) at the content key. It is
 // idempotent: run again after a crash midway, or after it succeeded, it
 // finishes what is left and returns nil once the content holds st.Size
 // bytes and nothing is left under the prefix.
@@ -269,9 +305,12 @@ func (s *Store) FinishUpload(ctx context.Context, id string, st *UploadState, o 
 		return err
 	}
 	var err error
-	if st.Mode == ModeFile {
+	switch st.Mode {
+	case ModeFile:
 		err = s.finishFile(id, st)
-	} else {
+	case ModeMultipart:
+		err = s.finishMultipart(ctx, id, st, o)
+	default:
 		err = s.finishChunks(ctx, id, st, o)
 	}
 	if err != nil {
@@ -286,8 +325,11 @@ func (s *Store) OpenUpload(ctx context.Context, id string, st *UploadState) (io.
 	if err := s.checkUpload(id, st); err != nil {
 		return nil, err
 	}
-	if st.Mode == ModeChunks {
+	switch st.Mode {
+	case ModeChunks:
 		return &chunkReader{ctx: ctx, s: s, id: id, chunks: st.Chunks}, nil
+	case ModeMultipart:
+		return s.openMultipart(ctx, id, st)
 	}
 	f, err := os.Open(s.dataFile(id))
 	if errors.Is(err, fs.ErrNotExist) && st.Size == 0 {
@@ -311,13 +353,21 @@ func (s *Store) OpenUpload(ctx context.Context, id string, st *UploadState) (io.
 }
 
 // DiscardUpload removes every key under UploadPrefix(id): the bytes of an
-// upload that is terminated, expired or failed, or what is left of one. st
-// may be nil (a walk of the bucket finds keys without their state); the
-// modes built so far do not need it. Keys already gone are no error, so a
-// failed DiscardUpload can simply be run again.
+// upload that is terminated, expired or failed, or what is left of one. In
+// ModeMultipart it first aborts st's multipart upload (twice: parts still
+// uploading during an abort may outlive it) and any other pending one of
+// the content key (started by an append whose result was never saved). st
+// may be nil (a walk of the bucket finds keys without their state). Keys
+// and uploads already gone are no error, so a failed DiscardUpload can
+// simply be run again.
 func (s *Store) DiscardUpload(ctx context.Context, id string, st *UploadState) error {
 	if err := checkUploadID(id); err != nil {
 		return err
+	}
+	if s.UploadMode() == ModeMultipart {
+		if err := s.abortUploads(ctx, id, st); err != nil {
+			return err
+		}
 	}
 	if s.dir != "" {
 		if err := os.RemoveAll(s.uploadDir(id)); err != nil {

@@ -10,8 +10,7 @@ import (
 // UploadMode is how a Store keeps the bytes of an unfinished upload.
 type UploadMode uint8
 
-// Upload modes. The value 3 is kept for a multipart mode (S3 parts
-// completed into the content key), which is not built yet.
+// Upload modes.
 const (
 	// ModeFile appends in place to one file, uploads/{id}/data, which
 	// FinishUpload renames to the content's file: a Store that knows its
@@ -21,6 +20,13 @@ const (
 	// uploads/{id}/c-{offset as 16 hex digits}, which FinishUpload copies
 	// in order into the content key: any bucket.
 	ModeChunks UploadMode = 2
+	// ModeMultipart uploads the bytes as the parts of one multipart
+	// upload of the content key, and keeps the bytes after the last part
+	// (fewer than the server's least part size) in a tail object,
+	// uploads/{id}/tail-{random}; FinishUpload uploads the tail as the
+	// last part and completes the upload, with no copy: a Store whose
+	// bucket's Multipart is a MultipartWriter (S3 with storage/s3uploads).
+	ModeMultipart UploadMode = 3
 )
 
 // String returns the mode's name.
@@ -30,6 +36,8 @@ func (m UploadMode) String() string {
 		return "file"
 	case ModeChunks:
 		return "chunks"
+	case ModeMultipart:
+		return "multipart"
 	}
 	return fmt.Sprintf("UploadMode(%d)", uint8(m))
 }
@@ -45,9 +53,38 @@ type UploadState struct {
 	Size int64
 	// Chunks are the chunk objects of ModeChunks in order: the first at
 	// offset 0, each after the one before, their sizes adding up to Size.
-	// Nil in ModeFile.
+	// Nil in the other modes.
 	Chunks []Chunk
+	// MultipartID is the ID of a ModeMultipart upload's multipart upload,
+	// started with its first part: "" while it has none.
+	MultipartID string
+	// Parts are a ModeMultipart upload's parts, in ascending Number: the
+	// bytes from offset 0 up to the tail. Parts uploaded past the state
+	// (an append whose result was not saved) are not among them, and
+	// FinishUpload drops them.
+	Parts []Part
+	// NextPart is the number of the next part a ModeMultipart append
+	// uploads; 0 means 1.
+	NextPart int32
+	// Tail is a ModeMultipart upload's object holding the bytes after
+	// its last part, nil when there are none.
+	Tail *Tail
 }
+
+// Tail is the object of a ModeMultipart upload holding the bytes after
+// its last part. Each append that leaves bytes after its last part writes
+// a new one, under a fresh name, so the tail a saved state names is never
+// written over.
+type Tail struct {
+	// Name is the object's key under UploadPrefix(id): "tail-" and
+	// random hex digits.
+	Name string
+	// Size is the object's length in bytes, more than zero.
+	Size int64
+}
+
+// Key is the tail's key in the upload with the ID.
+func (t *Tail) Key(id string) string { return UploadPrefix(id) + t.Name }
 
 // Chunk is one object of a ModeChunks upload.
 type Chunk struct {
@@ -61,14 +98,23 @@ type Chunk struct {
 // Key is the chunk's key in the upload with the ID.
 func (c Chunk) Key(id string) string { return chunkKey(id, c.Offset) }
 
-// uploadStateVersion is the first byte of a marshaled UploadState.
-const uploadStateVersion = 1
+// uploadStateVersion is the first byte of a marshaled UploadState of
+// ModeFile or ModeChunks; multipartStateVersion that of one of
+// ModeMultipart, whose encoding goes on with its own fields. Both are
+// read; a state of the older modes is written as before.
+const (
+	uploadStateVersion    = 1
+	multipartStateVersion = 2
+)
 
 // MarshalBinary encodes the state compactly: a version byte, the mode,
 // the size and the chunk sizes as varints (offsets follow from them).
 func (st *UploadState) MarshalBinary() ([]byte, error) {
 	if err := st.check(); err != nil {
 		return nil, err
+	}
+	if st.Mode == ModeMultipart {
+		return st.marshalMultipart(), nil
 	}
 	b := make([]byte, 0, 2+binary.MaxVarintLen64*(2+len(st.Chunks)))
 	b = append(b, uploadStateVersion, byte(st.Mode))
@@ -87,10 +133,16 @@ func (st *UploadState) UnmarshalBinary(b []byte) error {
 	if len(b) < 2 {
 		return bad("too short")
 	}
+	if b[0] == multipartStateVersion {
+		return st.unmarshalMultipart(b)
+	}
 	if b[0] != uploadStateVersion {
 		return bad(fmt.Sprintf("version %d", b[0]))
 	}
 	out := UploadState{Mode: UploadMode(b[1])}
+	if out.Mode == ModeMultipart {
+		return bad("a multipart state in version 1")
+	}
 	b = b[2:]
 	next := func() (int64, bool) {
 		v, n := binary.Uvarint(b)
@@ -141,6 +193,11 @@ func (st *UploadState) check() error {
 		if len(st.Chunks) > 0 {
 			return fmt.Errorf("%w: chunks in file mode", ErrUploadState)
 		}
+		if st.MultipartID != "" || len(st.Parts) > 0 || st.NextPart != 0 || st.Tail != nil {
+			return fmt.Errorf("%w: multipart fields in %v mode", ErrUploadState, st.Mode)
+		}
+	case ModeMultipart:
+		return st.checkMultipart()
 	case ModeChunks:
 		var off int64
 		for _, c := range st.Chunks {
@@ -151,6 +208,9 @@ func (st *UploadState) check() error {
 		}
 		if off != st.Size {
 			return fmt.Errorf("%w: chunks hold %d bytes of %d", ErrUploadState, off, st.Size)
+		}
+		if st.MultipartID != "" || len(st.Parts) > 0 || st.NextPart != 0 || st.Tail != nil {
+			return fmt.Errorf("%w: multipart fields in %v mode", ErrUploadState, st.Mode)
 		}
 	default:
 		return fmt.Errorf("%w: mode %v", ErrUploadState, st.Mode)

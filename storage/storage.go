@@ -70,6 +70,9 @@ type Store struct {
 	// registered openers are asked (findMultipart).
 	multipart    Multipart
 	multipartSet bool
+	// parts bounds the part buffers of ModeMultipart appends
+	// (PartBuffers); shared by the Stores WithCallTimeout makes.
+	parts *partPool
 }
 
 // Bucket returns the underlying bucket.

@@ -124,8 +124,11 @@ func (s *Store) checkUpload(id string, st *UploadState) error {
 	if err := st.check(); err != nil {
 		return err
 	}
-	if st.Mode != s.UploadMode() {
-		return fmt.Errorf("%w: a %v upload on a Store that writes %v uploads", ErrUploadState, st.Mode, s.UploadMode())
+	// A Store that writes multipart uploads still takes the chunks of
+	// one begun before it did (an S3 Store before storage/s3uploads
+	// wrote them).
+	if mode := s.UploadMode(); st.Mode != mode && (st.Mode != ModeChunks || mode != ModeMultipart) {
+		return fmt.Errorf("%w: a %v upload on a Store that writes %v uploads", ErrUploadState, st.Mode, mode)
 	}
 	return nil
 }

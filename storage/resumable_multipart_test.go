@@ -454,3 +454,65 @@ func TestMultipartPartBuffers(t *testing.T) {
 	require.NoError(t, s.DiscardUpload(context.Background(), other, res.State))
 	assert.Empty(t, fake.pending())
 }
+
+// A ModeMultipart state marshals with all its fields (version 2) and back;
+// malformed ones fail, and version 1 (file and chunks) is written as
+// before.
+func TestMultipartStateMarshal(t *testing.T) {
+	st := &storage.UploadState{
+		Mode: storage.ModeMultipart, Size: 10<<20 + 3, MultipartID: "up-1",
+		Parts: []storage.Part{
+			{Number: 1, Size: 5 << 20, ETag: `"a"`, CRC32: "AAAAAA=="},
+			{Number: 3, Size: 5 << 20, ETag: `"b"`},
+		},
+		NextPart: 4, Tail: &storage.Tail{Name: "tail-0011223344556677", Size: 3},
+	}
+	b, err := st.MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, byte(2), b[0])
+	saved(t, st)
+	saved(t, &storage.UploadState{Mode: storage.ModeMultipart, Size: 3, Tail: &storage.Tail{Name: "tail-x", Size: 3}})
+	saved(t, &storage.UploadState{Mode: storage.ModeMultipart})
+	var out storage.UploadState
+	for i := 1; i < len(b); i++ {
+		assert.ErrorIs(t, out.UnmarshalBinary(b[:i]), storage.ErrUploadState, "cut at %d", i)
+	}
+	assert.ErrorIs(t, out.UnmarshalBinary(append(b, 0)), storage.ErrUploadState, "trailing byte")
+	assert.ErrorIs(t, out.UnmarshalBinary([]byte{1, 3, 0, 0}), storage.ErrUploadState, "multipart in version 1")
+	for _, bad := range []storage.UploadState{
+		{Mode: storage.ModeMultipart, Size: 3, Tail: &storage.Tail{Name: "x", Size: 3}},
+		{Mode: storage.ModeMultipart, Size: 3, Tail: &storage.Tail{Name: "tail-../x/y", Size: 3}},
+		{Mode: storage.ModeMultipart, Size: 4, Tail: &storage.Tail{Name: "tail-x", Size: 3}},
+		{Mode: storage.ModeMultipart, Size: 5, Parts: []storage.Part{{Number: 1, Size: 5, ETag: "e"}}, NextPart: 2},
+		{Mode: storage.ModeMultipart, Size: 5, MultipartID: "u", Parts: []storage.Part{{Number: 1, Size: 5, ETag: "e"}}, NextPart: 1},
+		{Mode: storage.ModeMultipart, Size: 5, MultipartID: "u", Parts: []storage.Part{{Number: 1, Size: 5}}, NextPart: 2},
+		{Mode: storage.ModeChunks, MultipartID: "u"},
+		{Mode: storage.ModeFile, Tail: &storage.Tail{Name: "tail-x", Size: 3}},
+	} {
+		_, err := bad.MarshalBinary()
+		assert.ErrorIs(t, err, storage.ErrUploadState, "%+v", bad)
+	}
+	b, err = (&storage.UploadState{Mode: storage.ModeChunks, Size: 5, Chunks: []storage.Chunk{{0, 2}, {2, 3}}}).MarshalBinary()
+	require.NoError(t, err)
+	assert.Equal(t, []byte{1, 2, 5, 2, 2, 3}, b, "version 1 unchanged")
+}
+
+// A Store that writes multipart uploads goes on with one begun in chunks
+// mode (before its bucket's Multipart could write), to its end.
+func TestMultipartStoreTakesChunks(t *testing.T) {
+	b := memblob.OpenBucket(nil)
+	fake := newFakeMultipart(b, storage.MultipartLimits{MinPartSize: 5 << 20, MaxPartSize: 5 << 30, MaxParts: 10_000}, true)
+	old := storage.New(b, storage.WithMultipart(nil))
+	s := storage.New(b, storage.WithMultipart(fake))
+	content := randomBytes(25, 7*mib)
+	a := begin(t, old)
+	require.Equal(t, storage.ModeChunks, a.st.Mode)
+	a.append(content[:mib])
+	a.s = s
+	a.append(content[mib:])
+	assert.Equal(t, storage.ModeChunks, a.st.Mode)
+	a.finish()
+	assert.True(t, bytes.Equal(content, readContent(t, s)))
+	assert.Empty(t, keysUnder(t, testBucket{Bucket: b}))
+	assert.Empty(t, fake.pending())
+}

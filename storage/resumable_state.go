@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // The state of an unfinished upload, and its marshaling.
@@ -226,4 +227,113 @@ func (st *UploadState) with(n int64) *UploadState {
 		next.Chunks = append(next.Chunks, Chunk{Offset: st.Size, Size: n})
 	}
 	return next
+}
+
+// checkMultipart reports whether a ModeMultipart state is well formed.
+func (st *UploadState) checkMultipart() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrUploadState, fmt.Sprintf(format, a...))
+	}
+	if len(st.Chunks) > 0 {
+		return bad("chunks in multipart mode")
+	}
+	if (st.MultipartID == "") != (len(st.Parts) == 0) {
+		return bad("a multipart upload ID without parts, or parts without one")
+	}
+	var sum int64
+	last := int32(0)
+	for _, p := range st.Parts {
+		if p.Number <= last || p.Size <= 0 || p.ETag == "" {
+			return bad("part %d of %d bytes after part %d", p.Number, p.Size, last)
+		}
+		last = p.Number
+		sum += p.Size
+	}
+	if st.NextPart < 0 || (len(st.Parts) > 0 && st.NextPart <= last) {
+		return bad("next part %d after part %d", st.NextPart, last)
+	}
+	if t := st.Tail; t != nil {
+		if t.Size <= 0 || !strings.HasPrefix(t.Name, "tail-") || strings.ContainsAny(t.Name, "/\\\x00") {
+			return bad("tail %q of %d bytes", t.Name, t.Size)
+		}
+		sum += t.Size
+	}
+	if sum != st.Size {
+		return bad("parts and tail hold %d bytes of %d", sum, st.Size)
+	}
+	return nil
+}
+
+// marshalMultipart encodes a ModeMultipart state: the version byte, the
+// mode, the size, the multipart upload's ID, the next part's number, the
+// parts (number, size, ETag, CRC32) and the tail (size, then name if
+// any), numbers as varints and strings prefixed by their length.
+func (st *UploadState) marshalMultipart() []byte {
+	str := func(b []byte, s string) []byte { return append(binary.AppendUvarint(b, uint64(len(s))), s...) }
+	b := []byte{multipartStateVersion, byte(ModeMultipart)}
+	b = binary.AppendUvarint(b, uint64(st.Size))
+	b = str(b, st.MultipartID)
+	b = binary.AppendUvarint(b, uint64(st.NextPart))
+	b = binary.AppendUvarint(b, uint64(len(st.Parts)))
+	for _, p := range st.Parts {
+		b = binary.AppendUvarint(b, uint64(p.Number))
+		b = binary.AppendUvarint(b, uint64(p.Size))
+		b = str(b, p.ETag)
+		b = str(b, p.CRC32)
+	}
+	if st.Tail == nil {
+		return binary.AppendUvarint(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(st.Tail.Size))
+	return str(b, st.Tail.Name)
+}
+
+// unmarshalMultipart decodes what marshalMultipart encoded.
+func (st *UploadState) unmarshalMultipart(b []byte) error {
+	bad := fmt.Errorf("%w: malformed multipart state", ErrUploadState)
+	if len(b) < 2 || b[1] != byte(ModeMultipart) {
+		return bad
+	}
+	b = b[2:]
+	ok := true
+	num := func(limit uint64) uint64 {
+		v, n := binary.Uvarint(b)
+		if n <= 0 || v > limit {
+			ok = false
+			return 0
+		}
+		b = b[n:]
+		return v
+	}
+	str := func() string {
+		n := num(uint64(len(b)))
+		if !ok || n > uint64(len(b)) {
+			ok = false
+			return ""
+		}
+		s := string(b[:n])
+		b = b[n:]
+		return s
+	}
+	out := UploadState{Mode: ModeMultipart}
+	out.Size = int64(num(1 << 62))
+	out.MultipartID = str()
+	out.NextPart = int32(num(1<<31 - 1))
+	count := num(uint64(len(b)))
+	for i := uint64(0); ok && i < count; i++ {
+		p := Part{Number: int32(num(1<<31 - 1)), Size: int64(num(1 << 62))}
+		p.ETag, p.CRC32 = str(), str()
+		out.Parts = append(out.Parts, p)
+	}
+	if tail := int64(num(1 << 62)); ok && tail > 0 {
+		out.Tail = &Tail{Size: tail, Name: str()}
+	}
+	if !ok || len(b) != 0 {
+		return bad
+	}
+	if err := out.check(); err != nil {
+		return err
+	}
+	*st = out
+	return nil
 }

@@ -30,8 +30,9 @@ const defaultPartBuffers = 8
 // PartBuffers bounds the memory of the Store's ModeMultipart appends: at
 // most n part buffers (of AppendOptions.PartSize, 8 MiB by default) are
 // held at once by all of them, and an append that finds none free waits
-// for one (its client's bytes wait in TCP). An append holds one buffer,
-// and FinishUpload one for the tail, whatever the upload's size. The
+// for one (its client's bytes wait in TCP). An append holds two buffers
+// at most (one uploading, one filling), and FinishUpload one for the
+// tail, whatever the upload's size. The
 // default is 8; n < 1 means 1.
 func PartBuffers(n int) Option {
 	return func(s *Store) { s.parts = newPartPool(max(n, 1)) }
@@ -82,8 +83,9 @@ func (s *Store) multipartWriter() MultipartWriter {
 
 // appendMultipart is Append in ModeMultipart. It reads st's tail back
 // (hashed already: its bytes do not go through the pipeline) into a part
-// buffer, fills it from r, and uploads each full buffer as a part; what is
-// left at the end becomes a part if it is large enough, else a new tail.
+// buffer, fills it from r, and uploads each full buffer as a part while
+// it fills the next; what is left at the end becomes a part if it is large
+// enough, else a new tail.
 // It returns the new state (st when no byte came), the cause of a cut kept
 // under cfg.keep, and a failure, after which nothing it wrote is part of
 // any state (a multipart upload it started is aborted).
@@ -103,7 +105,11 @@ func (s *Store) appendMultipart(ctx context.Context, id string, st *UploadState,
 	if err != nil {
 		return nil, nil, err
 	}
-	defer s.parts.put(buf)
+	defer func() {
+		if buf != nil {
+			s.parts.put(buf)
+		}
+	}()
 	fill := 0
 	if st.Tail != nil {
 		if err := s.readTail(ctx, id, st.Tail, buf[:st.Tail.Size]); err != nil {
@@ -120,7 +126,26 @@ func (s *Store) appendMultipart(ctx context.Context, id string, st *UploadState,
 			s.abortMultipart(ctx, m, w.key, w.uploadID)
 		}
 	}()
+	// A full buffer uploads on a goroutine while the next one fills, one
+	// at a time; the goroutine gives its buffer back to the pool. settle
+	// waits for it.
+	var inflight chan error
+	settle := func() error {
+		if inflight == nil {
+			return nil
+		}
+		err := <-inflight
+		inflight = nil
+		return err
+	}
+	defer func() { _ = settle() }() // before the abort above
 	for {
+		if buf == nil {
+			// u.wctx: once ctx is done, what was read may still be kept.
+			if buf, err = s.parts.get(u.wctx, int(size)); err != nil {
+				return nil, nil, err
+			}
+		}
 		k, rerr := io.ReadFull(u, buf[fill:])
 		u.wd.disarm() // the waits on the bucket are bounded by s.call
 		fill += k
@@ -130,10 +155,19 @@ func (s *Store) appendMultipart(ctx context.Context, id string, st *UploadState,
 		if rerr != nil {
 			return nil, nil, rerr
 		}
-		if err := w.upload(buf[:fill]); err != nil {
+		if err := settle(); err != nil {
 			return nil, nil, err
 		}
-		fill = 0
+		full, done := buf, make(chan error, 1)
+		go func() {
+			err := w.upload(full)
+			s.parts.put(full)
+			done <- err
+		}()
+		inflight, buf, fill = done, nil, 0
+	}
+	if err := settle(); err != nil {
+		return nil, nil, err
 	}
 	if u.res.Size == 0 {
 		return st, u.cut, nil

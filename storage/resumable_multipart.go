@@ -119,8 +119,9 @@ func (s *Store) appendMultipart(ctx context.Context, id string, st *UploadState,
 	}
 	u := newUpload(ctx, r, cfg, s.timeout)
 	defer u.release()
-	w := &partWriter{s: s, m: m, lim: lim, ctx: u.wctx, key: ContentKey(id), uploadID: st.MultipartID,
-		number: max(st.NextPart, 1), contentType: o.ContentType}
+	// The last part number is kept for the tail FinishUpload uploads.
+	w := &partWriter{s: s, m: m, maxNumber: lim.MaxParts - 1, ctx: u.wctx, key: ContentKey(id),
+		uploadID: st.MultipartID, number: max(st.NextPart, 1), contentType: o.ContentType}
 	defer func() {
 		if err != nil && st.MultipartID == "" && w.uploadID != "" {
 			s.abortMultipart(ctx, m, w.key, w.uploadID)
@@ -195,7 +196,7 @@ func (s *Store) appendMultipart(ctx context.Context, id string, st *UploadState,
 type partWriter struct {
 	s           *Store
 	m           MultipartWriter
-	lim         MultipartLimits
+	maxNumber   int32 // the highest part number it may upload
 	ctx         context.Context
 	key         string
 	uploadID    string
@@ -206,8 +207,8 @@ type partWriter struct {
 
 // upload uploads p as the next part.
 func (w *partWriter) upload(p []byte) error {
-	if w.number > w.lim.MaxParts {
-		return fmt.Errorf("%w: more than %d parts", ErrTooLarge, w.lim.MaxParts)
+	if w.number > w.maxNumber {
+		return fmt.Errorf("%w: more than %d parts", ErrTooLarge, w.maxNumber)
 	}
 	if w.uploadID == "" {
 		ct := w.contentType
@@ -339,7 +340,7 @@ func (s *Store) finishMultipart(ctx context.Context, id string, st *UploadState,
 	m := s.multipartWriter()
 	parts := st.Parts
 	if tail != nil {
-		w := &partWriter{s: s, m: m, lim: m.Limits(), ctx: ctx, key: key, uploadID: st.MultipartID, number: max(st.NextPart, 1)}
+		w := &partWriter{s: s, m: m, maxNumber: m.Limits().MaxParts, ctx: ctx, key: key, uploadID: st.MultipartID, number: max(st.NextPart, 1)}
 		if err := w.upload(tail); err != nil {
 			return err
 		}

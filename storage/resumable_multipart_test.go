@@ -516,3 +516,21 @@ func TestMultipartStoreTakesChunks(t *testing.T) {
 	assert.Empty(t, keysUnder(t, testBucket{Bucket: b}))
 	assert.Empty(t, fake.pending())
 }
+
+// Parts past MaxParts fail the append with ErrTooLarge, leaving the
+// last number for the tail FinishUpload uploads.
+func TestMultipartMaxParts(t *testing.T) {
+	b := memblob.OpenBucket(nil)
+	fake := newFakeMultipart(b, storage.MultipartLimits{MinPartSize: 1 << 10, MaxPartSize: 1 << 10, MaxParts: 3}, true)
+	s := storage.New(b, storage.WithMultipart(fake))
+	content := randomBytes(26, 3<<10)
+	a := begin(t, s)
+	_, err := s.Append(context.Background(), id, a.st, bytes.NewReader(content), a.opts())
+	require.ErrorIs(t, err, storage.ErrTooLarge)
+	assert.Empty(t, fake.pending(), "the upload it started is aborted")
+	a.append(content[:2<<10+100])
+	assert.Len(t, a.st.Parts, 2)
+	a.finish()
+	assert.True(t, bytes.Equal(content[:2<<10+100], readContent(t, s)))
+	assert.Empty(t, fake.pending())
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"sync"
 	"time"
@@ -116,3 +117,51 @@ func (s *Store) AbortUpload(ctx context.Context, up PendingUpload) error {
 }
 
 var errNoMultipart = errors.New("the bucket has no multipart uploads")
+
+// MultipartWriter is an optional capability of a Multipart, found by a
+// type assertion: it writes one multipart upload across requests and
+// processes, which a ModeMultipart upload needs (see UploadMode). Package
+// storage/s3uploads has the one for S3 buckets.
+//
+// Keys are the bucket's, as blob.Bucket names them.
+type MultipartWriter interface {
+	Multipart
+	// Create starts a multipart upload of key, whose object will have the
+	// content type, and returns its ID.
+	Create(ctx context.Context, key, contentType string) (uploadID string, err error)
+	// UploadPart uploads size bytes of body as the part with the number
+	// (1 to Limits().MaxParts). body is seekable so that a retry can
+	// read it again. Uploading a number again replaces that part.
+	UploadPart(ctx context.Context, key, uploadID string, number int32, body io.ReadSeeker, size int64) (Part, error)
+	// Complete makes key hold the parts' bytes in order and ends the
+	// upload; parts uploaded but not listed are dropped by the server.
+	// Repeating the Complete of an upload already completed is no error.
+	Complete(ctx context.Context, key, uploadID string, parts []Part) error
+	// Limits returns the server's bounds on parts.
+	Limits() MultipartLimits
+}
+
+// Part is one uploaded part of a multipart upload.
+type Part struct {
+	// Number is the part's number, from 1.
+	Number int32
+	// Size is the part's length in bytes.
+	Size int64
+	// ETag is what the server returned for the part, which Complete
+	// hands back: a part replaced by another writer meanwhile fails the
+	// Complete instead of slipping in.
+	ETag string
+	// CRC32 is the part's CRC32 checksum (base64) when the server
+	// returned one; Complete hands it back too.
+	CRC32 string
+}
+
+// MultipartLimits are a server's bounds on the parts of a multipart
+// upload.
+type MultipartLimits struct {
+	// MinPartSize is the least size of every part but the last; MaxPartSize
+	// the most of any.
+	MinPartSize, MaxPartSize int64
+	// MaxParts is the highest part number.
+	MaxParts int32
+}

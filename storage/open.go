@@ -46,7 +46,7 @@ func FileDir(dir string) Option {
 // Writes need no option: WriteContent works the same way for every driver
 // (see there).
 func New(b *blob.Bucket, opts ...Option) *Store {
-	s := &Store{bucket: b}
+	s := &Store{bucket: b, parts: newPartPool(defaultPartBuffers)}
 	for _, o := range opts {
 		o(s)
 	}

@@ -33,167 +33,6 @@ var (
 // upload with the ID are kept.
 func UploadPrefix(id string) string { return UploadsPrefix + id + "/" }
 
-// UploadMode is how a Store keeps the bytes of an unfinished upload.
-type UploadMode uint8
-
-// Upload modes. The value 3 is kept for a multipart mode (S3 parts
-// completed into the content key), which is not built yet.
-const (
-	// ModeFile appends in place to one file, uploads/{id}/data, which
-	// FinishUpload renames to the content's file: a Store that knows its
-	// bucket's directory (FileDir, or Open of a file:// URL).
-	ModeFile UploadMode = 1
-	// ModeChunks writes each append to an object of its own,
-	// uploads/{id}/c-{offset as 16 hex digits}, which FinishUpload copies
-	// in order into the content key: any bucket.
-	ModeChunks UploadMode = 2
-)
-
-// String returns the mode's name.
-func (m UploadMode) String() string {
-	switch m {
-	case ModeFile:
-		return "file"
-	case ModeChunks:
-		return "chunks"
-	}
-	return fmt.Sprintf("UploadMode(%d)", uint8(m))
-}
-
-// UploadState says where the bytes of an unfinished upload are. The Store
-// makes it (BeginUpload, Append); the caller keeps it, marshaled with
-// MarshalBinary, beside the rest of the upload's state, and hands it back
-// to the next call. A state the Store returned is never changed by it.
-type UploadState struct {
-	// Mode is how the bytes are kept.
-	Mode UploadMode
-	// Size is how many bytes the state describes.
-	Size int64
-	// Chunks are the chunk objects of ModeChunks in order: the first at
-	// offset 0, each after the one before, their sizes adding up to Size.
-	// Nil in ModeFile.
-	Chunks []Chunk
-}
-
-// Chunk is one object of a ModeChunks upload.
-type Chunk struct {
-	// Offset is where the chunk's bytes start in the upload; the key is
-	// made from it (chunkKey).
-	Offset int64
-	// Size is the chunk's length in bytes, more than zero.
-	Size int64
-}
-
-// Key is the chunk's key in the upload with the ID.
-func (c Chunk) Key(id string) string { return chunkKey(id, c.Offset) }
-
-// uploadStateVersion is the first byte of a marshaled UploadState.
-const uploadStateVersion = 1
-
-// MarshalBinary encodes the state compactly: a version byte, the mode,
-// the size and the chunk sizes as varints (offsets follow from them).
-func (st *UploadState) MarshalBinary() ([]byte, error) {
-	if err := st.check(); err != nil {
-		return nil, err
-	}
-	b := make([]byte, 0, 2+binary.MaxVarintLen64*(2+len(st.Chunks)))
-	b = append(b, uploadStateVersion, byte(st.Mode))
-	b = binary.AppendUvarint(b, uint64(st.Size))
-	b = binary.AppendUvarint(b, uint64(len(st.Chunks)))
-	for _, c := range st.Chunks {
-		b = binary.AppendUvarint(b, uint64(c.Size))
-	}
-	return b, nil
-}
-
-// UnmarshalBinary decodes a state MarshalBinary encoded. Anything else,
-// another version included, is an error wrapping ErrUploadState.
-func (st *UploadState) UnmarshalBinary(b []byte) error {
-	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrUploadState, what) }
-	if len(b) < 2 {
-		return bad("too short")
-	}
-	if b[0] != uploadStateVersion {
-		return bad(fmt.Sprintf("version %d", b[0]))
-	}
-	out := UploadState{Mode: UploadMode(b[1])}
-	b = b[2:]
-	next := func() (int64, bool) {
-		v, n := binary.Uvarint(b)
-		if n <= 0 || v > 1<<62 {
-			return 0, false
-		}
-		b = b[n:]
-		return int64(v), true
-	}
-	size, ok := next()
-	count, ok2 := next()
-	if !ok || !ok2 || count > int64(len(b)) {
-		return bad("malformed")
-	}
-	out.Size = size
-	if count > 0 {
-		out.Chunks = make([]Chunk, count)
-	}
-	var off int64
-	for i := range out.Chunks {
-		n, ok := next()
-		if !ok {
-			return bad("malformed chunk")
-		}
-		out.Chunks[i] = Chunk{Offset: off, Size: n}
-		off += n
-	}
-	if len(b) != 0 {
-		return bad("trailing bytes")
-	}
-	if err := out.check(); err != nil {
-		return err
-	}
-	*st = out
-	return nil
-}
-
-// check reports whether st is well formed.
-func (st *UploadState) check() error {
-	if st == nil {
-		return fmt.Errorf("%w: nil", ErrUploadState)
-	}
-	if st.Size < 0 {
-		return fmt.Errorf("%w: negative size", ErrUploadState)
-	}
-	switch st.Mode {
-	case ModeFile:
-		if len(st.Chunks) > 0 {
-			return fmt.Errorf("%w: chunks in file mode", ErrUploadState)
-		}
-	case ModeChunks:
-		var off int64
-		for _, c := range st.Chunks {
-			if c.Offset != off || c.Size <= 0 {
-				return fmt.Errorf("%w: chunk at %d of %d bytes, want one at %d", ErrUploadState, c.Offset, c.Size, off)
-			}
-			off += c.Size
-		}
-		if off != st.Size {
-			return fmt.Errorf("%w: chunks hold %d bytes of %d", ErrUploadState, off, st.Size)
-		}
-	default:
-		return fmt.Errorf("%w: mode %v", ErrUploadState, st.Mode)
-	}
-	return nil
-}
-
-// with returns a copy of st grown by n bytes (in chunks mode, one chunk).
-func (st *UploadState) with(n int64) *UploadState {
-	next := &UploadState{Mode: st.Mode, Size: st.Size + n}
-	if st.Mode == ModeChunks {
-		next.Chunks = append(make([]Chunk, 0, len(st.Chunks)+1), st.Chunks...)
-		next.Chunks = append(next.Chunks, Chunk{Offset: st.Size, Size: n})
-	}
-	return next
-}
-
 // AppendOptions tunes one Append. The zero value (or nil) appends with
 // no size limit to a new upload, with no MD5.
 type AppendOptions struct {
@@ -221,6 +60,15 @@ type AppendOptions struct {
 	// failure as the error. Without it (and on any other failure) the
 	// append leaves the state's bytes as they were.
 	KeepPrefix bool
+	// ContentType is the content's type, in ModeMultipart: the multipart
+	// upload started by the append that uploads the first part records
+	// it (application/octet-stream when empty). Other modes, and an
+	// upload that ends with no part, take FinishOptions.ContentType.
+	ContentType string
+	// PartSize is the size of a ModeMultipart part (and of its buffer:
+	// see PartBuffers), bounded by the bucket's MultipartLimits; 8 MiB
+	// when not positive.
+	PartSize int64
 }
 
 // AppendResult is what an Append made durable.
@@ -246,10 +94,15 @@ func checkUploadID(id string) error {
 }
 
 // UploadMode is the mode in which the Store keeps new uploads: ModeFile
-// when it knows its bucket's directory, else ModeChunks.
+// when it knows its bucket's directory, ModeMultipart when its bucket's
+// Multipart (WithMultipart, or the registered openers') is a
+// MultipartWriter, else ModeChunks.
 func (s *Store) UploadMode() UploadMode {
 	if s.dir != "" {
 		return ModeFile
+	}
+	if s.multipartWriter() != nil {
+		return ModeMultipart
 	}
 	return ModeChunks
 }
@@ -271,8 +124,11 @@ func (s *Store) checkUpload(id string, st *UploadState) error {
 	if err := st.check(); err != nil {
 		return err
 	}
-	if st.Mode != s.UploadMode() {
-		return fmt.Errorf("%w: a %v upload on a Store that writes %v uploads", ErrUploadState, st.Mode, s.UploadMode())
+	// A Store that writes multipart uploads still takes the chunks of
+	// one begun before it did (an S3 Store before storage/s3uploads
+	// wrote them).
+	if mode := s.UploadMode(); st.Mode != mode && (st.Mode != ModeChunks || mode != ModeMultipart) {
+		return fmt.Errorf("%w: a %v upload on a Store that writes %v uploads", ErrUploadState, st.Mode, mode)
 	}
 	return nil
 }
@@ -288,7 +144,12 @@ func (s *Store) checkUpload(id string, st *UploadState) error {
 // off bytes past st.Size (left by an append whose result was not saved); a
 // file shorter than st.Size fails with ErrUploadLost. In ModeChunks it
 // writes one new object, uploads/{id}/c-{offset}; an append of no bytes
-// writes none.
+// writes none. In ModeMultipart it reads the tail back (its bytes are not
+// hashed again), uploads each full part buffer (o.PartSize) as the next
+// part of the content key's multipart upload, started with the first
+// part, and writes what is left after the last part as a new tail object
+// (or a part, when it is large enough); tails of earlier states are
+// deleted by the next append.
 //
 // On error the result is st with o's hash states, and nothing past st is
 // left, except with o.KeepPrefix after a failure of r or the end of ctx:
@@ -315,9 +176,14 @@ func (s *Store) Append(ctx context.Context, id string, st *UploadState, r io.Rea
 	}
 	var n int64
 	var cut error
+	var next *UploadState
 	switch st.Mode {
 	case ModeFile:
 		n, cut, err = s.appendFile(ctx, id, st, r, cfg)
+	case ModeMultipart:
+		if next, cut, err = s.appendMultipart(ctx, id, st, r, cfg, o); err == nil {
+			n = next.Size - st.Size
+		}
 	default:
 		n, cut, err = s.appendChunk(ctx, id, st, r, cfg)
 	}
@@ -327,7 +193,10 @@ func (s *Store) Append(ctx context.Context, id string, st *UploadState, r io.Rea
 	if n == 0 {
 		return kept, cut
 	}
-	res := AppendResult{State: st.with(n), N: n}
+	if next == nil {
+		next = st.with(n)
+	}
+	res := AppendResult{State: next, N: n}
 	if res.Hash, err = marshalHash(cfg.sha256); err == nil && o.MD5 {
 		res.MD5Hash, err = marshalHash(cfg.md5h)
 	}
@@ -384,6 +253,9 @@ func (s *Store) Rollback(ctx context.Context, id string, kept *UploadState, res 
 	if err := s.checkUpload(id, res.State); err != nil {
 		return err
 	}
+	if kept.Mode == ModeMultipart {
+		return s.rollbackMultipart(ctx, id, kept, res.State)
+	}
 	if kept.Mode == ModeFile {
 		if err := truncateTo(s.dataFile(id), kept.Size); err != nil {
 			return wrap(err, "roll back %s", id)
@@ -406,19 +278,25 @@ type FinishOptions struct {
 	// ModeChunks the copy into the content key is checked against it
 	// before it is committed: chunks changed since they were written fail
 	// with ErrUploadLost. Nil skips the check. ModeFile moves the file
-	// Append wrote and hashed, and reads no byte again.
+	// Append wrote and hashed, and ModeMultipart completes the parts
+	// Append uploaded and hashed (the server checks each part's ETag):
+	// neither reads a byte again.
 	Hash []byte
 	// ContentType is recorded with the content in ModeChunks, where the
-	// driver supports it. ModeFile records none: fileblob reports
-	// application/octet-stream for it (as for any blob of a bucket opened
-	// with metadata=skip).
+	// driver supports it, and in ModeMultipart for an upload that has no
+	// part (one with parts has AppendOptions.ContentType). ModeFile
+	// records none: fileblob reports application/octet-stream for it (as
+	// for any blob of a bucket opened with metadata=skip).
 	ContentType string
 }
 
 // FinishUpload makes the bytes st describes the content of the attachment
 // with the ID (ContentKey(id)), then removes every key under
 // UploadPrefix(id). In ModeFile it renames the file, with no copy; in
-// ModeChunks it streams the chunks in order through WriteContent. It is
+// ModeChunks it streams the chunks in order through WriteContent; in
+// ModeMultipart it uploads the tail as the last part and completes the
+// multipart upload, with no copy, or, for an upload that has no part, puts
+// the tail (or nothing) at the content key. It is
 // idempotent: run again after a crash midway, or after it succeeded, it
 // finishes what is left and returns nil once the content holds st.Size
 // bytes and nothing is left under the prefix.
@@ -430,9 +308,12 @@ func (s *Store) FinishUpload(ctx context.Context, id string, st *UploadState, o 
 		return err
 	}
 	var err error
-	if st.Mode == ModeFile {
+	switch st.Mode {
+	case ModeFile:
 		err = s.finishFile(id, st)
-	} else {
+	case ModeMultipart:
+		err = s.finishMultipart(ctx, id, st, o)
+	default:
 		err = s.finishChunks(ctx, id, st, o)
 	}
 	if err != nil {
@@ -447,8 +328,11 @@ func (s *Store) OpenUpload(ctx context.Context, id string, st *UploadState) (io.
 	if err := s.checkUpload(id, st); err != nil {
 		return nil, err
 	}
-	if st.Mode == ModeChunks {
+	switch st.Mode {
+	case ModeChunks:
 		return &chunkReader{ctx: ctx, s: s, id: id, chunks: st.Chunks}, nil
+	case ModeMultipart:
+		return s.openMultipart(ctx, id, st)
 	}
 	f, err := os.Open(s.dataFile(id))
 	if errors.Is(err, fs.ErrNotExist) && st.Size == 0 {
@@ -472,13 +356,21 @@ func (s *Store) OpenUpload(ctx context.Context, id string, st *UploadState) (io.
 }
 
 // DiscardUpload removes every key under UploadPrefix(id): the bytes of an
-// upload that is terminated, expired or failed, or what is left of one. st
-// may be nil (a walk of the bucket finds keys without their state); the
-// modes built so far do not need it. Keys already gone are no error, so a
-// failed DiscardUpload can simply be run again.
+// upload that is terminated, expired or failed, or what is left of one. In
+// ModeMultipart it first aborts st's multipart upload (twice: parts still
+// uploading during an abort may outlive it) and any other pending one of
+// the content key (started by an append whose result was never saved). st
+// may be nil (a walk of the bucket finds keys without their state). Keys
+// and uploads already gone are no error, so a failed DiscardUpload can
+// simply be run again.
 func (s *Store) DiscardUpload(ctx context.Context, id string, st *UploadState) error {
 	if err := checkUploadID(id); err != nil {
 		return err
+	}
+	if s.UploadMode() == ModeMultipart {
+		if err := s.abortUploads(ctx, id, st); err != nil {
+			return err
+		}
 	}
 	if s.dir != "" {
 		if err := os.RemoveAll(s.uploadDir(id)); err != nil {

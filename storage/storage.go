@@ -28,11 +28,19 @@
 // SHA-256 state that the caller saves and hands back, then FinishUpload,
 // which makes the bytes the content, or DiscardUpload. A Store that knows
 // its bucket's directory appends in place to one file and renames it into
-// the content key at the end (ModeFile); any other writes an object per
-// append and copies them into the content key at the end (ModeChunks).
-// Bytes written past a saved state (a crash, a failed checksum) are never
-// read as the upload's: the next Append cuts them off or writes over them,
-// Rollback removes them, and DiscardUpload removes every key of the upload.
+// the content key at the end (ModeFile). A Store whose bucket's Multipart
+// is a MultipartWriter (S3 with storage/s3uploads) uploads the bytes as
+// the parts of one multipart upload of the content key, keeps the bytes
+// after the last part in a small tail object, and completes the upload at
+// the end, with no copy (ModeMultipart); its part buffers come from a
+// pool the Store's appends share (PartBuffers), so memory is bounded per
+// Store, never by an upload's size. Any other writes an object per append
+// and copies them into the content key at the end (ModeChunks). Bytes
+// written past a saved state (a crash, a failed checksum) are never read
+// as the upload's: the next Append cuts them off, writes over them or
+// leaves them out of the parts it completes, Rollback removes them, and
+// DiscardUpload removes every key of the upload and aborts its multipart
+// uploads.
 package storage
 
 import (
@@ -70,6 +78,9 @@ type Store struct {
 	// registered openers are asked (findMultipart).
 	multipart    Multipart
 	multipartSet bool
+	// parts bounds the part buffers of ModeMultipart appends
+	// (PartBuffers); shared by the Stores WithCallTimeout makes.
+	parts *partPool
 }
 
 // Bucket returns the underlying bucket.

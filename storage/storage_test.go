@@ -35,6 +35,9 @@ type testBucket struct {
 	*blob.Bucket
 	dir string         // the directory of a fileblob bucket, else ""
 	s3  *s3test.Bucket // the S3 bucket, else nil
+	// fake is the MultipartWriter of a memblob bucket in multipart mode,
+	// else nil.
+	fake *fakeMultipart
 	// url opens the same bucket with storage.Open, with the options it
 	// was opened with; "" for mem, where every Open is a new bucket.
 	url string
@@ -66,6 +69,9 @@ func buckets() []bucketCase {
 
 // pendingUploads lists the incomplete multipart uploads of an S3 bucket.
 func (tb testBucket) pendingUploads(t *testing.T) []string {
+	if tb.fake != nil {
+		return tb.fake.pending()
+	}
 	if tb.s3 == nil {
 		return nil
 	}

@@ -1,7 +1,9 @@
 // Package s3uploads lists and aborts the incomplete multipart uploads of
 // S3 buckets (gocloud.dev/blob/s3blob) for package storage: what a write
 // cut off by a crash leaves on the server, which no listing of keys shows
-// and which Service.Maintain aborts once stale.
+// and which Service.Maintain aborts once stale. It also writes them
+// (storage.MultipartWriter), for the resumable uploads of
+// storage.ModeMultipart.
 //
 // Import it for its side effect beside the S3 driver:
 //
@@ -19,6 +21,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"strings"
 
@@ -31,6 +34,9 @@ import (
 )
 
 func init() { storage.RegisterMultipart(Open) }
+
+// uploads writes multipart uploads too (storage.MultipartWriter).
+var _ storage.MultipartWriter = (*uploads)(nil)
 
 // Open returns the storage.Multipart of b, or nil when b is not an S3
 // bucket (blob.Bucket.As finds no *s3.Client).
@@ -147,4 +153,84 @@ func (u *uploads) s3Prefix(ctx context.Context, prefix string) (name, full strin
 		return "", "", fmt.Errorf("s3uploads: find the S3 key prefix of %s: the listing request names no bucket or prefix", prefix)
 	}
 	return name, full, nil
+}
+
+// Limits returns S3's bounds on parts.
+func (u *uploads) Limits() storage.MultipartLimits {
+	return storage.MultipartLimits{MinPartSize: 5 << 20, MaxPartSize: 5 << 30, MaxParts: 10_000}
+}
+
+// Create starts a multipart upload of key.
+func (u *uploads) Create(ctx context.Context, key, contentType string) (string, error) {
+	name, full, err := u.s3Prefix(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(name), Key: aws.String(full)}
+	if contentType != "" {
+		in.ContentType = aws.String(contentType)
+	}
+	out, err := u.client.CreateMultipartUpload(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("s3uploads: start the upload of %s: %w", key, err)
+	}
+	if aws.ToString(out.UploadId) == "" {
+		return "", fmt.Errorf("s3uploads: start the upload of %s: the server returned no upload ID", key)
+	}
+	return aws.ToString(out.UploadId), nil
+}
+
+// UploadPart uploads one part; the SDK seeks body back to retry.
+func (u *uploads) UploadPart(ctx context.Context, key, uploadID string, number int32, body io.ReadSeeker, size int64) (storage.Part, error) {
+	name, full, err := u.s3Prefix(ctx, key)
+	if err != nil {
+		return storage.Part{}, err
+	}
+	out, err := u.client.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket: aws.String(name), Key: aws.String(full), UploadId: aws.String(uploadID),
+		PartNumber: aws.Int32(number), Body: body, ContentLength: aws.Int64(size),
+	})
+	if err != nil {
+		return storage.Part{}, fmt.Errorf("s3uploads: upload part %d of %s: %w", number, key, err)
+	}
+	if aws.ToString(out.ETag) == "" {
+		return storage.Part{}, fmt.Errorf("s3uploads: upload part %d of %s: the server returned no ETag", number, key)
+	}
+	return storage.Part{Number: number, Size: size, ETag: aws.ToString(out.ETag), CRC32: aws.ToString(out.ChecksumCRC32)}, nil
+}
+
+// Complete completes the upload with the parts. An upload the server no
+// longer knows whose key exists was completed before: no error.
+func (u *uploads) Complete(ctx context.Context, key, uploadID string, parts []storage.Part) error {
+	name, full, err := u.s3Prefix(ctx, key)
+	if err != nil {
+		return err
+	}
+	done := make([]types.CompletedPart, len(parts))
+	for i, p := range parts {
+		done[i] = types.CompletedPart{PartNumber: aws.Int32(p.Number), ETag: aws.String(p.ETag)}
+		if p.CRC32 != "" {
+			done[i].ChecksumCRC32 = aws.String(p.CRC32)
+		}
+	}
+	_, err = u.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(name), Key: aws.String(full), UploadId: aws.String(uploadID),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: done},
+	})
+	if err != nil && isCode(err, "NoSuchUpload") {
+		_, herr := u.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(name), Key: aws.String(full)})
+		if herr == nil {
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("s3uploads: complete the upload of %s: %w", key, err)
+	}
+	return nil
+}
+
+// isCode reports whether err is the S3 error with the code.
+func isCode(err error, code string) bool {
+	var api interface{ ErrorCode() string }
+	return errors.As(err, &api) && api.ErrorCode() == code
 }

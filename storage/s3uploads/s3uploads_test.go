@@ -1,6 +1,7 @@
 package s3uploads_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -68,4 +69,43 @@ func TestPendingUploadsS3(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, st.AbortUpload(t.Context(), up))
 	}
+}
+
+// The MultipartWriter: parts uploaded in any order of requests, a part
+// replaced, one not listed; Complete makes the object, and again is no
+// error.
+func TestMultipartWriterS3(t *testing.T) {
+	b := s3test.Open(t)
+	m, ok := s3uploads.Open(b.Bucket).(storage.MultipartWriter)
+	require.True(t, ok)
+	lim := m.Limits()
+	require.Equal(t, storage.MultipartLimits{MinPartSize: 5 << 20, MaxPartSize: 5 << 30, MaxParts: 10_000}, lim)
+	ctx := t.Context()
+	const key = "content/0190a000-0000-7000-8000-000000000003"
+	uid, err := m.Create(ctx, key, "video/mp4")
+	require.NoError(t, err)
+	first := bytes.Repeat([]byte("a"), int(lim.MinPartSize))
+	last := []byte("the end")
+	upload := func(n int32, p []byte) storage.Part {
+		part, err := m.UploadPart(ctx, key, uid, n, bytes.NewReader(p), int64(len(p)))
+		require.NoError(t, err)
+		require.Equal(t, n, part.Number)
+		require.Equal(t, int64(len(p)), part.Size)
+		require.NotEmpty(t, part.ETag)
+		return part
+	}
+	upload(1, bytes.Repeat([]byte("x"), int(lim.MinPartSize))) // replaced below
+	p1 := upload(1, first)
+	upload(2, []byte("dropped: never listed"))
+	p3 := upload(3, last)
+	require.Equal(t, []string{key}, b.PendingUploads(t))
+	require.NoError(t, m.Complete(ctx, key, uid, []storage.Part{p1, p3}))
+	require.NoError(t, m.Complete(ctx, key, uid, []storage.Part{p1, p3}), "again")
+	require.Empty(t, b.PendingUploads(t))
+	got, err := b.ReadAll(ctx, key)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(append(first, last...), got))
+	attrs, err := b.Attributes(ctx, key)
+	require.NoError(t, err)
+	require.Equal(t, "video/mp4", attrs.ContentType)
 }

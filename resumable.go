@@ -92,6 +92,7 @@ type OffsetError struct {
 	Expected, Provided int64
 }
 
+// Error says both offsets.
 func (e *OffsetError) Error() string {
 	return fmt.Sprintf("the upload is at offset %d, not %d", e.Expected, e.Provided)
 }
@@ -107,6 +108,7 @@ type LockedError struct {
 	Until time.Time
 }
 
+// Error says another request appends, and until when, if known.
 func (e *LockedError) Error() string {
 	if e.Until.IsZero() {
 		return "another request is appending to the upload"

@@ -475,6 +475,19 @@ func (l *faultLoad) awaitFault(t *testing.T) {
 	}
 }
 
+// awaitAfter lets the load run for a second after the recovery, and
+// longer (up to 20 s) until an upload of the load itself is acknowledged:
+// the load's requests in flight at the restart may still be in the S3
+// client's retries, and its retry quota, spent during the outage, refills
+// over some seconds (answers meanwhile are 503 with Retry-After).
+func (l *faultLoad) awaitAfter() {
+	time.Sleep(time.Second)
+	deadline := time.Now().Add(19 * time.Second)
+	for l.count("after", "POST 201") == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // awaitRecovery sends uploads until one is acknowledged, for at most d.
 func (l *faultLoad) awaitRecovery(t *testing.T, d time.Duration) time.Duration {
 	t.Helper()
@@ -599,7 +612,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	took := load.awaitRecovery(t, 30*time.Second)
 	t.Logf("first upload acknowledged %v after PostgreSQL started again", took.Round(time.Millisecond))
 	load.setPhase("after")
-	time.Sleep(time.Second)
+	load.awaitAfter()
 	load.finish()
 
 	t.Logf("multipart uploads pending before Maintain: %d", len(bucket.PendingUploads(t)))
@@ -685,7 +698,7 @@ func TestFaultVersitygwRestart(t *testing.T) {
 	took := load.awaitRecovery(t, 30*time.Second)
 	t.Logf("first upload acknowledged %v after versitygw started again", took.Round(time.Millisecond))
 	load.setPhase("after")
-	time.Sleep(time.Second)
+	load.awaitAfter()
 	load.finish()
 	var bigStatus int
 	select {

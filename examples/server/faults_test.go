@@ -478,8 +478,9 @@ func (l *faultLoad) awaitFault(t *testing.T) {
 // awaitAfter lets the load run for a second after the recovery, and
 // longer (up to 20 s) until an upload of the load itself is acknowledged:
 // the load's requests in flight at the restart may still be in the S3
-// client's retries, and its retry quota, spent during the outage, refills
-// over some seconds (answers meanwhile are 503 with Retry-After).
+// client's retries and backoff, and the client's retry quota, spent
+// during the outage, comes back only as requests succeed (answers
+// meanwhile are 503 with Retry-After).
 func (l *faultLoad) awaitAfter() {
 	time.Sleep(time.Second)
 	deadline := time.Now().Add(19 * time.Second)

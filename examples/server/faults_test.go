@@ -346,15 +346,9 @@ func newFaultFile(rng *rand.Rand, name string, size int) *crashFile {
 // Retry-After. Anything else, a transport error included (the server
 // itself never goes away here), is bad.
 func (l *faultLoad) record(what string, want int, resp *http.Response, body []byte, err error, took time.Duration) {
-	phase := *l.phase.Load()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if took > l.slow[phase] {
-		l.slow[phase] = took
-	}
-	if l.counts[phase] == nil {
-		l.counts[phase] = map[string]int{}
-	}
+	phase := l.tally(took)
 	if err != nil {
 		l.counts[phase][what+" error"]++
 		if l.killed {
@@ -376,16 +370,22 @@ func (l *faultLoad) record(what string, want int, resp *http.Response, body []by
 // of its Content-Length: allowed while the store is down, since the
 // client can tell the body is incomplete.
 func (l *faultLoad) cut(what string, took time.Duration) {
-	phase := *l.phase.Load()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.counts[l.tally(took)][what+" 200 cut"]++
+}
+
+// tally returns the phase an answer that took took belongs to, with its
+// count map made and its longest request updated. l.mu must be held.
+func (l *faultLoad) tally(took time.Duration) string {
+	phase := *l.phase.Load()
 	if took > l.slow[phase] {
 		l.slow[phase] = took
 	}
 	if l.counts[phase] == nil {
 		l.counts[phase] = map[string]int{}
 	}
-	l.counts[phase][what+" 200 cut"]++
+	return phase
 }
 
 // upload sends f raw, its body read from body; it returns the status and,

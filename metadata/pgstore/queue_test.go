@@ -35,11 +35,22 @@ func TestTwoStoresClaim(t *testing.T) {
 	claims := map[string]int{}
 	byStore := make([]int, len(stores))
 	start := make(chan struct{})
+	// Every worker makes its first claim before any makes its second, so
+	// that both stores claim whatever the scheduler does (a pool still
+	// dialing could otherwise find every job taken by the other store).
+	var firsts sync.WaitGroup
+	firsts.Add(len(stores) * perStore)
 	var wg sync.WaitGroup
 	for i, s := range stores {
 		for range perStore {
 			wg.Go(func() {
 				<-start
+				first := true
+				defer func() {
+					if first {
+						firsts.Done()
+					}
+				}()
 				for range jobs + 1 {
 					got, err := s.Claim(ctx, now, time.Hour, 3)
 					if !assert.NoError(t, err) || len(got) == 0 {
@@ -55,6 +66,11 @@ func TestTwoStoresClaim(t *testing.T) {
 						if j.Processor == "a" { // the others stay claimed
 							assert.NoError(t, s.Finish(ctx, j, metadata.Outcome{State: metadata.JobCompleted, Now: now}))
 						}
+					}
+					if first {
+						first = false
+						firsts.Done()
+						firsts.Wait()
 					}
 				}
 				assert.Fail(t, "Claim keeps handing out jobs")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"time"
 
@@ -83,6 +84,22 @@ type AppendRequest struct {
 	// draft's Upload-Complete: ?1): a deferred length becomes the upload's
 	// offset after it.
 	Complete bool
+	// Checksum, when set, is the digest this append's bytes must have (a
+	// per-request checksum such as tus's Upload-Checksum). The append is
+	// then all or nothing: a body that fails midway keeps nothing, and
+	// bytes whose digest differs are discarded with ErrChunkMismatch,
+	// the upload's offset unchanged.
+	Checksum *Checksum
+}
+
+// Checksum is the digest one append's bytes must have
+// (AppendRequest.Checksum).
+type Checksum struct {
+	// Hash is fed exactly the append's bytes, from its reset state: a new
+	// sha1, md5 or sha256 hash, say.
+	Hash hash.Hash
+	// Sum is what Hash must sum to once the bytes are in.
+	Sum []byte
 }
 
 // OffsetError is the error of an append whose offset is not the

@@ -1,6 +1,7 @@
 package attachment
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -189,9 +190,13 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	if body == nil {
 		body = eofReader{}
 	}
-	res, aerr := c.content.Append(actx, id, st, io.TeeReader(body, head), &storage.AppendOptions{
+	ao := &storage.AppendOptions{
 		MaxBytes: maxBytes, Hash: hs.SHA256, MD5: si.MD5 != nil, MD5Hash: hs.MD5, KeepPrefix: true,
-	})
+	}
+	if req.Checksum != nil {
+		ao.ChunkHash, ao.KeepPrefix = req.Checksum.Hash, false
+	}
+	res, aerr := c.content.Append(actx, id, st, io.TeeReader(body, head), ao)
 	u, lost := ren.end()
 	if lost != nil {
 		c.rollback(ctx, id, st, res)
@@ -214,6 +219,11 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 		return nil, fmt.Errorf("attachment: append to upload %s: %w", id, aerr)
 	}
 
+	if aerr == nil && req.Checksum != nil && !bytes.Equal(req.Checksum.Hash.Sum(nil), req.Checksum.Sum) {
+		c.rollback(ctx, id, st, res)
+		c.release(ctx, up, u)
+		return nil, inputErr(ErrChunkMismatch, "the %d bytes appended to upload %s do not match their checksum: discarded", res.N, id)
+	}
 	offset := res.State.Size
 	if aerr == nil && req.Complete {
 		if length >= 0 && offset != length {

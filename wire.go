@@ -98,4 +98,8 @@ var (
 	ErrLocked = wire.ErrLocked
 	// ErrGone: the resumable upload was terminated or has expired.
 	ErrGone = wire.ErrGone
+	// ErrChunkMismatch: the bytes of one append (AppendUpload) do not
+	// match AppendRequest.Checksum; they were discarded, the upload's
+	// offset is unchanged. It wraps ErrChecksumMismatch.
+	ErrChunkMismatch = wire.ErrChunkMismatch
 )

@@ -13,8 +13,8 @@
 //	})
 //
 // It speaks the core protocol (OPTIONS, HEAD, PATCH) and the extensions
-// creation, creation-with-upload, creation-defer-length, termination and
-// expiration, over the Service's resumable-upload engine
+// creation, creation-with-upload, creation-defer-length, termination,
+// expiration and checksum, over the Service's resumable-upload engine
 // (Service.CreateUpload, AppendUpload, GetUpload, TerminateUpload). Every
 // request goes through the Handler's access flow (Authorize with
 // attachment.OpUpload) and an upload is seen only by its tenant and by
@@ -38,9 +38,10 @@
 // Upload-Length over Options.MaxFileSize (at creation, before any byte)
 // or bytes past the length, 415 for a PATCH whose Content-Type is not
 // application/offset+octet-stream, 423 (with Retry-After) while another
-// request appends to the upload.
+// request appends to the upload, and 460 (code checksum_mismatch) for a
+// PATCH whose bytes do not match its Upload-Checksum (sha1, md5 or
+// sha256): those bytes are discarded whole and the offset is unchanged.
 //
-// Not implemented yet: the checksum and concatenation extensions (not
-// advertised in Tus-Extension), and the IETF draft "Resumable Uploads for
-// HTTP".
+// Not implemented yet: the concatenation extension (not advertised in
+// Tus-Extension), and the IETF draft "Resumable Uploads for HTTP".
 package resumable

@@ -64,3 +64,20 @@ func FuzzTusHeaders(f *testing.F) {
 		require.Less(t, rec.Code, 500)
 	})
 }
+
+// ParseChecksum never panics, and what it accepts names an algorithm of
+// ChecksumAlgorithms with a digest of that algorithm's size.
+func FuzzParseChecksum(f *testing.F) {
+	for _, s := range []string{"sha1 2jmj7l5rSw0yVb/vlWAYkK/YBwk=", "md5 1B2M2Y8AsgTpgAmY7PhCfg==", "sha256 47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "crc32 AAAA", "sha1", " ", "sha256 ="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		c, err := resumable.ParseChecksum(v)
+		if err != nil {
+			return
+		}
+		algo, _, _ := strings.Cut(v, " ")
+		require.Contains(t, strings.Split(resumable.ChecksumAlgorithms, ","), algo)
+		require.Len(t, c.Sum, c.Hash.Size())
+	})
+}

@@ -23,7 +23,7 @@ const (
 	// Tus-Version.
 	Version = "1.0.0"
 	// Extensions is the Tus-Extension header: the extensions supported.
-	Extensions = "creation,creation-with-upload,creation-defer-length,termination,expiration"
+	Extensions = "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum"
 	// ContentType is the Content-Type of a PATCH body (and of a creation
 	// that carries its first bytes).
 	ContentType = "application/offset+octet-stream"
@@ -169,6 +169,10 @@ func (q *request) problem(status int, code, detail string) {
 // fail answers err through the Handler, with the headers tus adds to a
 // wrong offset (Upload-Offset) and a locked upload (Retry-After).
 func (q *request) fail(err error) {
+	if errors.Is(err, attachment.ErrChunkMismatch) {
+		q.problem(StatusChecksumMismatch, wire.CodeChecksumMismatch, err.Error())
+		return
+	}
 	var oe *attachment.OffsetError
 	if errors.As(err, &oe) {
 		q.w.Header().Set("Upload-Offset", strconv.FormatInt(oe.Expected, 10))
@@ -193,6 +197,7 @@ func (q *request) options() {
 	hdr := q.w.Header()
 	hdr.Set("Tus-Version", Version)
 	hdr.Set("Tus-Extension", Extensions)
+	hdr.Set("Tus-Checksum-Algorithm", ChecksumAlgorithms)
 	if q.max > 0 {
 		hdr.Set("Tus-Max-Size", strconv.FormatInt(q.max, 10))
 	}
@@ -252,6 +257,13 @@ func (q *request) create() {
 		nu.Info = map[string]string{infoMetadata: raw}
 	}
 	withBody := isOffsetStream(r) && r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
+	var sum *attachment.Checksum
+	if withBody {
+		if sum, err = q.checksum(); err != nil {
+			q.fail(err)
+			return
+		}
+	}
 	if withBody && length >= 0 && r.ContentLength > length {
 		q.fail(&attachment.Error{Kind: attachment.ErrTooLarge, Detail: "the body is longer than Upload-Length"})
 		return
@@ -263,7 +275,7 @@ func (q *request) create() {
 	}
 	q.w.Header().Set("Location", q.uploadURL(info.ID))
 	if withBody && info.Attachment == nil {
-		next, err := q.appendBody(info.ID, 0, 0)
+		next, err := q.appendBody(info.ID, 0, 0, sum)
 		if err != nil {
 			q.fail(err)
 			return
@@ -280,12 +292,29 @@ func isOffsetStream(r *http.Request) bool {
 	return err == nil && mt == ContentType
 }
 
-// appendBody appends r's body at offset to the upload id.
-func (q *request) appendBody(id string, offset, setLength int64) (*attachment.UploadInfo, error) {
+// checksum reads the request's Upload-Checksum: nil when it has none.
+func (q *request) checksum() (*attachment.Checksum, error) {
+	v := q.r.Header.Values("Upload-Checksum")
+	if len(v) == 0 {
+		return nil, nil
+	}
+	if len(v) > 1 {
+		return nil, badRequest("Upload-Checksum is sent twice")
+	}
+	sum, err := ParseChecksum(v[0])
+	if err != nil {
+		return nil, badRequest(err.Error())
+	}
+	return sum, nil
+}
+
+// appendBody appends r's body at offset to the upload id, checked
+// against sum when not nil.
+func (q *request) appendBody(id string, offset, setLength int64, sum *attachment.Checksum) (*attachment.UploadInfo, error) {
 	var info *attachment.UploadInfo
 	err := q.h.ReadStream(q.w, q.r, -1, func(body io.Reader) (err error) {
 		info, err = q.svc.AppendUpload(q.r.Context(), id, q.c.Name, &attachment.AppendRequest{
-			Offset: offset, Body: body, SetLength: setLength,
+			Offset: offset, Body: body, SetLength: setLength, Checksum: sum,
 		})
 		return err
 	})
@@ -331,6 +360,11 @@ func (q *request) patch(id string) {
 		q.fail(badRequest("a non-negative Upload-Offset is required"))
 		return
 	}
+	sum, err := q.checksum()
+	if err != nil {
+		q.fail(err)
+		return
+	}
 	var setLength int64 = -1
 	if v := r.Header.Get("Upload-Length"); v != "" {
 		n, ok := parseSize(v)
@@ -351,7 +385,7 @@ func (q *request) patch(id string) {
 			return
 		}
 	}
-	info, err := q.appendBody(id, offset, setLength)
+	info, err := q.appendBody(id, offset, setLength, sum)
 	if errors.Is(err, attachment.ErrNotFound) {
 		// A replay of the last PATCH of an upload committed since: the
 		// same offset, nothing more.

@@ -1,6 +1,9 @@
 package wire
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // The sentinel errors of the API. A server's errors wrap them and a
 // client's errors unwrap to them; test them with errors.Is. Each but
@@ -63,6 +66,11 @@ var (
 	// ErrGone: the resumable upload was terminated or has expired (code
 	// gone, 410).
 	ErrGone = errors.New("upload gone")
+	// ErrChunkMismatch: the bytes of one append to a resumable upload do
+	// not match the checksum sent with them; they were discarded and the
+	// upload's offset is unchanged. It wraps ErrChecksumMismatch (code
+	// checksum_mismatch, 400; tus answers it with 460).
+	ErrChunkMismatch = fmt.Errorf("chunk %w", ErrChecksumMismatch)
 
 	// ErrNoThumbnail: no thumbnail can be made for the attachment (it is
 	// not an image, is undecodable, or is too large to decode). It has no

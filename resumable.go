@@ -37,6 +37,12 @@ type NewUpload struct {
 	// Length is the upload's size in bytes, or -1 when the client defers
 	// it (to an AppendRequest's SetLength or Complete).
 	Length int64
+	// Partial makes the upload one part of a concatenation
+	// (ConcatUploads): once complete it is kept, never committed on its
+	// own, until a concatenation takes it or it expires. A partial needs
+	// no File.Name, and its bytes are not checked against
+	// Options.AllowedTypes (the whole file's are).
+	Partial bool
 	// Options are the owner, labels and uploader (CreatedBy) of the
 	// attachment to be; CreatedBy also names who may append to the
 	// upload (the by of the other methods).
@@ -60,6 +66,10 @@ type UploadInfo struct {
 	ExpiresAt time.Time
 	// Info is NewUpload.Info.
 	Info map[string]string
+	// Partial says the upload is part of a concatenation
+	// (NewUpload.Partial); Complete that all its bytes are in and it
+	// waits for ConcatUploads.
+	Partial, Complete bool
 	// Attachment is set once the upload is committed: the ID is then an
 	// attachment's, and Offset is Length.
 	Attachment *Attachment
@@ -177,16 +187,19 @@ func (s *Service) uploads() (metadata.Uploads, error) {
 // returns its state, at offset 0. It validates the upload as Upload does
 // before reading any byte: the name (ErrInvalidFilename), the owner and
 // labels, and a Length over Options.MaxFileSize (ErrTooLarge). An upload
-// of Length 0 is committed at once (UploadInfo.Attachment is set).
+// of Length 0 is committed at once (UploadInfo.Attachment is set), or,
+// when Partial, complete at once.
 func (s *Service) CreateUpload(ctx context.Context, nu *NewUpload) (*UploadInfo, error) {
 	up, err := s.uploads()
 	if err != nil {
 		return nil, err
 	}
 	c := s.core
-	name, err := c.cleanName(nu.File.Name)
-	if err != nil {
-		return nil, err
+	var name string
+	if !nu.Partial || nu.File.Name != "" {
+		if name, err = c.cleanName(nu.File.Name); err != nil {
+			return nil, err
+		}
 	}
 	o, err := c.uploadOptions(&nu.Options)
 	if err != nil {
@@ -220,7 +233,7 @@ func (s *Service) CreateUpload(ctx context.Context, nu *NewUpload) (*UploadInfo,
 	now := c.timestamp()
 	u, err := up.CreateUpload(ctx, &metadata.Upload{
 		ID: id.String(), Tenant: s.tenant, CreatedBy: o.CreatedBy,
-		Length: nu.Length, Info: info, Storage: stb,
+		Length: nu.Length, Info: info, Storage: stb, Concat: concatKind(nu.Partial),
 		ExpiresAt: now.Add(c.opts.UploadExpiry), CreatedAt: now, UpdatedAt: now,
 	})
 	if err != nil {
@@ -267,6 +280,9 @@ func (s *Service) GetUpload(ctx context.Context, id, by string) (*UploadInfo, er
 		return nil, err
 	}
 	if u.Finishing {
+		if u.Concat == metadata.ConcatPartial {
+			return s.finishPartial(ctx, up, u, false)
+		}
 		if u, err = s.claim(ctx, up, u); err != nil {
 			return nil, err
 		}
@@ -300,7 +316,7 @@ func (s *Service) session(ctx context.Context, up metadata.Uploads, id, by strin
 	if u.CreatedBy != by {
 		return nil, notFound(id)
 	}
-	if !u.Finishing && u.ExpiresAt.Before(s.core.now()) {
+	if (!u.Finishing || u.Concat == metadata.ConcatPartial) && u.ExpiresAt.Before(s.core.now()) {
 		return nil, inputErr(ErrGone, "upload %s has expired", id)
 	}
 	return u, nil
@@ -369,5 +385,8 @@ func uploadInfo(u *metadata.Upload) (*UploadInfo, error) {
 	if err := json.Unmarshal(u.Info, &si); err != nil {
 		return nil, fmt.Errorf("attachment: upload %s: malformed info: %w", u.ID, err)
 	}
-	return &UploadInfo{ID: u.ID, Length: u.Length, Offset: u.Offset, ExpiresAt: u.ExpiresAt, Info: si.Info}, nil
+	return &UploadInfo{
+		ID: u.ID, Length: u.Length, Offset: u.Offset, ExpiresAt: u.ExpiresAt, Info: si.Info,
+		Partial: u.Concat == metadata.ConcatPartial, Complete: u.Concat == metadata.ConcatPartial && u.Finishing,
+	}, nil
 }

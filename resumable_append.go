@@ -137,6 +137,13 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	if err != nil {
 		return nil, err
 	}
+	if u.Finishing && u.Concat == metadata.ConcatPartial {
+		// A complete partial takes no more bytes.
+		if req.Offset != u.Offset {
+			return nil, &OffsetError{Expected: u.Offset, Provided: req.Offset}
+		}
+		return s.finishPartial(ctx, up, u, false)
+	}
 	if u.Finishing {
 		// A completion cut off before: finish it (the bytes are all in).
 		if u, err = s.claim(ctx, up, u); err != nil {
@@ -235,7 +242,7 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	}
 	done := aerr == nil && length >= 0 && offset == length
 	newHead := head.head[:min(int64(len(head.head)), offset, sniffLen)]
-	if (len(newHead) == sniffLen && len(u.Head) < sniffLen) || done {
+	if u.Concat != metadata.ConcatPartial && ((len(newHead) == sniffLen && len(u.Head) < sniffLen) || done) {
 		if _, _, err := c.typeOf(si.Name, newHead, si.Claim); err != nil {
 			s.discardUpload(ctx, up, u, false)
 			return nil, err
@@ -272,6 +279,9 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	}
 	if aerr != nil {
 		return nil, fmt.Errorf("attachment: append to upload %s (%d bytes kept): %w", id, res.N, aerr)
+	}
+	if done && saved.Concat == metadata.ConcatPartial {
+		return s.finishPartial(ctx, up, saved, true)
 	}
 	if done {
 		return s.commitUpload(ctx, up, saved)

@@ -14,7 +14,7 @@
 //
 // It speaks the core protocol (OPTIONS, HEAD, PATCH) and the extensions
 // creation, creation-with-upload, creation-defer-length, termination,
-// expiration and checksum, over the Service's resumable-upload engine
+// expiration, checksum and concatenation, over the Service's resumable-upload engine
 // (Service.CreateUpload, AppendUpload, GetUpload, TerminateUpload). Every
 // request goes through the Handler's access flow (Authorize with
 // attachment.OpUpload) and an upload is seen only by its tenant and by
@@ -42,6 +42,14 @@
 // PATCH whose bytes do not match its Upload-Checksum (sha1, md5 or
 // sha256): those bytes are discarded whole and the offset is unchanged.
 //
-// Not implemented yet: the concatenation extension (not advertised in
-// Tus-Extension), and the IETF draft "Resumable Uploads for HTTP".
+// Concatenation (Service.ConcatUploads): uploads created with
+// Upload-Concat: partial need no metadata and are never attachments on
+// their own; a creation with Upload-Concat: final;URL… (no Upload-Length,
+// its own Upload-Metadata) joins complete partials of the same caller, in
+// its order, into one attachment with an ID of its own, committed before
+// the 201 answers, and removes them. Their URLs may be absolute (any host)
+// or relative, and must be this layer's. A HEAD of a partial has
+// Upload-Concat: partial; a HEAD of a final, committed at once, has none.
+//
+// Not implemented yet: the IETF draft "Resumable Uploads for HTTP".
 package resumable

@@ -81,3 +81,24 @@ func FuzzParseChecksum(f *testing.F) {
 		require.Len(t, c.Sum, c.Hash.Size())
 	})
 }
+
+// ParseConcat never panics; a final it accepts names 1 to MaxConcatParts
+// URLs, none empty or with spaces.
+func FuzzParseConcat(f *testing.F) {
+	for _, s := range []string{"partial", "final;/a/uploads/1 /a/uploads/2", "final;", "final; ", "finalx", " partial ", "final;a  b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		partial, urls, err := resumable.ParseConcat(v)
+		if err != nil || partial {
+			require.Empty(t, urls)
+			return
+		}
+		require.NotEmpty(t, urls)
+		require.LessOrEqual(t, len(urls), resumable.MaxConcatParts)
+		for _, u := range urls {
+			require.NotEmpty(t, u)
+			require.False(t, strings.ContainsAny(u, " \t"))
+		}
+	})
+}

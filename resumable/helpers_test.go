@@ -83,6 +83,7 @@ func eachBackend(t *testing.T, o *attachment.Options, f func(t *testing.T, e *en
 type env struct {
 	t   testing.TB
 	svc *attachment.Service
+	cs  *storage.Store
 	srv http.Handler
 }
 
@@ -104,7 +105,7 @@ func newEnv(t testing.TB, be backend, o *attachment.Options) *env {
 	})
 	mux := http.NewServeMux()
 	mux.Handle(prefix+"/", h)
-	return &env{t: t, svc: svc, srv: mux}
+	return &env{t: t, svc: svc, cs: cs, srv: mux}
 }
 
 // do sends a request as user "alice" with Tus-Resumable: 1.0.0 and the

@@ -23,7 +23,7 @@ const (
 	// Tus-Version.
 	Version = "1.0.0"
 	// Extensions is the Tus-Extension header: the extensions supported.
-	Extensions = "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum"
+	Extensions = "creation,creation-with-upload,creation-defer-length,termination,expiration,checksum,concatenation"
 	// ContentType is the Content-Type of a PATCH body (and of a creation
 	// that carries its first bytes).
 	ContentType = "application/offset+octet-stream"
@@ -221,8 +221,42 @@ func (q *request) setState(info *attachment.UploadInfo) {
 // (creation-with-upload).
 func (q *request) create() {
 	r := q.r
+	raw := r.Header.Get("Upload-Metadata")
+	md, err := ParseMetadata(raw)
+	if err != nil {
+		q.fail(badRequest(err.Error()))
+		return
+	}
+	nu := &attachment.NewUpload{
+		File:    attachment.File{Name: md.Name(), ContentType: md.ContentType()},
+		Options: attachment.UploadOptions{Owner: md.Owner(), Labels: md.Labels(), CreatedBy: q.c.Name},
+	}
+	if raw != "" {
+		nu.Info = map[string]string{infoMetadata: raw}
+	}
+	if cv := r.Header.Values("Upload-Concat"); len(cv) > 0 {
+		partial, urls, err := ParseConcat(cv[0])
+		if err == nil && len(cv) > 1 {
+			err = errors.New("Upload-Concat is sent twice")
+		}
+		if err != nil {
+			q.fail(badRequest(err.Error()))
+			return
+		}
+		nu.Partial = partial
+		if !partial {
+			if nu.File.Name == "" {
+				nu.File.Name = q.l.opts.DefaultName
+			}
+			q.createFinal(urls, nu)
+			return
+		}
+	}
+	if nu.File.Name == "" && !nu.Partial {
+		nu.File.Name = q.l.opts.DefaultName
+	}
 	lv, dv := r.Header.Values("Upload-Length"), r.Header.Get("Upload-Defer-Length")
-	var length int64 = -1
+	nu.Length = -1
 	switch {
 	case len(lv) > 0 && dv != "":
 		q.fail(badRequest("Upload-Length and Upload-Defer-Length are exclusive"))
@@ -233,29 +267,12 @@ func (q *request) create() {
 			q.fail(badRequest("malformed Upload-Length"))
 			return
 		}
-		length = n
+		nu.Length = n
 	case dv != "1":
 		q.fail(badRequest("Upload-Length, or Upload-Defer-Length: 1, is required"))
 		return
 	}
-	raw := r.Header.Get("Upload-Metadata")
-	md, err := ParseMetadata(raw)
-	if err != nil {
-		q.fail(badRequest(err.Error()))
-		return
-	}
-	name := md.Name()
-	if name == "" {
-		name = q.l.opts.DefaultName
-	}
-	nu := &attachment.NewUpload{
-		File:    attachment.File{Name: name, ContentType: md.ContentType()},
-		Length:  length,
-		Options: attachment.UploadOptions{Owner: md.Owner(), Labels: md.Labels(), CreatedBy: q.c.Name},
-	}
-	if raw != "" {
-		nu.Info = map[string]string{infoMetadata: raw}
-	}
+	length := nu.Length
 	withBody := isOffsetStream(r) && r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody
 	var sum *attachment.Checksum
 	if withBody {
@@ -344,6 +361,9 @@ func (q *request) head(id string) {
 	}
 	if md := info.Info[infoMetadata]; md != "" {
 		hdr.Set("Upload-Metadata", md)
+	}
+	if info.Partial {
+		hdr.Set("Upload-Concat", "partial")
 	}
 	q.w.WriteHeader(http.StatusNoContent)
 }

@@ -152,14 +152,31 @@ func (s *Service) ConcatUploads(ctx context.Context, nu *NewUpload, partials []s
 		releaseAll()
 		return nil, err
 	}
+	// The leases are renewed while the bytes are copied, however long
+	// that takes; a partial terminated meanwhile ends the copy.
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rens := make([]*renewal, len(held))
+	for i, u := range held {
+		rens[i] = c.renew(actx, up, u, cancel)
+	}
+	pr := &partsReader{ctx: actx, s: c.content, ids: partials}
 	f := nu.File
-	f.Name = name
-	f.Content = &partsReader{ctx: ctx, s: c.content, ids: partials}
-	err = b.Add(ctx, f)
-	f.Content.(*partsReader).close()
+	f.Name, f.Content = name, pr
+	err = b.Add(actx, f)
+	pr.close()
 	var atts []*Attachment
 	if err == nil {
 		atts, err = b.Commit(ctx)
+	}
+	for i, r := range rens {
+		var lost error
+		if held[i], lost = r.end(); lost != nil && err == nil {
+			// The copy finished before the renewal failed: the
+			// attachment stands; the partial's removal is left to
+			// whoever has it now.
+			c.log.Warn("attachment: a concatenated partial upload changed meanwhile", "id", held[i].ID, "err", lost)
+		}
 	}
 	if err != nil {
 		b.Abort(ctx)

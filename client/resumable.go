@@ -64,7 +64,8 @@ type ResumableOptions struct {
 	ChunkSize int64
 	// Progress, when set, is called as the content is sent, with acked,
 	// the bytes the server has acknowledged plus those of the PATCH in
-	// flight, and total, the file's size (-1 while unknown). acked never
+	// flight, and total, the file's size (-1 while unknown). A resumed
+	// upload's first call has the server's offset. acked never
 	// decreases: after a failure it stays where it was until the resent
 	// bytes pass it. The last call, on success, has acked == total. Calls
 	// come from one goroutine at a time.

@@ -45,6 +45,9 @@ func (u *tusUpload) create(ctx context.Context, md string) (wait time.Duration, 
 		req.Header.Set("Upload-Metadata", md)
 	}
 	resp, wait, err := u.c.sendTus(req, http.StatusCreated)
+	if IsStatus(err, http.StatusNotFound) || IsStatus(err, http.StatusMethodNotAllowed) {
+		return 0, fmt.Errorf("attachment client: the server offers no resumable uploads at %s (attachment.HandlerOptions.Uploads): %w", req.URL.Redacted(), err)
+	}
 	if err != nil {
 		return wait, err
 	}

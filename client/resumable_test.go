@@ -538,7 +538,9 @@ func TestUploadResumablePlainReader(t *testing.T) {
 	var cut atomic.Bool
 	e.setIntercept(func(w http.ResponseWriter, r *http.Request, i int) bool {
 		if r.Method == http.MethodPatch && r.Header.Get("Upload-Offset") == strconv.Itoa(2*chunk) && !cut.Swap(true) {
-			cutAfter(r, chunk/2)
+			// Not a multiple of the client's 32 KiB reads: the server can
+			// never have just the bytes read so far.
+			cutAfter(r, chunk/2+1000)
 		}
 		return false
 	})
@@ -572,4 +574,19 @@ func TestUploadResumableWrongFile(t *testing.T) {
 	_, err = e.c.UploadResumable(context.Background(), client.File{Name: "x", Content: bytes.NewReader(make([]byte, 99))},
 		&client.ResumableOptions{URL: saved})
 	assert.ErrorContains(t, err, "not the same file")
+}
+
+// A Size the content does not have ends the upload with a clear error;
+// a server without resumable uploads says so.
+func TestUploadResumableMisuse(t *testing.T) {
+	e := newTusEnv(t, nil)
+	_, err := e.c.UploadResumable(context.Background(), client.File{Name: "x", Content: bytes.NewReader([]byte("abc")), Size: 10}, nil)
+	assert.ErrorContains(t, err, "the content ended at 3 bytes, before its size 10")
+	_, err = e.c.UploadResumable(context.Background(), client.File{Name: "x"}, nil)
+	assert.Error(t, err)
+
+	plain := newEnv(t, nil) // no HandlerOptions.Uploads
+	_, err = plain.c.UploadResumable(context.Background(), client.File{Name: "x", Content: strings.NewReader("abc")}, nil)
+	assert.ErrorIs(t, err, wire.ErrNotFound)
+	assert.ErrorContains(t, err, "no resumable uploads")
 }

@@ -94,13 +94,14 @@ type ResumableOptions struct {
 // a failure that loses bytes already read from it ends the upload with
 // an error (its URL can still be resumed with the content given again).
 //
-// f.Size (or the size f.Content tells, as for Upload, or an
-// io.Seeker's end) is sent as Upload-Length; an unknown size defers the
-// length (Upload-Defer-Length), which a last, empty PATCH declares once
-// the content has ended. f.SHA256 is not
-// sent. Errors are *Error where the server answered: an upload
-// terminated or unknown wraps wire.ErrNotFound, an expired one
-// wire.ErrGone.
+// f.Size (or the size f.Content tells, as for Upload, or an io.Seeker's
+// end) is sent as Upload-Length; an unknown size defers the length
+// (Upload-Defer-Length), which a last, empty PATCH declares once the
+// content has ended. f.SHA256 is not sent: the tus layer takes no
+// whole-file digest.
+// Errors are *Error where the server answered: an upload terminated or
+// unknown wraps wire.ErrNotFound, an expired one wire.ErrGone, one whose
+// retries ran out the last answer's sentinel (wire.ErrLocked, ...).
 func (c *Client) UploadResumable(ctx context.Context, f File, o *ResumableOptions) (*wire.Attachment, error) {
 	var opts ResumableOptions
 	if o != nil {

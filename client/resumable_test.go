@@ -343,8 +343,8 @@ func TestUploadResumableRetriesCutConnection(t *testing.T) {
 }
 
 // A 423 with Retry-After is waited out (not the shorter backoff), then
-// the upload goes on; so does one after a 500.
-func TestUploadResumableLockedRetryAfter(t *testing.T) {
+// the upload goes on; so does one after a 500 or a 409.
+func TestUploadResumableRetriedAnswers(t *testing.T) {
 	e := newTusEnv(t, nil)
 	data := randomBytes(300_000, 4)
 	var once atomic.Bool
@@ -390,6 +390,26 @@ func TestUploadResumableLockedRetryAfter(t *testing.T) {
 		methods = append(methods, r.method+" "+strconv.FormatInt(r.offset, 10))
 	}
 	assert.Equal(t, []string{"POST -1", "PATCH 0", "PATCH 100000", "PATCH 200000", "HEAD -1", "PATCH 200000"}, methods)
+
+	// A 409 (the server's own answer to a wrong offset, made here by
+	// changing the request's): HEAD, then on from the server's offset.
+	once.Store(false)
+	e.setIntercept(func(w http.ResponseWriter, r *http.Request, i int) bool {
+		if r.Method == http.MethodPatch && r.Header.Get("Upload-Offset") == "100000" && !once.Swap(true) {
+			r.Header.Set("Upload-Offset", "99999")
+		}
+		return false
+	})
+	start = len(e.requests())
+	a, err = e.c.UploadResumable(context.Background(), client.File{Name: "l.bin", Content: bytes.NewReader(data)},
+		&client.ResumableOptions{ChunkSize: 100_000})
+	require.NoError(t, err)
+	assert.Equal(t, sha256.Sum256(data), e.sha(a.ID))
+	methods = nil
+	for _, r := range e.requests()[start:] {
+		methods = append(methods, r.method+" "+strconv.FormatInt(r.offset, 10))
+	}
+	assert.Equal(t, []string{"POST -1", "PATCH 0", "PATCH 100000", "HEAD -1", "PATCH 100000", "PATCH 200000"}, methods)
 
 	// Retries exhausted: the 423 is the error.
 	e.setIntercept(func(w http.ResponseWriter, r *http.Request, i int) bool {

@@ -20,6 +20,19 @@
 // sent and never held in memory whole, one file as a raw body (Upload) or
 // many in one multipart request (UploadMany, all or nothing).
 //
+// Large files, or uploads over a link that drops, go through
+// UploadResumable: tus 1.0.0 at {base}/uploads/ (a server with
+// attachment.HandlerOptions.Uploads set, such as resumable.New(nil)), in
+// PATCH requests of ResumableOptions.ChunkSize bytes. A network error, a
+// 5xx, 409 or 423 answer is retried with backoff (Retry-After honoured):
+// the client asks the server for its offset and goes on from there, which
+// needs File.Content to be an io.ReaderAt or io.ReadSeeker (a plain
+// io.Reader only goes forward). ResumableOptions.OnCreate hands out the
+// upload's URL to store; ResumableOptions.URL resumes it later, even from
+// another process. UploadOffset asks how far an upload has come and
+// CancelUpload terminates one. The upload's URL ends in the attachment's
+// ID, and the committed record is returned as Upload returns it.
+//
 // # Quick start
 //
 //	c, err := client.New("http://localhost:8080/files", &client.Options{Token: os.Getenv("API_TOKEN")})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/attachkit/attachment/metadata"
@@ -64,6 +65,9 @@ type core struct {
 	// maint runs Maintain in the background; nil unless
 	// Options.Maintenance.Interval is set.
 	maint *maintainer
+	// appends are the resumable-upload appends running in this Service,
+	// by upload ID (*appendRun), for GetUpload to interrupt at once.
+	appends sync.Map
 }
 
 // Open opens a Service on content and metadata stores given by URL, for

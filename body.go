@@ -53,6 +53,8 @@ type idleReader struct {
 	// deadline is the deadline in force (Unix nanoseconds; 0 for none),
 	// read by expired from the handler's goroutine.
 	deadline atomic.Int64
+	// stopped is set by interrupt: the deadline no longer moves.
+	stopped atomic.Bool
 }
 
 // newIdleReader returns r read under a rolling deadline of idle on the
@@ -68,6 +70,9 @@ func newIdleReader(w http.ResponseWriter, r io.Reader, idle time.Duration) *idle
 }
 
 func (ir *idleReader) extend(now time.Time) error {
+	if ir.stopped.Load() {
+		return nil
+	}
 	d := now.Add(ir.idle)
 	if err := ir.rc.SetReadDeadline(d); err != nil {
 		return err
@@ -93,8 +98,18 @@ func (ir *idleReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// interrupt ends the read: a Read blocked on the connection fails now,
+// and the deadline no longer moves.
+func (ir *idleReader) interrupt() {
+	ir.stopped.Store(true)
+	_ = ir.rc.SetReadDeadline(time.Now())
+}
+
 // lift removes the read deadline.
 func (ir *idleReader) lift() {
+	if ir.stopped.Load() {
+		return
+	}
 	if ir.rc.SetReadDeadline(time.Time{}) == nil {
 		ir.deadline.Store(0)
 	}
@@ -186,5 +201,29 @@ func (h *Handler) ReadStream(w http.ResponseWriter, r *http.Request, max int64, 
 		}
 		body = http.MaxBytesReader(w, io.NopCloser(body), max)
 	}
-	return h.readBody(w, body, func(body io.Reader) error { return read(clientReader{body}) })
+	return h.readBody(w, body, func(body io.Reader) error {
+		sr := &streamReader{clientReader: clientReader{body}, w: w}
+		sr.idle, _ = body.(*idleReader)
+		return read(sr)
+	})
+}
+
+// streamReader is the body ReadStream hands over. Its Interrupt ends
+// the read from another goroutine, even a Read blocked on a connection
+// that went silent: Service.AppendUpload uses it when another request
+// asks for the upload (Service.GetUpload).
+type streamReader struct {
+	clientReader
+	w    http.ResponseWriter
+	idle *idleReader
+}
+
+// Interrupt makes the Read in progress, and every later one, fail: the
+// connection's read deadline is set to now and no longer moves.
+func (s *streamReader) Interrupt() {
+	if s.idle != nil {
+		s.idle.interrupt()
+		return
+	}
+	_ = http.NewResponseController(s.w).SetReadDeadline(time.Now())
 }

@@ -83,7 +83,11 @@ type AppendRequest struct {
 	Offset int64
 	// Body is read to its end. When it fails midway (a dropped
 	// connection), the bytes read before are kept and the upload's Offset
-	// covers them.
+	// covers them. A request for the upload meanwhile (GetUpload) stops
+	// the read through Body's Interrupt method, if it has one (as the body
+	// Handler.ReadStream gives does), else by ending the append's
+	// context; the append then keeps what it read and fails with
+	// ErrLocked.
 	Body io.Reader
 	// SetLength, when positive, declares the upload's length: that of an
 	// upload created with its length deferred, or else the length it has.
@@ -265,14 +269,24 @@ func (c *core) checkLength(name string, length int64) error {
 // is ErrGone. The upload of an attachment already committed is returned
 // with its Attachment. An upload whose bytes are all in but whose commit
 // was cut off (a crash, an outage) is committed now, so that its state
-// never says it is complete before it is; ErrLocked when another request
-// holds it.
+// never says it is complete before it is.
+//
+// An upload another request is appending to is interrupted: that append
+// stops reading (a body from Handler.ReadStream is woken even from a Read
+// blocked on a silent connection), saves the bytes it has and lets go,
+// in this instance at once and in another within seconds, so that the
+// offset returned is where the next append goes; GetUpload waits for
+// that up to 5 s, then returns a *LockedError (ErrLocked). A client that
+// comes back after its connection died mid-append thus goes on at once.
 func (s *Service) GetUpload(ctx context.Context, id, by string) (*UploadInfo, error) {
 	up, err := s.uploads()
 	if err != nil {
 		return nil, err
 	}
 	u, err := s.session(ctx, up, id, by)
+	if err == nil && s.core.heldByOther(u) {
+		u, err = s.interruptAppend(ctx, up, u)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return s.committedUpload(ctx, id, by)
 	}

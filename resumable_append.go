@@ -50,8 +50,8 @@ func (c *core) release(ctx context.Context, up metadata.Uploads, u *metadata.Upl
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
 	defer cancel()
 	n := u.Clone()
-	n.LockOwner, n.LockedUntil, n.UpdatedAt = "", time.Time{}, c.timestamp()
-	_, err := up.UpdateUpload(rctx, n)
+	n.LockOwner, n.LockedUntil, n.Interrupt, n.UpdatedAt = "", time.Time{}, false, c.timestamp()
+	_, err := c.saveHeld(rctx, up, n, u.LockOwner)
 	if errors.Is(err, metadata.ErrNotFound) {
 		return true
 	}
@@ -69,15 +69,18 @@ type renewal struct {
 	err  error            // why a renewal failed (the append was cancelled)
 }
 
-// renew starts renewing u's lease every third of appendLease; a renewal
-// that fails (the upload was terminated, or claimed by another after the
-// lease lapsed) calls cancel, which ends the append.
-func (c *core) renew(ctx context.Context, up metadata.Uploads, u *metadata.Upload, cancel context.CancelFunc) *renewal {
+// renew starts watching u's session every leaseCheck and renewing its
+// lease every third of appendLease. An interrupt asked by another
+// request calls interrupt; a renewal that fails (the upload was
+// terminated, or claimed by another after the lease lapsed) calls cancel,
+// which ends the append.
+func (c *core) renew(ctx context.Context, up metadata.Uploads, u *metadata.Upload, interrupt, cancel func()) *renewal {
 	r := &renewal{stop: make(chan struct{}), done: make(chan struct{}), u: u}
 	go func() {
 		defer close(r.done)
-		t := time.NewTicker(appendLease / 3)
+		t := time.NewTicker(leaseCheck)
 		defer t.Stop()
+		renewed := c.now()
 		for {
 			select {
 			case <-r.stop:
@@ -86,15 +89,37 @@ func (c *core) renew(ctx context.Context, up metadata.Uploads, u *metadata.Uploa
 				return
 			case <-t.C:
 			}
-			n := r.u.Clone()
+			cur, err := up.GetUpload(ctx, r.u.Tenant, r.u.ID)
+			switch {
+			case errors.Is(err, metadata.ErrNotFound):
+				r.err = err
+				cancel()
+				return
+			case err != nil:
+				continue // the store is out: try again; the lease is long
+			case cur.LockOwner != r.u.LockOwner:
+				r.err = metadata.ErrStale
+				cancel()
+				return
+			case cur.Interrupt:
+				interrupt() // the append saves and lets go soon
+			}
+			if c.now().Sub(renewed) < appendLease/3 {
+				continue
+			}
+			n := cur.Clone()
 			n.LockedUntil = c.now().Add(appendLease)
 			stored, err := up.UpdateUpload(ctx, n)
-			if err != nil {
+			switch {
+			case err == nil:
+				r.u, renewed = stored, c.now()
+			case errors.Is(err, metadata.ErrNotFound):
 				r.err = err
 				cancel()
 				return
 			}
-			r.u = stored
+			// ErrStale: an interrupt was asked meanwhile; the next
+			// check reads it.
 		}
 	}()
 	return r
@@ -189,9 +214,16 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	if u, err = s.claim(ctx, up, u); err != nil {
 		return nil, err
 	}
+	owner := u.LockOwner
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ren := c.renew(actx, up, u, cancel)
+	run := &appendRun{body: req.Body, cancel: cancel, done: make(chan struct{})}
+	c.appends.Store(id, run)
+	defer func() {
+		c.appends.CompareAndDelete(id, run)
+		close(run.done)
+	}()
+	ren := c.renew(actx, up, u, run.interrupt, cancel)
 	head := &headWriter{head: append([]byte(nil), u.Head...)}
 	body := req.Body
 	if body == nil {
@@ -205,6 +237,9 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	}
 	res, aerr := c.content.Append(actx, id, st, io.TeeReader(body, head), ao)
 	u, lost := ren.end()
+	if aerr != nil && run.interrupted.Load() {
+		aerr = fmt.Errorf("%w (%v)", errInterrupted, aerr) // the cut read is not the client's error
+	}
 	if lost != nil {
 		c.rollback(ctx, id, st, res)
 		if errors.Is(lost, metadata.ErrNotFound) {
@@ -250,7 +285,7 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	}
 
 	n := u.Clone()
-	n.Length, n.Offset, n.Head, n.Finishing = length, offset, newHead, done
+	n.Length, n.Offset, n.Head, n.Finishing, n.Interrupt = length, offset, newHead, done, false
 	if n.Hash, err = json.Marshal(hashState{SHA256: res.Hash, MD5: res.MD5Hash}); err == nil {
 		n.Storage, err = res.State.MarshalBinary()
 	}
@@ -268,7 +303,7 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 		n.LockOwner, n.LockedUntil = "", time.Time{}
 	}
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
-	saved, err := up.UpdateUpload(sctx, n)
+	saved, err := c.saveHeld(sctx, up, n, owner)
 	scancel()
 	if err != nil {
 		c.rollback(ctx, id, st, res)

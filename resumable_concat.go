@@ -158,7 +158,7 @@ func (s *Service) ConcatUploads(ctx context.Context, nu *NewUpload, partials []s
 	defer cancel()
 	rens := make([]*renewal, len(held))
 	for i, u := range held {
-		rens[i] = c.renew(actx, up, u, cancel)
+		rens[i] = c.renew(actx, up, u, func() {}, cancel) // a concatenation is not interrupted
 	}
 	pr := &partsReader{ctx: actx, s: c.content, ids: partials}
 	f := nu.File

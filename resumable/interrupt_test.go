@@ -3,6 +3,7 @@ package resumable_test
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -102,4 +103,51 @@ func TestTusConcurrentPatchLocked(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
 	got, _ := e.download(idOf(url))
 	assert.Equal(t, data, got)
+}
+
+// A PATCH whose client went silent (the connection open, nothing sent)
+// holds the upload only until the client comes back: its HEAD interrupts
+// the PATCH, which keeps the bytes it read, and answers with that offset
+// at once; the client goes on from there to a byte-exact file. Over a
+// real server, on file+sqlite.
+func TestTusHeadInterruptsSilentPatch(t *testing.T) {
+	e := newEnv(t, backends()[0], nil)
+	srv := httptest.NewServer(e.srv)
+	t.Cleanup(srv.Close)
+	data := content(200_000)
+	url := e.create("Upload-Length", itoa(len(data)))
+
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	_, err = fmt.Fprintf(c, "PATCH %s HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nTus-Resumable: 1.0.0\r\n"+
+		"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: %d\r\n\r\n", url, len(data))
+	require.NoError(t, err)
+	_, err = c.Write(data[:70_000])
+	require.NoError(t, err)
+	time.Sleep(200 * time.Millisecond) // the server reads what was sent, then waits
+
+	head := e.do("HEAD", url, nil)
+	require.Equal(t, http.StatusNoContent, head.Code, head.Body.String())
+	var offset int
+	_, err = fmt.Sscan(head.Header().Get("Upload-Offset"), &offset)
+	require.NoError(t, err)
+	assert.Positive(t, offset, "the silent PATCH was interrupted and kept what it read")
+	assert.LessOrEqual(t, offset, 70_000)
+
+	// The silent PATCH is over: answered 423 or cut, never left hanging.
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	if resp, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+		resp.Body.Close()
+		assert.Equal(t, http.StatusLocked, resp.StatusCode)
+	} else {
+		var ne net.Error
+		assert.False(t, errors.As(err, &ne) && ne.Timeout(), "the interrupted PATCH was left hanging: %v", err)
+	}
+
+	rec := e.patch(url, offset, data[offset:])
+	require.Equal(t, http.StatusNoContent, rec.Code, rec.Body.String())
+	got, a := e.download(idOf(url))
+	assert.Equal(t, sha(data), sha(got))
+	assert.Equal(t, sha(data), a.SHA256)
 }

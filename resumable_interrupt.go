@@ -41,9 +41,9 @@ var errInterrupted = fmt.Errorf("%w: interrupted by another request for the uplo
 type appendRun struct {
 	once        sync.Once
 	interrupted atomic.Bool
-	body   io.Reader
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the append has saved and let go
+	body        io.Reader
+	cancel      context.CancelFunc
+	done        chan struct{} // closed when the append has saved and let go
 }
 
 // interrupt stops the append's reading: a body with an Interrupt method

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,15 +28,19 @@ type tusExchange struct {
 	Phase        int   // the test's phase when the request came
 	Offset       int64 // Upload-Offset sent; -1 when none
 	Sent         int64 // body bytes the page sent that reached the proxy
-	Status       int   // 0 while the request is being served
+	Status       int   // 0 while the request is being served; -1: cut (no answer)
 	RespOffset   int64 // Upload-Offset answered; -1 when none
 	Location     string
 	RetryAfter   string
 	Held         bool // the PATCH held mid-body by a patchHold
+	Auth         string
 }
 
 func (e tusExchange) String() string {
 	s := fmt.Sprintf("[%d] %s %s offset=%d sent=%d -> %d", e.Phase, e.Method, e.Path, e.Offset, e.Sent, e.Status)
+	if e.Status < 0 {
+		s = fmt.Sprintf("[%d] %s %s offset=%d sent=%d -> connection closed", e.Phase, e.Method, e.Path, e.Offset, e.Sent)
+	}
 	if e.RespOffset >= 0 {
 		s += fmt.Sprintf(" Upload-Offset: %d", e.RespOffset)
 	}
@@ -51,11 +56,13 @@ func (e tusExchange) String() string {
 // patchHold holds one PATCH in the middle of its body: the first PATCH
 // that comes once afterAcks PATCHes were answered 204 since the hold was
 // set has its first at bytes forwarded to the server, then waits until
-// released. Released, it ends the body with an error: the proxy answers
-// 502 (if the page still listens) and the server sees a cut request.
+// released. Released, it ends the body with an error: the server sees a
+// cut request, and the page a 502 (if it still listens) or, with cut, its
+// connection closed without an answer, as when a server dies.
 type patchHold struct {
 	afterAcks int
 	at        int64
+	cut       bool
 	acks      int
 	held      chan struct{} // closed when the PATCH is held
 	release   chan struct{} // closed by the test
@@ -74,6 +81,17 @@ type tusRecorder struct {
 	log   []tusExchange
 	phase int
 	hold  *patchHold
+	// cutPatches closes the connection of every PATCH instead of
+	// answering it, as a server that is down would (the proxy would
+	// answer 502, and Chromium would retry a PATCH cut once on its own).
+	cutPatches bool
+}
+
+// setCutPatches sets cutPatches.
+func (rec *tusRecorder) setCutPatches(on bool) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.cutPatches = on
 }
 
 // setPhase marks the requests that come from now on with phase.
@@ -84,8 +102,8 @@ func (rec *tusRecorder) setPhase(phase int) {
 }
 
 // holdPatch sets a patchHold (see there).
-func (rec *tusRecorder) holdPatch(t *testing.T, afterAcks int, at int64) *patchHold {
-	h := &patchHold{afterAcks: afterAcks, at: at, held: make(chan struct{}), release: make(chan struct{}), done: make(chan struct{})}
+func (rec *tusRecorder) holdPatch(t *testing.T, afterAcks int, at int64, cut bool) *patchHold {
+	h := &patchHold{afterAcks: afterAcks, at: at, cut: cut, held: make(chan struct{}), release: make(chan struct{}), done: make(chan struct{})}
 	t.Cleanup(h.free)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -143,27 +161,42 @@ func (b *heldBody) drain() {
 	b.n.Add(n)
 }
 
+// statusWriter records the status written; with swallow, it writes
+// nothing, so that the connection can be closed instead.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status  int
+	swallow http.Header // not nil: swallow the answer
+}
+
+func (w *statusWriter) Header() http.Header {
+	if w.swallow != nil {
+		return w.swallow
+	}
+	return w.ResponseWriter.Header()
 }
 
 func (w *statusWriter) WriteHeader(status int) {
 	if w.status == 0 {
 		w.status = status
 	}
-	w.ResponseWriter.WriteHeader(status)
+	if w.swallow == nil {
+		w.ResponseWriter.WriteHeader(status)
+	}
 }
 
 func (w *statusWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	if w.swallow != nil {
+		return len(p), nil
+	}
 	return w.ResponseWriter.Write(p)
 }
 
 func (rec *tusRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := tusExchange{Method: r.Method, Path: r.URL.Path, Offset: -1, RespOffset: -1}
+	ex := tusExchange{Method: r.Method, Path: r.URL.Path, Offset: -1, RespOffset: -1, Auth: r.Header.Get("Authorization")}
 	if v := r.Header.Get("Upload-Offset"); v != "" {
 		ex.Offset, _ = strconv.ParseInt(v, 10, 64)
 	}
@@ -174,14 +207,28 @@ func (rec *tusRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body.hold, rec.hold = h, nil
 		ex.Held = true
 	}
+	cut := (body.hold != nil && body.hold.cut) || (rec.cutPatches && r.Method == http.MethodPatch)
 	i := len(rec.log)
 	rec.log = append(rec.log, ex)
 	rec.mu.Unlock()
 
 	r.Body = body
 	sw := &statusWriter{ResponseWriter: w}
+	if cut {
+		sw.swallow = http.Header{}
+	}
 	rec.next.ServeHTTP(sw, r)
-	if body.hold != nil {
+	switch {
+	case cut:
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+		sw.status = -1
+		if body.hold != nil {
+			defer close(body.hold.done)
+		}
+	case body.hold != nil:
 		body.drain()
 		defer close(body.hold.done)
 	}
@@ -191,7 +238,7 @@ func (rec *tusRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ex = rec.log[i]
 	ex.Sent = body.n.Load()
 	ex.Status = sw.status
-	hdr := w.Header()
+	hdr := sw.Header()
 	if v := hdr.Get("Upload-Offset"); v != "" {
 		ex.RespOffset, _ = strconv.ParseInt(v, 10, 64)
 	}
@@ -291,19 +338,38 @@ func TestBrowserResumable(t *testing.T) {
 		}
 	}
 
+	// waitExchange waits for an exchange that ok accepts.
+	waitExchange := func(step string, ok func(tusExchange) bool) {
+		t.Helper()
+		deadline := time.Now().Add(90 * time.Second)
+		for !slices.ContainsFunc(rec.exchanges(), ok) {
+			if time.Now().After(deadline) {
+				b.fail(step, fmt.Errorf("not within 90s: %v", rec.exchanges()))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
 	// (a) The server dies mid-PATCH after the first chunk, and comes back.
 	rec.setPhase(1)
-	hold := rec.holdPatch(t, 1, chunk/2)
+	hold := rec.holdPatch(t, 1, chunk/2, true)
 	b.do("choose crash.bin and small.txt", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{crash, small}))
 	waitFor("PATCH held", hold.held)
 	assert.Equal(t, []string{"attachment-demo-upload crash.bin:" + strconv.Itoa(size) + ":" +
 		strconv.FormatInt(modTime(t, crash), 10)}, stored(), "the upload URL is kept under name:size:lastModified")
 	b.screenshot("crash-mid-patch")
 	b.server.kill()
+	rec.setCutPatches(true)
 	hold.free()
+	waitFor("held PATCH cut", hold.done)
 	b.wait("paused, retrying", rowJS("crash.bin")+`.dataset.state === 'paused' && `+rowJS("crash.bin")+`.textContent.includes('paused, retrying')`)
 	b.screenshot("paused")
+	// The server stays down until the page has asked it for the offset.
+	waitExchange("HEAD while the server is down", func(e tusExchange) bool {
+		return e.Phase == 1 && e.Method == http.MethodHead && e.Status == http.StatusBadGateway
+	})
 	rec.setPhase(2)
+	rec.setCutPatches(false)
 	b.server.restart()
 	b.wait("crash.bin done", rowJS("crash.bin")+`.dataset.state === 'done'`)
 	b.wait("small.txt done", rowJS("small.txt")+`.dataset.state === 'done'`)
@@ -319,7 +385,7 @@ func TestBrowserResumable(t *testing.T) {
 		switch {
 		case e.Method == http.MethodPost:
 			posts = append(posts, e)
-		case e.Phase == 1 && e.Status == http.StatusBadGateway:
+		case e.Phase == 1 && (e.Status == http.StatusBadGateway || e.Status < 0):
 			down = append(down, e)
 		case e.Phase == 2 && e.Method == http.MethodPatch:
 			afterRestart = append(afterRestart, e)
@@ -327,17 +393,24 @@ func TestBrowserResumable(t *testing.T) {
 	}
 	require.Len(t, posts, 1, "one upload made: %v", ex)
 	assert.Equal(t, http.StatusCreated, posts[0].Status)
-	assert.NotEmpty(t, down, "the page asked while the server was down: %v", ex)
+	require.NotEmpty(t, down, "%v", ex)
+	assert.Equal(t, http.MethodPatch, down[0].Method, "the PATCH cut: %v", down)
+	assert.Equal(t, -1, down[0].Status, "the PATCH cut: %v", down)
+	assert.Equal(t, int64(chunk), down[0].Offset, "the PATCH cut: %v", down)
+	assert.Equal(t, http.MethodHead, down[len(down)-1].Method, "the page asked for the offset again while the server was down: %v", down)
+	// The page saw the cut PATCH fail without an answer, as when a server
+	// dies: that is no problem of the page's.
+	assert.NotEmpty(t, b.dropProblems("request failed: PATCH"), "the page saw the PATCH fail")
 	require.NotEmpty(t, afterRestart, "%v", ex)
 	assert.GreaterOrEqual(t, afterRestart[0].Offset, int64(chunk), "after the restart it went on from the acknowledged chunk, not from 0: %v", ex)
 	assert.Equal(t, http.StatusNoContent, afterRestart[len(afterRestart)-1].Status)
 	assert.Equal(t, prefix+"/"+crashID, afterRestart[len(afterRestart)-1].Location, "the last PATCH answers the attachment")
-	t.Logf("crash: %d exchanges, %d while the server was down", len(ex), len(down))
+	t.Logf("crash: %d exchanges; while the server was down: %v; after the restart: %v", len(ex), down, afterRestart)
 
 	// (b) The page is reloaded mid-upload; the same file picked again
 	// resumes.
 	rec.setPhase(3)
-	hold = rec.holdPatch(t, 3, chunk/2)
+	hold = rec.holdPatch(t, 3, chunk/2, false)
 	b.do("choose reload.bin", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{reload}))
 	waitFor("PATCH held", hold.held)
 	b.do("reload", chromedp.Reload())
@@ -392,7 +465,7 @@ func TestBrowserResumable(t *testing.T) {
 
 	// (c) An unfinished upload discarded from the list.
 	rec.setPhase(5)
-	hold = rec.holdPatch(t, 1, chunk/2)
+	hold = rec.holdPatch(t, 1, chunk/2, false)
 	b.do("choose discard.bin", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{discard}))
 	waitFor("PATCH held", hold.held)
 	b.do("reload again", chromedp.Reload())
@@ -427,6 +500,23 @@ func TestBrowserResumable(t *testing.T) {
 	t.Logf("error answers: %v", b.errorAnswers())
 }
 
+// dropProblems removes the problems recorded so far that start with
+// prefix, and answers them.
+func (b *browserTest) dropProblems(prefix string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var dropped, kept []string
+	for _, p := range b.problems {
+		if strings.HasPrefix(p, prefix) {
+			dropped = append(dropped, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	b.problems = kept
+	return dropped
+}
+
 // modTime is the file's modification time in milliseconds since 1970, as
 // a browser's File.lastModified.
 func modTime(t *testing.T, path string) int64 {
@@ -434,4 +524,56 @@ func modTime(t *testing.T, path string) int64 {
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
 	return fi.ModTime().UnixMilli()
+}
+
+// TestBrowserResumableToken: on a server with -token, the page sends the
+// token it was given on every tus request too (POST, PATCH), and a file
+// over the threshold (12 MiB, in the default 8 MiB PATCHes) becomes an
+// attachment like any other.
+func TestBrowserResumableToken(t *testing.T) {
+	const prefix = "/attachments"
+	var rec *tusRecorder
+	b := startBrowserTestWith(t, prefix, func(proxy http.Handler) http.Handler {
+		rec = &tusRecorder{next: proxy}
+		return rec
+	}, "-token", "s3cret")
+	big := filepath.Join(t.TempDir(), "big.bin")
+	sum := writeRandom(t, big, 12<<20)
+
+	b.do("open", chromedp.Navigate(b.origin+"/"), chromedp.WaitVisible(chromedp.CSS("[data-testid=error]")))
+	b.do("enter token",
+		chromedp.SendKeys(chromedp.CSS("#token"), "s3cret"),
+		chromedp.Click(chromedp.CSS("[data-testid=token-save]")),
+		chromedp.WaitNotVisible(chromedp.CSS("[data-testid=error]")),
+	)
+	b.wait("list", `document.getElementById('grid').dataset.loaded === 'true'`)
+	b.do("upload", chromedp.SetUploadFiles(chromedp.CSS("#file-input"), []string{big}))
+	b.wait("uploaded", `document.querySelector('[data-testid=upload-row]')?.dataset.state === 'done'`)
+	b.wait("card", `!!document.querySelector('[data-testid=card][data-filename="big.bin"]')`)
+	id := eval[string](b, `document.querySelector('[data-testid=card][data-filename="big.bin"]').dataset.id`)
+	b.screenshot("token-resumable")
+
+	var methods []string
+	for _, e := range rec.exchanges() {
+		methods = append(methods, e.Method)
+		assert.Equal(t, "Bearer s3cret", e.Auth, "%v", e)
+		assert.Less(t, e.Status, 400, "%v", e)
+	}
+	assert.Equal(t, []string{"POST", "PATCH", "PATCH"}, methods, "created, then two PATCHes of at most 8 MiB")
+
+	req, err := http.NewRequest("GET", b.origin+prefix+"/"+id, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	h := sha256.New()
+	_, err = io.Copy(h, resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, sum, [32]byte(h.Sum(nil)))
+
+	b.checkProblems()
+	b.checkAPI("GET / 401", "GET / 200", "GET /{id}/metadata 200")
+	assert.Equal(t, []string{"GET /attachments/?limit=20 401"}, b.errorAnswers())
 }

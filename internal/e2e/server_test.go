@@ -47,14 +47,6 @@ func (e *buildError) Error() string {
 	return "go build ./examples/server: " + e.err.Error() + "\n" + string(e.out)
 }
 
-// startServer runs the built examples/server with args (which should
-// include -addr 127.0.0.1:0) until the test ends, and returns the API's
-// base URL as the server printed it ("http://127.0.0.1:PORT/PREFIX/").
-func startServer(t *testing.T, args ...string) string {
-	t.Helper()
-	return startServerProcess(t, args...).base
-}
-
 // serverProcess is a running examples/server, which a test may kill and
 // start again on the same address and stores.
 type serverProcess struct {
@@ -67,7 +59,10 @@ type serverProcess struct {
 	done chan struct{} // closed when cmd has exited
 }
 
-// startServerProcess is startServer, answering the process.
+// startServerProcess runs the built examples/server with args (which
+// should include -addr 127.0.0.1:0) until the test ends; its base is the
+// API's base URL as the server printed it
+// ("http://127.0.0.1:PORT/PREFIX/").
 func startServerProcess(t *testing.T, args ...string) *serverProcess {
 	t.Helper()
 	p := &serverProcess{t: t, args: args}

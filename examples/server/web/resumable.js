@@ -122,9 +122,10 @@ export function resumableUploads({ api, authHeaders, onError }) {
   async function head(url) {
     const resp = await call('HEAD', url);
     if (resp.status === 404 || resp.status === 410) return null;
-    if (!resp.ok) throw tusError('HEAD', resp, '');
+    const offset = parseInt(resp.headers.get('Upload-Offset') || '', 10);
+    if (!resp.ok || !(offset >= 0)) throw tusError('HEAD', resp, '');
     return {
-      offset: parseInt(resp.headers.get('Upload-Offset'), 10),
+      offset,
       length: parseInt(resp.headers.get('Upload-Length') || '-1', 10),
       location: resp.headers.get('Location') || '',
     };

@@ -198,8 +198,8 @@ export function resumableUploads({ api, authHeaders, onError }) {
             }
             offset = st.offset;
           }
-          ui.progress(offset);
           ui.state('uploading', `${Math.floor((offset / file.size) * 100)}%`);
+          ui.progress(offset);
           const r = await patch(url, file, offset, ui);
           delay = 1;
           if (r.location) {

@@ -41,11 +41,13 @@ func TestDemoPage(t *testing.T) {
 	assert.Contains(t, body, `<meta name="attachment-prefix" content="/files/v1">`)
 	assert.Contains(t, body, `<meta name="attachment-token-required" content="false">`)
 	assert.NotContains(t, body, "https://", "the page loads nothing from elsewhere")
+	assert.Contains(t, body, `<link rel="modulepreload" href="/_demo/resumable.js">`, "the resumable uploads' module")
 
 	for path, typ := range map[string]string{
-		"/_demo/app.js":      "text/javascript",
-		"/_demo/style.css":   "text/css",
-		"/_demo/favicon.svg": "image/svg+xml",
+		"/_demo/app.js":       "text/javascript",
+		"/_demo/resumable.js": "text/javascript",
+		"/_demo/style.css":    "text/css",
+		"/_demo/favicon.svg":  "image/svg+xml",
 	} {
 		resp, body := get(path)
 		require.Equal(t, http.StatusOK, resp.StatusCode, path)

@@ -94,6 +94,7 @@ type browserTest struct {
 	spec   *openapitest.Validator
 	shots  string
 	nshot  int
+	server *serverProcess // the examples/server behind the page
 
 	mu       sync.Mutex
 	problems []string          // JS errors and failed requests
@@ -106,14 +107,22 @@ type browserTest struct {
 // opens a Chromium tab on nothing yet.
 func startBrowserTest(t *testing.T, prefix string, extra ...string) *browserTest {
 	t.Helper()
+	return startBrowserTestWith(t, prefix, nil, extra...)
+}
+
+// startBrowserTestWith is startBrowserTest, with uploads (when not nil)
+// serving {prefix}/uploads/ instead of the OpenAPI validation: it is
+// given the proxy to the server.
+func startBrowserTestWith(t *testing.T, prefix string, uploads func(proxy http.Handler) http.Handler, extra ...string) *browserTest {
+	t.Helper()
 	chrome := chromium(t)
 	dir := t.TempDir()
 	// The demo server runs as users run it: the examples/server program,
 	// built from this repository, as a process of its own.
-	base := startServer(t, append([]string{"-addr", "127.0.0.1:0", "-prefix", prefix,
+	server := startServerProcess(t, append([]string{"-addr", "127.0.0.1:0", "-prefix", prefix,
 		"-blob", "file://" + dir + "/blobs?create_dir=1&no_tmp_dir=1&metadata=skip",
 		"-meta", "sqlite://" + dir + "/meta.db"}, extra...)...)
-	upstream, err := url.Parse(base)
+	upstream, err := url.Parse(server.base)
 	require.NoError(t, err)
 	upstream.Path = ""
 	proxy := httputil.NewSingleHostReverseProxy(upstream)
@@ -122,11 +131,14 @@ func startBrowserTest(t *testing.T, prefix string, extra ...string) *browserTest
 	api := openapitest.New(t, proxy, prefix)
 	mux := http.NewServeMux()
 	mux.Handle(prefix+"/", api)
+	if uploads != nil {
+		mux.Handle(prefix+"/uploads/", uploads(proxy))
+	}
 	mux.Handle("/", proxy)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	b := &browserTest{t: t, origin: srv.URL, prefix: prefix, spec: api, shots: screenshotDir(t), methods: map[string]string{}}
+	b := &browserTest{t: t, origin: srv.URL, prefix: prefix, spec: api, shots: screenshotDir(t), methods: map[string]string{}, server: server}
 	profile, err := os.MkdirTemp("", "attachment-chromium-")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(profile) })

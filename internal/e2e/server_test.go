@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,10 +47,44 @@ func (e *buildError) Error() string {
 	return "go build ./examples/server: " + e.err.Error() + "\n" + string(e.out)
 }
 
-// startServer runs the built examples/server with args (which should
-// include -addr 127.0.0.1:0) until the test ends, and returns the API's
-// base URL as the server printed it ("http://127.0.0.1:PORT/PREFIX/").
-func startServer(t *testing.T, args ...string) string {
+// serverProcess is a running examples/server, which a test may kill and
+// start again on the same address and stores.
+type serverProcess struct {
+	t    *testing.T
+	args []string
+	base string // the API's base URL, as the server printed it
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// startServerProcess runs the built examples/server with args (which
+// should include -addr 127.0.0.1:0) until the test ends; its base is the
+// API's base URL as the server printed it
+// ("http://127.0.0.1:PORT/PREFIX/").
+func startServerProcess(t *testing.T, args ...string) *serverProcess {
+	t.Helper()
+	p := &serverProcess{t: t, args: args}
+	p.base = p.start(args)
+	t.Cleanup(func() {
+		p.mu.Lock()
+		cmd, done := p.cmd, p.done
+		p.mu.Unlock()
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	return p
+}
+
+// start runs the server with args and answers the base URL it printed.
+func (p *serverProcess) start(args []string) string {
+	t := p.t
 	t.Helper()
 	bin, err := serverBinary()
 	if _, ok := err.(*exec.Error); ok {
@@ -61,17 +97,11 @@ func startServer(t *testing.T, args ...string) string {
 	var stderr bytes.Buffer
 	cmd.Stderr = &syncWriter{w: &stderr}
 	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-	})
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	p.mu.Lock()
+	p.cmd, p.done = cmd, done
+	p.mu.Unlock()
 	lines := make(chan string, 1)
 	go func() {
 		r := bufio.NewReader(stdout)
@@ -88,6 +118,31 @@ func startServer(t *testing.T, args ...string) string {
 		require.FailNow(t, "the server did not print its listening line within 60s")
 		return ""
 	}
+}
+
+// kill ends the server at once (SIGKILL, as a crash would), and waits
+// for it to be gone.
+func (p *serverProcess) kill() {
+	p.t.Helper()
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	require.NoError(p.t, cmd.Process.Kill())
+	<-done
+}
+
+// restart starts the server again with its arguments, on the address it
+// listened on first (which -addr 127.0.0.1:0 had left to the system).
+func (p *serverProcess) restart() {
+	p.t.Helper()
+	u, err := url.Parse(p.base)
+	require.NoError(p.t, err)
+	args := slices.Clone(p.args)
+	i := slices.Index(args, "-addr")
+	require.True(p.t, i >= 0 && i+1 < len(args), "the server was started without -addr")
+	args[i+1] = u.Host
+	base := p.start(args)
+	require.Equal(p.t, p.base, base, "the server came back elsewhere")
 }
 
 // syncWriter serializes writes from the child's stderr copier.

@@ -1,6 +1,9 @@
 // The demo page of the attachment API: upload, list, search, rename,
 // delete. It talks only to the public API under the prefix the server
-// wrote into <meta name="attachment-prefix">.
+// wrote into <meta name="attachment-prefix">. Files over a threshold are
+// uploaded resumably (resumable.js, tus).
+
+import { resumableUploads, threshold, TusError } from './resumable.js';
 
 const prefix = (document.querySelector('meta[name="attachment-prefix"]')?.content || '').replace(/\/+$/, '');
 const api = prefix + '/';
@@ -398,8 +401,53 @@ function pump() {
   }
 }
 
-// upload sends one file as multipart/form-data, reporting its progress.
+// upload sends one file: resumably (tus) when it is larger than the
+// threshold, else as multipart/form-data, reporting its progress.
 function upload({ file, row }) {
+  return file.size > threshold ? uploadResumable({ file, row }) : uploadForm({ file, row });
+}
+
+const resumable = resumableUploads({ api, authHeaders, onError: (e) => showError(tusProblem(e)) });
+
+// tusProblem is the APIError of what a tus request answered.
+function tusProblem(e) {
+  if (!(e instanceof TusError)) return e;
+  if (e.status === 0) return new APIError({ title: 'Network error', detail: e.message });
+  return problemFromText(e.status, e.message, e.body);
+}
+
+// uploadResumable sends a large file in chunks, resuming an upload left
+// by an earlier page when there is one, and shows the attachment made.
+async function uploadResumable({ file, row }) {
+  row.dataset.resumable = 'true';
+  setRow(row, 'uploading', '0%', 0);
+  const ui = {
+    progress: (bytes) => {
+      if (row.dataset.state === 'uploading') {
+        const p = Math.floor((bytes / file.size) * 100);
+        setRow(row, 'uploading', `${p}%`, p);
+      }
+    },
+    state: (state, text) => setRow(row, state, text),
+  };
+  try {
+    const url = await resumable.upload(file, ui);
+    setRow(row, 'sent', 'Storing…', 100);
+    const rec = await request('GET', `${url}/metadata`);
+    setRow(row, 'done', 'Done', 100);
+    if (!query || rec.filename.toLowerCase().includes(query.toLowerCase())) {
+      addCard(rec, { prepend: true });
+    }
+    setStatus(`Uploaded ${rec.filename}`);
+  } catch (e) {
+    const err = tusProblem(e);
+    setRow(row, 'error', err.code || 'Failed');
+    showError(err);
+  }
+}
+
+// uploadForm sends one file as multipart/form-data, reporting its progress.
+function uploadForm({ file, row }) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', api);
@@ -586,5 +634,6 @@ $('token-clear').addEventListener('click', () => {
 
 // ---- start ------------------------------------------------------------
 
+resumable.showUnfinished();
 document.documentElement.dataset.ready = 'true';
 loadList({ reset: true });

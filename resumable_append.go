@@ -275,7 +275,9 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 		}
 		length = offset
 	}
-	done := aerr == nil && length >= 0 && offset == length
+	// Every byte of a known length is in: complete, even if the body
+	// then failed (a client that hung up after its last byte).
+	done := length >= 0 && offset == length
 	newHead := head.head[:min(int64(len(head.head)), offset, sniffLen)]
 	if u.Concat != metadata.ConcatPartial && ((len(newHead) == sniffLen && len(u.Head) < sniffLen) || done) {
 		if _, _, err := c.typeOf(si.Name, newHead, si.Claim); err != nil {
@@ -312,7 +314,7 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 		}
 		return nil, leaseErr(id, err)
 	}
-	if aerr != nil {
+	if aerr != nil && !done {
 		return nil, fmt.Errorf("attachment: append to upload %s (%d bytes kept): %w", id, res.N, aerr)
 	}
 	if done && saved.Concat == metadata.ConcatPartial {

@@ -151,3 +151,48 @@ func TestTusHeadInterruptsSilentPatch(t *testing.T) {
 	assert.Equal(t, sha(data), sha(got))
 	assert.Equal(t, sha(data), a.SHA256)
 }
+
+// A client that sends a whole PATCH body and hangs up without waiting for
+// the answer loses nothing: the chunk is kept (the next PATCH goes on
+// after it), and a last chunk commits the file. (The request's context
+// ends as soon as the server sees the closed connection, which may be
+// before the chunk is saved.)
+func TestTusPatchThenHangUp(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			if be.skip != "" {
+				t.Skip(be.skip)
+			}
+			e := newEnv(t, be, nil)
+			answered := make(chan struct{}, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				e.srv.ServeHTTP(w, r)
+				if r.Method == http.MethodPatch {
+					answered <- struct{}{}
+				}
+			}))
+			t.Cleanup(srv.Close)
+			data := content(3 << 20)
+			url := e.create("Upload-Length", itoa(len(data)))
+			send := func(from, to int) {
+				c, err := net.Dial("tcp", srv.Listener.Addr().String())
+				require.NoError(t, err)
+				_, err = fmt.Fprintf(c, "PATCH %s HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nTus-Resumable: 1.0.0\r\n"+
+					"Content-Type: application/offset+octet-stream\r\nUpload-Offset: %d\r\nContent-Length: %d\r\n\r\n", url, from, to-from)
+				require.NoError(t, err)
+				_, err = c.Write(data[from:to])
+				require.NoError(t, err)
+				require.NoError(t, c.Close())
+				<-answered
+			}
+			send(0, 2<<20)
+			head := e.do("HEAD", url, nil)
+			require.Equal(t, http.StatusNoContent, head.Code)
+			require.Equal(t, itoa(2<<20), head.Header().Get("Upload-Offset"), "the whole chunk is kept")
+			send(2<<20, len(data))
+			got, a := e.download(idOf(url))
+			assert.Equal(t, sha(data), sha(got))
+			assert.Equal(t, sha(data), a.SHA256)
+		})
+	}
+}

@@ -402,7 +402,9 @@ func (u *upload) finish() error {
 	if u.cfg.md5 {
 		u.res.MD5 = u.hashers[1].Sum(nil)
 	}
-	if err := u.ctx.Err(); err != nil && u.cut == nil {
+	if err := u.ctx.Err(); err != nil && u.cut == nil && !u.cfg.keep {
+		// The caller is gone: its upload is not taken. An Append that
+		// keeps what it reads has all of it by now, and keeps it whole.
 		return u.fail(err)
 	}
 	if u.cfg.check != nil {

@@ -272,7 +272,8 @@ func TestIETFCreationIncompleteThenAppend(t *testing.T) {
 }
 
 // Without Upload-Length, the append with Upload-Complete: ?1 sets the
-// length; an empty completing append works too.
+// length; an empty completing append works too, and an append may come
+// as a POST with X-HTTP-Method-Override: PATCH.
 func TestIETFCompleteWithoutLength(t *testing.T) {
 	eachIETF(t, nil, func(t *testing.T, x *ietfEnv) {
 		data := content(70_000)
@@ -281,7 +282,9 @@ func TestIETFCompleteWithoutLength(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.code, string(r.body))
 		head := x.do("HEAD", loc, nil)
 		assert.Empty(t, head.hdr.Values("Upload-Length"), "no length known yet")
-		r = x.appendTo(loc, 30_000, data[30_000:], false)
+		// tus-js-client's overridePatchMethod: POST standing for PATCH.
+		r = x.do("POST", loc, data[30_000:], "X-HTTP-Method-Override", "PATCH", "Upload-Offset", "30000", "Upload-Complete", "?0",
+			"Content-Type", resumable.PartialUploadType)
 		require.Equal(t, http.StatusNoContent, r.code, string(r.body))
 		r = x.appendTo(loc, len(data), nil, true)
 		x.completion(r, idOf(loc), len(data))
@@ -639,5 +642,48 @@ func FuzzIETFHeaders(f *testing.F) {
 		require.Empty(t, w.interim)
 		w = send("HEAD", loc, nil, "Upload-Draft-Interop-Version", version)
 		require.Empty(t, w.interim)
+	})
+}
+
+// The 104 of a creation comes before its content is read: the client
+// sends the content only once it has the upload's Location (a server
+// waiting for the content first would never answer).
+func TestIETFAnnouncedBeforeContent(t *testing.T) {
+	eachIETF(t, nil, func(t *testing.T, x *ietfEnv) {
+		data := content(40_000)
+		pr, pw := io.Pipe()
+		got := make(chan string, 1)
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+			if code == resumable.StatusUploadResumptionSupported {
+				got <- h.Get("Location")
+			}
+			return nil
+		}}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), "POST", x.url+prefix+"/uploads/", pr)
+		require.NoError(t, err)
+		req.ContentLength = int64(len(data))
+		req.Header.Set("X-User", "alice")
+		req.Header.Set("Upload-Draft-Interop-Version", strconv.Itoa(x.v))
+		req.Header.Set("Upload-Complete", "?1")
+		sent := make(chan string, 1)
+		go func() {
+			select {
+			case loc := <-got:
+				_, _ = pw.Write(data)
+				_ = pw.Close()
+				sent <- loc
+			case <-time.After(30 * time.Second): // a hang guard, not a measure
+				_ = pw.CloseWithError(io.ErrUnexpectedEOF)
+				sent <- ""
+			}
+		}()
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		loc := <-sent
+		require.NotEmpty(t, loc, "no 104 before the content")
+		x.completion(&ietfResp{code: res.StatusCode, hdr: res.Header, body: body}, idOf(loc), len(data))
 	})
 }

@@ -1,11 +1,14 @@
 package resumable_test
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -685,5 +688,83 @@ func TestIETFAnnouncedBeforeContent(t *testing.T) {
 		loc := <-sent
 		require.NotEmpty(t, loc, "no 104 before the content")
 		x.completion(&ietfResp{code: res.StatusCode, hdr: res.Header, body: body}, idOf(loc), len(data))
+	})
+}
+
+// A creation whose connection drops after the 104 keeps the bytes that
+// arrived: the client resumes at the upload the 104 named, from HEAD's
+// offset, and the file is byte-exact. Raw HTTP/1.1 over a real server.
+func TestIETFResumeAfterDroppedCreation(t *testing.T) {
+	for _, v := range resumable.InteropVersions {
+		t.Run("interop-"+itoa(v), func(t *testing.T) {
+			e := newEnv(t, backends()[0], nil)
+			srv := httptest.NewServer(e.srv)
+			t.Cleanup(srv.Close)
+			x := &ietfEnv{env: e, url: srv.URL, v: v}
+			data := content(200_000)
+
+			c, err := net.Dial("tcp", srv.Listener.Addr().String())
+			require.NoError(t, err)
+			_, err = fmt.Fprintf(c, "POST %s/uploads/ HTTP/1.1\r\nHost: x\r\nX-User: alice\r\n"+
+				"Upload-Draft-Interop-Version: %d\r\nUpload-Complete: ?1\r\nContent-Length: %d\r\n\r\n", prefix, v, len(data))
+			require.NoError(t, err)
+			// The 104 comes before any content is sent.
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			require.NoError(t, err)
+			require.Equal(t, resumable.StatusUploadResumptionSupported, resp.StatusCode)
+			loc := resp.Header.Get("Location")
+			require.True(t, strings.HasPrefix(loc, prefix+"/uploads/"), loc)
+			_, err = c.Write(data[:70_000])
+			require.NoError(t, err)
+			time.Sleep(100 * time.Millisecond)
+			require.NoError(t, c.Close())
+
+			var offset int
+			require.Eventually(t, func() bool {
+				head := x.do("HEAD", loc, nil)
+				if head.code != http.StatusNoContent {
+					return false // the cut creation may still hold the upload (423)
+				}
+				assert.Equal(t, "?0", head.hdr.Get("Upload-Complete"))
+				_, err := fmt.Sscan(head.hdr.Get("Upload-Offset"), &offset)
+				return err == nil && offset > 0
+			}, 5*time.Second, 20*time.Millisecond)
+			assert.LessOrEqual(t, offset, 70_000)
+			x.completion(x.appendTo(loc, offset, data[offset:], true), idOf(loc), len(data))
+			got, _ := x.download(idOf(loc))
+			assert.Equal(t, sha(data), sha(got))
+		})
+	}
+}
+
+// A creation with Expect: 100-continue gets the 104 first, then the 100
+// when its content is read (the draft forbids leaving the 100 out).
+func TestIETFExpectContinue(t *testing.T) {
+	eachIETF(t, nil, func(t *testing.T, x *ietfEnv) {
+		data := content(30_000)
+		var codes []int
+		trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+			codes = append(codes, code)
+			return nil
+		}}
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), "POST",
+			x.url+prefix+"/uploads/", bytes.NewReader(data))
+		require.NoError(t, err)
+		req.Header.Set("X-User", "alice")
+		req.Header.Set("Upload-Draft-Interop-Version", itoa(x.v))
+		req.Header.Set("Upload-Complete", "?1")
+		req.Header.Set("Expect", "100-continue")
+		// The content waits for the 100, however long it takes.
+		client := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Hour}}
+		defer client.CloseIdleConnections()
+		res, err := client.Do(req)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		body, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		assert.Equal(t, []int{resumable.StatusUploadResumptionSupported, http.StatusContinue}, codes)
+		r := &ietfResp{code: res.StatusCode, hdr: res.Header, body: body}
+		require.Equal(t, http.StatusCreated, r.code, string(body))
+		x.completion(r, idOf(r.hdr.Get("Location")), len(data))
 	})
 }

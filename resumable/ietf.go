@@ -98,7 +98,7 @@ type ietfRequest struct {
 
 	// What the next problem written adds: the draft's problem type and
 	// the members of a mismatching offset.
-	ptype              string
+	ptype, ptitle      string
 	expected, provided *int64
 }
 
@@ -172,7 +172,7 @@ func (q *ietfRequest) writeProblem(w http.ResponseWriter, r *http.Request, p *at
 	body := ietfProblem{Problem: p}
 	if q.ptype != "" {
 		cp := *p
-		cp.Type = q.ptype
+		cp.Type, cp.Title = q.ptype, q.ptitle
 		body = ietfProblem{Problem: &cp, ExpectedOffset: q.expected, ProvidedOffset: q.provided}
 	}
 	b, _ := json.Marshal(body)
@@ -209,7 +209,7 @@ func (q *ietfRequest) fail(err error) {
 	case errors.As(err, &oe):
 		hdr.Set("Upload-Offset", strconv.FormatInt(oe.Expected, 10))
 		if q.v >= 6 {
-			q.ptype = problemTypes + "mismatching-upload-offset"
+			q.ptype, q.ptitle = problemTypes+"mismatching-upload-offset", "Mismatching upload offset"
 			q.expected, q.provided = &oe.Expected, &oe.Provided
 		}
 		if q.v >= 8 {
@@ -229,7 +229,7 @@ func (q *ietfRequest) fail(err error) {
 // version 8 with the draft's inconsistent-upload-length problem).
 func (q *ietfRequest) inconsistent(detail string) {
 	if q.v >= 8 {
-		q.ptype = problemTypes + "inconsistent-upload-length"
+		q.ptype, q.ptitle = problemTypes+"inconsistent-upload-length", "Inconsistent upload length"
 	}
 	q.fail(badRequest(detail))
 }
@@ -238,7 +238,7 @@ func (q *ietfRequest) inconsistent(detail string) {
 // (from version 6 with the draft's completed-upload problem).
 func (q *ietfRequest) completed() {
 	if q.v >= 6 {
-		q.ptype = problemTypes + "completed-upload"
+		q.ptype, q.ptitle = problemTypes+"completed-upload", "Completed upload"
 	}
 	q.fail(badRequest("the upload is complete: nothing can be appended to it"))
 }

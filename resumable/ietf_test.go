@@ -3,6 +3,7 @@ package resumable_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -310,6 +311,7 @@ func TestIETFWrongOffset(t *testing.T) {
 		assert.Equal(t, "offset_mismatch", p["code"])
 		if x.v >= 6 {
 			assert.Equal(t, "https://iana.org/assignments/http-problem-types#mismatching-upload-offset", p["type"])
+			assert.Equal(t, "Mismatching upload offset", p["title"])
 			assert.Equal(t, 5.0, p["expected-offset"])
 			assert.Equal(t, 3.0, p["provided-offset"])
 		} else {
@@ -767,4 +769,48 @@ func TestIETFExpectContinue(t *testing.T) {
 		require.Equal(t, http.StatusCreated, r.code, string(body))
 		x.completion(r, idOf(r.hdr.Get("Location")), len(data))
 	})
+}
+
+// An IETF draft client (interop version 8) creates an upload whose
+// content is the whole file: the 104 names the upload before the content
+// is read, and the final answer is the native upload's.
+func Example_ietfDraft() {
+	svc, err := attachment.Open(context.Background(), "mem://", "mem://", nil)
+	if err != nil {
+		panic(err)
+	}
+	defer svc.Close()
+	h := attachment.NewHandler(svc, &attachment.HandlerOptions{
+		Prefix:  "/attachments",
+		Uploads: resumable.New(nil),
+	})
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		fmt.Println("interim:", code, strings.HasPrefix(h.Get("Location"), "/attachments/uploads/"))
+		return nil
+	}}
+	ctx := httptrace.WithClientTrace(context.Background(), trace)
+	req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/attachments/uploads/?filename=hello.txt",
+		strings.NewReader("hello world"))
+	req.Header.Set("Upload-Draft-Interop-Version", "8")
+	req.Header.Set("Upload-Complete", "?1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Attachments []attachment.Attachment `json:"attachments"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		panic(err)
+	}
+	fmt.Println("final:", resp.StatusCode, resp.Header.Get("Upload-Complete"), resp.Header.Get("Upload-Offset"))
+	fmt.Println(body.Attachments[0].Filename, body.Attachments[0].Size)
+	// Output:
+	// interim: 104 true
+	// final: 201 ?1 11
+	// hello.txt 11
 }

@@ -1,7 +1,11 @@
 package resumable_test
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -367,4 +371,56 @@ func FuzzIETFHeaders(f *testing.F) {
 		w = send("HEAD", loc, nil, "Upload-Draft-Interop-Version", version)
 		require.Empty(t, w.interim)
 	})
+}
+
+// While a creation reads its content, an append to its upload is 423
+// with Retry-After and changes nothing; the creation then completes.
+func TestIETFLockedWhileCreating(t *testing.T) {
+	for _, v := range resumable.InteropVersions {
+		t.Run("interop-"+itoa(v), func(t *testing.T) {
+			e := newEnv(t, backends()[1], nil)
+			srv := httptest.NewServer(e.srv)
+			t.Cleanup(srv.Close)
+			x := &ietfEnv{env: e, url: srv.URL, v: v}
+			data := content(50_000)
+
+			c, err := net.Dial("tcp", srv.Listener.Addr().String())
+			require.NoError(t, err)
+			t.Cleanup(func() { c.Close() })
+			_, err = fmt.Fprintf(c, "POST %s/uploads/ HTTP/1.1\r\nHost: x\r\nX-User: alice\r\n"+
+				"Upload-Draft-Interop-Version: %d\r\nUpload-Complete: ?1\r\nContent-Length: %d\r\n\r\n", prefix, v, len(data))
+			require.NoError(t, err)
+			br := bufio.NewReader(c)
+			interim, err := http.ReadResponse(br, nil)
+			require.NoError(t, err)
+			require.Equal(t, resumable.StatusUploadResumptionSupported, interim.StatusCode)
+			loc := interim.Header.Get("Location")
+			_, err = c.Write(data[:10_000])
+			require.NoError(t, err)
+
+			// The creation claims the upload before it reads; the probe is
+			// an empty append, which changes nothing should it come first.
+			time.Sleep(200 * time.Millisecond)
+			require.Eventually(t, func() bool {
+				r := x.appendTo(loc, 0, []byte{}, false)
+				if r.code != http.StatusLocked {
+					return false
+				}
+				assert.NotEmpty(t, r.hdr.Get("Retry-After"))
+				assert.Equal(t, "locked", problemOf(t, r)["code"])
+				return true
+			}, 5*time.Second, 20*time.Millisecond)
+
+			_, err = c.Write(data[10_000:])
+			require.NoError(t, err)
+			resp, err := http.ReadResponse(br, nil)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			x.completion(&ietfResp{code: resp.StatusCode, hdr: resp.Header, body: body}, idOf(loc), len(data))
+			got, _ := x.download(idOf(loc))
+			assert.Equal(t, data, got)
+		})
+	}
 }

@@ -52,7 +52,9 @@
 // (?1: the content is the whole file; ?0: more comes by PATCH); once the
 // session is stored, and before the content is read, an interim 104
 // (StatusUploadResumptionSupported) gives its Location, the interop
-// version and, from version 6, Upload-Limit. Appends are PATCHes with
+// version and, from version 6, Upload-Limit (not over HTTP/1.0; a
+// middleware wrapping the ResponseWriter must pass a 1xx WriteHeader
+// through and wait for the final one). Appends are PATCHes with
 // Upload-Offset and Upload-Complete (from version 6 of type
 // PartialUploadType, else 415), HEAD retrieves the offset, DELETE cancels.
 // The request that completes the upload is answered as the native upload:

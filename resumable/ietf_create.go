@@ -55,11 +55,13 @@ func (q *ietfRequest) create() {
 	if limit := q.limit(max(time.Until(info.ExpiresAt), 0)); limit != "" {
 		hdr.Set("Upload-Limit", limit)
 	}
-	hdr.Set("Upload-Draft-Interop-Version", strconv.Itoa(q.v))
-	q.w.WriteHeader(StatusUploadResumptionSupported)
-	// The final answer keeps Location and Upload-Limit (the header map
-	// outlives the 104), not the interop version.
-	hdr.Del("Upload-Draft-Interop-Version")
+	if r.ProtoAtLeast(1, 1) { // HTTP/1.0 has no interim answers
+		hdr.Set("Upload-Draft-Interop-Version", strconv.Itoa(q.v))
+		q.w.WriteHeader(StatusUploadResumptionSupported)
+		// The final answer keeps Location and Upload-Limit (the header
+		// map outlives the 104), not the interop version.
+		hdr.Del("Upload-Draft-Interop-Version")
+	}
 	if withBody || complete {
 		next, err := q.appendBody(info.ID, 0, length, complete)
 		if err != nil {

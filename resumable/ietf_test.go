@@ -461,3 +461,22 @@ func Example_ietfDraft() {
 	// final: 201 ?1 11
 	// hello.txt 11
 }
+
+// HTTP/1.0 has no interim answers: a creation over it gets none, only
+// the final answer.
+func TestIETFNoInterimOverHTTP10(t *testing.T) {
+	e := newEnv(t, backends()[1], nil)
+	srv := httptest.NewServer(e.srv)
+	t.Cleanup(srv.Close)
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	_, err = fmt.Fprintf(c, "POST %s/uploads/ HTTP/1.0\r\nHost: x\r\nX-User: alice\r\n"+
+		"Upload-Draft-Interop-Version: 8\r\nUpload-Complete: ?1\r\nContent-Length: 5\r\n\r\nhello", prefix)
+	require.NoError(t, err)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusCreated, resp.StatusCode)
+	assert.Equal(t, "?1", resp.Header.Get("Upload-Complete"))
+}

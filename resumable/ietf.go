@@ -386,9 +386,11 @@ func (q *ietfRequest) lengthOf(offset int64, complete bool) (length int64, told,
 func (q *ietfRequest) appendBody(id string, offset, length int64, complete bool) (*attachment.UploadInfo, error) {
 	var info *attachment.UploadInfo
 	// TODO(issue 14): a Content-Digest on an append (or on a creation with
-	// Upload-Complete: ?0) covers that request's content only: check it
-	// through AppendRequest.Checksum once the engine has it (400
-	// checksum_mismatch, nothing appended).
+	// Upload-Complete: ?0) covers that request's content only. Once
+	// AppendRequest.Checksum is here (main has it): parse it with
+	// digest.FromHeader and pass &attachment.Checksum{Hash: sha256.New(),
+	// Sum: sha} here; ErrChunkMismatch is then 400 checksum_mismatch
+	// through WriteError, nothing appended.
 	err := q.h.ReadStream(q.w, q.r, -1, func(body io.Reader) (err error) {
 		info, err = q.svc.AppendUpload(q.r.Context(), id, q.c.Name, &attachment.AppendRequest{
 			Offset: offset, Body: body, SetLength: length, Complete: complete,

@@ -31,12 +31,13 @@ const PartialUploadType = "application/partial-upload"
 // an upload's Location to an IETF client before its content is read.
 const StatusUploadResumptionSupported = 104
 
-// InteropVersions are the values of Upload-Draft-Interop-Version served as
-// the IETF draft: 5 (draft -03, tus-js-client's 'ietf-draft-03'), 6
-// (drafts -04 and -05, tus-js-client's 'ietf-draft-05') and 8 (drafts -09
-// to -11, the latest). Any other value leaves the request to tus, which
-// answers 412 without Tus-Resumable: 1.0.0, and never with a 104.
-var InteropVersions = []int{5, 6, 8}
+// InteropVersions returns the values of Upload-Draft-Interop-Version
+// served as the IETF draft: 5 (draft -03, tus-js-client's
+// 'ietf-draft-03'), 6 (drafts -04 and -05, tus-js-client's
+// 'ietf-draft-05') and 8 (drafts -09 to -11, the latest). Any other value
+// leaves the request to tus, which answers 412 without Tus-Resumable:
+// 1.0.0, and never with a 104.
+func InteropVersions() []int { return []int{5, 6, 8} }
 
 // problemTypes is the registry of the draft's problem types.
 const problemTypes = "https://iana.org/assignments/http-problem-types#"
@@ -54,7 +55,7 @@ func ietfVersion(r *http.Request) (int, bool) {
 		return 0, false
 	}
 	n, ok := item.Value.(int64)
-	if !ok || !slices.Contains(InteropVersions, int(n)) {
+	if !ok || !slices.Contains(InteropVersions(), int(n)) {
 		return 0, false
 	}
 	return int(n), true

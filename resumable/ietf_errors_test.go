@@ -376,7 +376,7 @@ func FuzzIETFHeaders(f *testing.F) {
 // While a creation reads its content, an append to its upload is 423
 // with Retry-After and changes nothing; the creation then completes.
 func TestIETFLockedWhileCreating(t *testing.T) {
-	for _, v := range resumable.InteropVersions {
+	for _, v := range resumable.InteropVersions() {
 		t.Run("interop-"+itoa(v), func(t *testing.T) {
 			e := newEnv(t, backends()[1], nil)
 			srv := httptest.NewServer(e.srv)

@@ -37,7 +37,7 @@ type ietfEnv struct {
 
 // eachIETF runs f for interop versions 5, 6 and 8 on every backend.
 func eachIETF(t *testing.T, o *attachment.Options, f func(t *testing.T, x *ietfEnv)) {
-	for _, v := range resumable.InteropVersions {
+	for _, v := range resumable.InteropVersions() {
 		t.Run("interop-"+strconv.Itoa(v), func(t *testing.T) {
 			eachBackend(t, o, func(t *testing.T, e *env) {
 				srv := httptest.NewServer(e.srv)
@@ -344,7 +344,7 @@ func TestIETFAnnouncedBeforeContent(t *testing.T) {
 // arrived: the client resumes at the upload the 104 named, from HEAD's
 // offset, and the file is byte-exact. Raw HTTP/1.1 over a real server.
 func TestIETFResumeAfterDroppedCreation(t *testing.T) {
-	for _, v := range resumable.InteropVersions {
+	for _, v := range resumable.InteropVersions() {
 		t.Run("interop-"+itoa(v), func(t *testing.T) {
 			e := newEnv(t, backends()[0], nil)
 			srv := httptest.NewServer(e.srv)

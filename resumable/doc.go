@@ -51,5 +51,45 @@
 // or relative, and must be this layer's. A HEAD of a partial has
 // Upload-Concat: partial; a HEAD of a final, committed at once, has none.
 //
-// Not implemented yet: the IETF draft "Resumable Uploads for HTTP".
+// # IETF draft
+//
+// The same endpoint speaks the IETF draft "Resumable Uploads for HTTP"
+// (draft-ietf-httpbis-resumable-upload) to a request whose
+// Upload-Draft-Interop-Version is one of InteropVersions: 5 (draft -03),
+// 6 (-04, -05) and 8 (-09 to -11), the first two as tus-js-client's
+// protocols 'ietf-draft-03' and 'ietf-draft-05' send them. Any other
+// value is a tus request (412 without Tus-Resumable), never answered with
+// a 104. A creation is a POST to {prefix}/uploads/ with Upload-Complete
+// (?1: the content is the whole file; ?0: more comes by PATCH); once the
+// session is stored, and before the content is read, an interim 104
+// (StatusUploadResumptionSupported) gives its Location, the interop
+// version and, from version 6, Upload-Limit (not over HTTP/1.0; a
+// middleware wrapping the ResponseWriter must pass a 1xx WriteHeader
+// through and wait for the final one). Appends are PATCHes with
+// Upload-Offset and Upload-Complete (from version 6 of type
+// PartialUploadType, else 415), HEAD retrieves the offset, DELETE cancels.
+// The request that completes the upload is answered as the native upload:
+// 201, Location {prefix}/{id} and {"attachments":[...]}, with
+// Upload-Complete: ?1 and Upload-Offset; an incomplete one with
+// Upload-Complete: ?0 and Upload-Offset. Upload-Limit (versions 6 and 8)
+// says min-size=0, max-size (Options.MaxFileSize), max-append-size
+// (HandlerOptions.MaxRequestSize) and the upload's remaining lifetime
+// (expires in 6, max-age in 8). From version 6, a wrong offset (409) and
+// an append to a completed upload (400) carry the draft's problem types
+// (with expected-offset and provided-offset for the former), and version
+// 8 uses inconsistent-upload-length for lengths that disagree (400) and
+// answers a repeat of the completing request without content with the
+// completion again. An expired upload is 404 (not active).
+//
+// Metadata: Upload-Metadata as for tus (tus-js-client sends it in the
+// draft's protocols too); failing that, as for the native raw upload, the
+// name from the filename query parameter or Content-Disposition, the
+// claimed type from Content-Type (but application/partial-upload) and
+// owner and label.KEY from the query. Repr-Digest's sha-256 is the whole
+// file's, as Content-Digest's (and Content-MD5) on a creation with
+// Upload-Complete: ?1: a mismatch is 400 checksum_mismatch once the last
+// byte is in, and nothing is kept. Known differences from the draft: an
+// upload whose declared Upload-Length is reached is completed by that
+// append even with Upload-Complete: ?0; no 104 reports progress while
+// content is read; a Content-Digest on an append is not checked yet.
 package resumable

@@ -82,6 +82,10 @@ type request struct {
 // ServeLayer answers r, a request for {prefix}/uploads,
 // {prefix}/uploads/ or {prefix}/uploads/{id} (attachment.Layer).
 func (l *Layer) ServeLayer(h *attachment.Handler, w http.ResponseWriter, r *http.Request) {
+	if v, ok := ietfVersion(r); ok {
+		l.serveIETF(h, w, r, v)
+		return
+	}
 	q := &request{l: l, w: w, r: r}
 	q.h = h.WithProblemWriter(q.writeProblem)
 	w.Header().Set("Tus-Resumable", Version)

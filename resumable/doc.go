@@ -88,8 +88,12 @@
 // owner and label.KEY from the query. Repr-Digest's sha-256 is the whole
 // file's, as Content-Digest's (and Content-MD5) on a creation with
 // Upload-Complete: ?1: a mismatch is 400 checksum_mismatch once the last
-// byte is in, and nothing is kept. Known differences from the draft: an
-// upload whose declared Upload-Length is reached is completed by that
-// append even with Upload-Complete: ?0; no 104 reports progress while
-// content is read; a Content-Digest on an append is not checked yet.
+// byte is in, and nothing is kept. On any other request (an append, a
+// creation with Upload-Complete: ?0) Content-Digest (or Content-MD5)
+// covers that request's content only: a mismatch is 400
+// checksum_mismatch, that content is discarded and the offset stays. A
+// HEAD while an append holds the upload interrupts it, as for tus. Known
+// differences from the draft: an upload whose declared Upload-Length is
+// reached is completed by that append even with Upload-Complete: ?0; no
+// 104 reports progress while content is read.
 package resumable

@@ -1,11 +1,14 @@
 package resumable
 
 import (
+	"crypto/md5"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -15,6 +18,7 @@ import (
 	"github.com/dunglas/httpsfv"
 
 	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/internal/digest"
 	"github.com/attachkit/attachment/wire"
 )
 
@@ -348,7 +352,7 @@ func (q *ietfRequest) patch(id string) {
 	if !ok {
 		return
 	}
-	info, err := q.appendBody(id, offset, length, complete)
+	info, err := q.appendBody(id, offset, length, complete, false)
 	switch {
 	case errors.Is(err, attachment.ErrNotFound):
 		q.appendToCommitted(id, offset, complete, err)
@@ -383,18 +387,29 @@ func (q *ietfRequest) lengthOf(offset int64, complete bool) (length int64, told,
 }
 
 // appendBody appends r's body at offset to the upload id, declaring its
-// length (positive) and its completion.
-func (q *ietfRequest) appendBody(id string, offset, length int64, complete bool) (*attachment.UploadInfo, error) {
+// length (positive) and its completion. When the request is an append,
+// or a creation that does not hold the whole file, its Content-Digest
+// (sha-256) or Content-MD5 covers this request's content only: a body
+// that does not match is discarded whole (400 checksum_mismatch) and
+// the offset stays.
+func (q *ietfRequest) appendBody(id string, offset, length int64, complete, wholeFile bool) (*attachment.UploadInfo, error) {
+	var sum *attachment.Checksum
+	if !wholeFile {
+		e, err := digest.FromHeader(textproto.MIMEHeader(q.r.Header))
+		if err != nil {
+			return nil, badRequest("malformed Content-Digest or Content-MD5 header")
+		}
+		switch {
+		case e.SHA256 != nil:
+			sum = &attachment.Checksum{Hash: sha256.New(), Sum: e.SHA256}
+		case e.MD5 != nil:
+			sum = &attachment.Checksum{Hash: md5.New(), Sum: e.MD5}
+		}
+	}
 	var info *attachment.UploadInfo
-	// TODO(issue 14): a Content-Digest on an append (or on a creation with
-	// Upload-Complete: ?0) covers that request's content only. Once
-	// AppendRequest.Checksum is here (main has it): parse it with
-	// digest.FromHeader and pass &attachment.Checksum{Hash: sha256.New(),
-	// Sum: sha} here; ErrChunkMismatch is then 400 checksum_mismatch
-	// through WriteError, nothing appended.
 	err := q.h.ReadStream(q.w, q.r, -1, func(body io.Reader) (err error) {
 		info, err = q.svc.AppendUpload(q.r.Context(), id, q.c.Name, &attachment.AppendRequest{
-			Offset: offset, Body: body, SetLength: length, Complete: complete,
+			Offset: offset, Body: body, SetLength: length, Complete: complete, Checksum: sum,
 		})
 		return err
 	})

@@ -63,7 +63,7 @@ func (q *ietfRequest) create() {
 		hdr.Del("Upload-Draft-Interop-Version")
 	}
 	if withBody || complete {
-		next, err := q.appendBody(info.ID, 0, length, complete)
+		next, err := q.appendBody(info.ID, 0, length, complete, complete)
 		if err != nil {
 			q.fail(err)
 			return

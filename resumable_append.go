@@ -89,6 +89,14 @@ func (c *core) renew(ctx context.Context, up metadata.Uploads, u *metadata.Uploa
 				return
 			case <-t.C:
 			}
+			if c.now().Sub(renewed) > appendLease-leaseFence {
+				// The store has not taken a renewal for almost the whole
+				// lease: another request may claim the upload soon, and
+				// two must never write its bytes at once. Stop.
+				r.err = errLeaseLapsed
+				cancel()
+				return
+			}
 			cur, err := up.GetUpload(ctx, r.u.Tenant, r.u.ID)
 			switch {
 			case errors.Is(err, metadata.ErrNotFound):
@@ -223,7 +231,14 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 		c.appends.CompareAndDelete(id, run)
 		close(run.done)
 	}()
-	ren := c.renew(actx, up, u, run.interrupt, cancel)
+	ren := c.renew(actx, up, u, run.interrupt, func() {
+		// The lease is lost: stop reading at once, even a Read blocked on
+		// a silent connection.
+		if i, ok := req.Body.(interface{ Interrupt() }); ok {
+			i.Interrupt()
+		}
+		cancel()
+	})
 	head := &headWriter{head: append([]byte(nil), u.Head...)}
 	body := req.Body
 	if body == nil {

@@ -31,7 +31,15 @@ const (
 	interruptWait = 5 * time.Second
 	// interruptPoll is how often it reads the session meanwhile.
 	interruptPoll = 50 * time.Millisecond
+	// leaseFence is how long before its lease ends an append that could
+	// not renew it stops: more than the clocks of two instances may
+	// differ.
+	leaseFence = 5 * time.Second
 )
+
+// errLeaseLapsed ends an append whose lease could not be renewed (the
+// metadata store did not answer) before it ran out.
+var errLeaseLapsed = fmt.Errorf("%w: the upload's lease could not be renewed", ErrUnavailable)
 
 // errInterrupted is the error of an append that a request for its upload
 // stopped (see GetUpload).

@@ -1,15 +1,24 @@
 package attachment_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"gocloud.dev/blob/memblob"
+
 	"github.com/attachkit/attachment"
+	"github.com/attachkit/attachment/metadata"
+	"github.com/attachkit/attachment/metadata/memstore"
+	"github.com/attachkit/attachment/storage"
 )
 
 // silentBody is a request body whose client went silent: Read blocks
@@ -111,4 +120,67 @@ func TestResumableGetUploadOfAStuckHolder(t *testing.T) {
 	done := appendAll(t, m.svc, info.ID, "alice", data, got.Offset)
 	require.NotNil(t, done.Attachment)
 	m.requireIntact(done.Attachment, data)
+}
+
+// outageStore is a memstore whose upload sessions cannot be read or
+// changed while down is set, as a metadata store outage.
+type outageStore struct {
+	*memstore.Store
+	down atomic.Bool
+}
+
+func (s *outageStore) GetUpload(ctx context.Context, tenant, id string) (*metadata.Upload, error) {
+	if s.down.Load() {
+		return nil, fmt.Errorf("memstore: %w", metadata.ErrUnavailable)
+	}
+	return s.Store.GetUpload(ctx, tenant, id)
+}
+
+func (s *outageStore) UpdateUpload(ctx context.Context, u *metadata.Upload) (*metadata.Upload, error) {
+	if s.down.Load() {
+		return nil, fmt.Errorf("memstore: %w", metadata.ErrUnavailable)
+	}
+	return s.Store.UpdateUpload(ctx, u)
+}
+
+// An append that cannot renew its lease (the metadata store is out)
+// stops before the lease runs out, so that no other request ever writes
+// the upload's bytes beside it: it fails with ErrUnavailable and its bytes
+// are rolled back. Once the lease has run out the upload goes on from its
+// saved offset to a byte-exact file.
+func TestResumableAppendStopsBeforeItsLeaseLapses(t *testing.T) {
+	meta := &outageStore{Store: memstore.New()}
+	c := &clock{}
+	svc := c.service(t, storage.New(memblob.OpenBucket(nil)), meta, nil)
+	data := pdfBytes(t, 9000)
+	info, err := svc.CreateUpload(t.Context(), &attachment.NewUpload{
+		File: attachment.File{Name: "a.pdf"}, Length: int64(len(data)), Options: attachment.UploadOptions{CreatedBy: "alice"},
+	})
+	require.NoError(t, err)
+	body := newSilentBody()
+	errc := make(chan error, 1)
+	go func() {
+		_, err := svc.AppendUpload(context.Background(), info.ID, "alice", &attachment.AppendRequest{Body: body, SetLength: -1})
+		errc <- err
+	}()
+	_, err = body.pw.Write(data[:3000])
+	require.NoError(t, err)
+	meta.down.Store(true)
+	c.advance(26 * time.Second) // past the lease but its last 5 s
+	err = <-errc                // at the renewal's next look
+	require.ErrorIs(t, err, attachment.ErrUnavailable)
+	meta.down.Store(false)
+	c.advance(10 * time.Second) // the lease runs out
+
+	got, err := svc.GetUpload(t.Context(), info.ID, "alice")
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), got.Offset)
+	done := appendAll(t, svc, info.ID, "alice", data, 0)
+	require.NotNil(t, done.Attachment)
+	_, obj, err := svc.OpenContent(t.Context(), done.Attachment.ID)
+	require.NoError(t, err)
+	b, err := io.ReadAll(obj)
+	obj.Close()
+	require.NoError(t, err)
+	assert.Equal(t, data, b)
 }

@@ -2,6 +2,7 @@ package attachment_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,8 +38,8 @@ var resumableChunk = flag.String("resumable.chunk", "8MiB",
 // each one's MB/s, their ratio (tus/raw), and for each the CPU time the
 // process used (client included), the bytes it allocated during the upload
 // (B/op of that upload alone) and its peak RSS (VmHWM, reset before each
-// upload), which must not grow with N.
-// Repeat with:
+// upload), which must not grow with N. Server requests carry the pprof
+// label upload=raw or upload=tus (see labelUploads). Repeat with:
 //
 //	go test . -run '^$' -bench BenchmarkResumableUpload -benchtime 3x -resumable.sizes 64MiB,1GiB
 func BenchmarkResumableUpload(b *testing.B) {
@@ -49,7 +51,7 @@ func BenchmarkResumableUpload(b *testing.B) {
 				svc:     &attachment.Options{MaxFileSize: attachment.Off},
 				handler: &attachment.HandlerOptions{MaxRequestSize: attachment.Off, Uploads: resumable.New(nil)},
 			})
-			srv := httptest.NewServer(e.srv)
+			srv := httptest.NewServer(labelUploads(e.srv))
 			defer srv.Close()
 			// 256 KiB writes, as ../shared/bench's loadgen sends (the
 			// default 4 KiB would measure the client's syscalls).
@@ -185,6 +187,22 @@ func tusUpload(b *testing.B, client *http.Client, base string, size, chunk int64
 	}
 	require.NotEmpty(b, loc, "the last PATCH names the attachment")
 	return lastSegment(loc)
+}
+
+// labelUploads serves requests under a pprof label, upload=raw or
+// upload=tus, which the goroutines they start inherit: a CPU profile
+// (-cpuprofile) then splits the server's time between the two with
+// -tagfocus, the hashing goroutines included.
+func labelUploads(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		kind := "raw"
+		if strings.Contains(r.URL.Path, "/uploads/") {
+			kind = "tus"
+		}
+		pprof.Do(r.Context(), pprof.Labels("upload", kind), func(ctx context.Context) {
+			h.ServeHTTP(w, r.WithContext(ctx))
+		})
+	})
 }
 
 func lastSegment(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }

@@ -14,6 +14,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -51,7 +52,8 @@ func BenchmarkResumableUpload(b *testing.B) {
 				svc:     &attachment.Options{MaxFileSize: attachment.Off},
 				handler: &attachment.HandlerOptions{MaxRequestSize: attachment.Off, Uploads: resumable.New(nil)},
 			})
-			srv := httptest.NewServer(labelUploads(e.srv))
+			var gaps patchGaps
+			srv := httptest.NewServer(labelUploads(e.srv, &gaps))
 			defer srv.Close()
 			// 256 KiB writes, as ../shared/bench's loadgen sends (the
 			// default 4 KiB would measure the client's syscalls).
@@ -129,6 +131,10 @@ func BenchmarkResumableUpload(b *testing.B) {
 			b.ReportMetric(tusCPU.Seconds()/n, "tus_cpu_s")
 			b.ReportMetric(float64(rawAlloc)/n, "raw_B/op")
 			b.ReportMetric(float64(tusAlloc)/n, "tus_B/op")
+			if n := gaps.n.Load(); n > 0 {
+				b.ReportMetric(float64(gaps.before.Load())/float64(n)/1e6, "ms_before_body/PATCH")
+				b.ReportMetric(float64(gaps.after.Load())/float64(n)/1e6, "ms_after_body/PATCH")
+			}
 			b.ReportMetric(float64(rawRSS)/(1<<20), "raw_peakRSS_MiB")
 			b.ReportMetric(float64(tusRSS)/(1<<20), "tus_peakRSS_MiB")
 		})
@@ -192,17 +198,52 @@ func tusUpload(b *testing.B, client *http.Client, base string, size, chunk int64
 // labelUploads serves requests under a pprof label, upload=raw or
 // upload=tus, which the goroutines they start inherit: a CPU profile
 // (-cpuprofile) then splits the server's time between the two with
-// -tagfocus, the hashing goroutines included.
-func labelUploads(h http.Handler) http.Handler {
+// -tagfocus, the hashing goroutines included. For each PATCH it adds to
+// gaps the time the handler spent before the first read of the body (the
+// session read and the lease claim) and after the body's end (the last
+// bytes hashed and written, the save, the commit of the last PATCH):
+// time in which the server moves no byte of the upload.
+func labelUploads(h http.Handler, gaps *patchGaps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		kind := "raw"
 		if strings.Contains(r.URL.Path, "/uploads/") {
 			kind = "tus"
 		}
+		var tb *timedBody
+		if r.Method == http.MethodPatch {
+			tb = &timedBody{ReadCloser: r.Body}
+			r.Body = tb
+		}
+		start := time.Now()
 		pprof.Do(r.Context(), pprof.Labels("upload", kind), func(ctx context.Context) {
 			h.ServeHTTP(w, r.WithContext(ctx))
 		})
+		if tb != nil && !tb.first.IsZero() && !tb.eof.IsZero() {
+			gaps.n.Add(1)
+			gaps.before.Add(int64(tb.first.Sub(start)))
+			gaps.after.Add(int64(time.Since(tb.eof)))
+		}
 	})
+}
+
+// patchGaps sums the times labelUploads measures, over n PATCHes.
+type patchGaps struct{ n, before, after atomic.Int64 }
+
+// timedBody notes when its first Read came and when it returned io.EOF.
+type timedBody struct {
+	io.ReadCloser
+	first, eof time.Time
+}
+
+func (t *timedBody) Read(p []byte) (int, error) {
+	if t.first.IsZero() {
+		t.first = time.Now()
+	}
+	n, err := t.ReadCloser.Read(p)
+	if err == io.EOF && t.eof.IsZero() {
+		t.eof = time.Now()
+	}
+	return n, err
 }
 
 func lastSegment(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }

@@ -68,6 +68,8 @@ type core struct {
 	// appends are the resumable-upload appends running in this Service,
 	// by upload ID (*appendRun), for GetUpload to interrupt at once.
 	appends sync.Map
+	// saved are the sessions this Service saved last (resumable uploads).
+	saved savedSessions
 }
 
 // Open opens a Service on content and metadata stores given by URL, for

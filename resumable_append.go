@@ -161,14 +161,34 @@ func (r *renewal) end() (*metadata.Upload, error) {
 // answer's Attachment is set on success. Once its bytes are in, the
 // commit runs on when ctx ends, bounded by Options.CommitTimeout.
 func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRequest) (*UploadInfo, error) {
+	return s.appendUpload(ctx, id, by, req, true)
+}
+
+// appendUpload is AppendUpload. With useSaved, it starts from the session
+// as this Service last saved it (savedSessions), if it has it and it
+// still fits the request, instead of reading it: the next append of a
+// client usually comes to the instance that took its last one. When the
+// stored session turns out to have moved on (the claim finds another
+// version), it starts again from the store.
+func (s *Service) appendUpload(ctx context.Context, id, by string, req *AppendRequest, useSaved bool) (*UploadInfo, error) {
 	up, err := s.uploads()
 	if err != nil {
 		return nil, err
 	}
 	c := s.core
-	u, err := s.session(ctx, up, id, by)
-	if err != nil {
-		return nil, err
+	var u *metadata.Upload
+	if useSaved {
+		u = c.saved.take(id)
+		if u != nil && (u.Tenant != s.tenant || u.CreatedBy != by || u.Finishing || u.Offset != req.Offset ||
+			c.heldByOther(u) || u.ExpiresAt.Before(c.now())) {
+			u = nil // not the simple case: read the session
+		}
+	}
+	fromSaved := u != nil
+	if u == nil {
+		if u, err = s.session(ctx, up, id, by); err != nil {
+			return nil, err
+		}
 	}
 	if u.Finishing && u.Concat == metadata.ConcatPartial {
 		// A complete partial takes no more bytes.
@@ -220,6 +240,11 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	}
 
 	if u, err = s.claim(ctx, up, u); err != nil {
+		var le *LockedError
+		if fromSaved && errors.As(err, &le) && le.Until.IsZero() {
+			// Changed since this Service saved it: read it.
+			return s.appendUpload(ctx, id, by, req, false)
+		}
 		return nil, err
 	}
 	owner := u.LockOwner
@@ -331,6 +356,9 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 	}
 	if aerr != nil && !done {
 		return nil, fmt.Errorf("attachment: append to upload %s (%d bytes kept): %w", id, res.N, aerr)
+	}
+	if !done {
+		c.saved.put(saved)
 	}
 	if done && saved.Concat == metadata.ConcatPartial {
 		return s.finishPartial(ctx, up, saved, true)

@@ -144,3 +144,33 @@ func (c *core) saveHeld(ctx context.Context, up metadata.Uploads, n *metadata.Up
 	}
 	return nil, metadata.ErrStale
 }
+
+// maxSavedSessions bounds savedSessions: past it, it starts afresh.
+const maxSavedSessions = 10_000
+
+// savedSessions are the sessions this Service saved last, by upload ID,
+// each taken by the next append to its upload (and only as a guess: the
+// claim's compare-and-swap tells whether the store still has it).
+type savedSessions struct {
+	m sync.Map
+	n atomic.Int64
+}
+
+// put keeps u, the session as just saved.
+func (ss *savedSessions) put(u *metadata.Upload) {
+	if ss.n.Add(1) > maxSavedSessions {
+		ss.m.Clear()
+		ss.n.Store(1)
+	}
+	ss.m.Store(u.ID, u)
+}
+
+// take removes and returns the session of the upload id, nil if none.
+func (ss *savedSessions) take(id string) *metadata.Upload {
+	v, ok := ss.m.LoadAndDelete(id)
+	if !ok {
+		return nil
+	}
+	ss.n.Add(-1)
+	return v.(*metadata.Upload)
+}

@@ -81,6 +81,9 @@ type Store struct {
 	// insRecord, insLabel, insJob, insName and insGram are Create's
 	// statements, prepared once on the writer.
 	insRecord, insLabel, insJob, insName, insGram *sql.Stmt
+	// getUpload and updUpload are GetUpload's and UpdateUpload's
+	// statements, which every append to a resumable upload runs.
+	getUpload, updUpload *sql.Stmt
 	// searchWindow and searchCandidates steer filename searches (see
 	// search); tests lower them.
 	searchWindow, searchCandidates int
@@ -193,7 +196,7 @@ func (s *Store) Close() error {
 		return fmt.Errorf("sqlitestore: close: %w", metadata.ErrClosed)
 	}
 	s.closed = true
-	for _, st := range []*sql.Stmt{s.getStmt, s.insRecord, s.insLabel, s.insJob, s.insName, s.insGram} {
+	for _, st := range []*sql.Stmt{s.getStmt, s.insRecord, s.insLabel, s.insJob, s.insName, s.insGram, s.getUpload, s.updUpload} {
 		st.Close()
 	}
 	errR := s.r.Close()
@@ -237,6 +240,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.w, insertJob, &s.insJob},
 		{s.w, insertName, &s.insName},
 		{s.w, insertGram, &s.insGram},
+		{s.r, getUploadQuery, &s.getUpload},
+		{s.w, updateUpload, &s.updUpload},
 	} {
 		if *p.stmt, err = p.db.PrepareContext(ctx, p.query); err != nil {
 			return err

@@ -27,6 +27,7 @@ const (
 		updated_at = ?, version = version + 1
 		WHERE id = ? AND tenant = ? AND version = ?
 		RETURNING ` + uploadColumns
+	getUploadQuery = `SELECT ` + uploadColumns + ` FROM uploads WHERE id = ? AND tenant = ?`
 	deleteUploadAt = `DELETE FROM uploads WHERE id = ? AND tenant = ? AND version = ?`
 	uploadVersion  = `SELECT version FROM uploads WHERE id = ? AND tenant = ?`
 )
@@ -107,7 +108,7 @@ func (s *Store) GetUpload(ctx context.Context, tenant, id string) (_ *metadata.U
 		return nil, err
 	}
 	defer release(&err)
-	u, err := scanUpload(s.r.QueryRowContext(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE id = ? AND tenant = ?`, id, tenant))
+	u, err := scanUpload(s.getUpload.QueryRowContext(ctx, id, tenant))
 	return u, uploadErr("get upload", id, err)
 }
 
@@ -155,7 +156,7 @@ func (s *Store) updateUpload(ctx context.Context, u *metadata.Upload) (*metadata
 		return nil, err
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	got, err := scanUpload(tx.QueryRowContext(ctx, updateUpload,
+	got, err := scanUpload(tx.StmtContext(ctx, s.updUpload).QueryRowContext(ctx,
 		u.Length, u.Offset, blob(u.Info), blob(u.Hash), blob(u.Head), blob(u.Storage), u.Finishing, u.LockOwner,
 		toMicros(u.LockedUntil), u.Interrupt, toMicros(u.ExpiresAt), toMicros(u.UpdatedAt),
 		u.ID, u.Tenant, u.Version))

@@ -14,8 +14,12 @@
 //
 // It speaks the core protocol (OPTIONS, HEAD, PATCH) and the extensions
 // creation, creation-with-upload, creation-defer-length, termination,
-// expiration, checksum and concatenation, over the Service's resumable-upload engine
-// (Service.CreateUpload, AppendUpload, GetUpload, TerminateUpload). Every
+// expiration, checksum and concatenation, over the Service's
+// resumable-upload engine (Service.CreateUpload, AppendUpload, GetUpload,
+// TerminateUpload, ConcatUploads). A PATCH cut midway keeps the bytes
+// that arrived; a HEAD while an earlier PATCH still holds the upload (its
+// client went silent) interrupts that PATCH and answers the offset the
+// next PATCH must name. Every
 // request goes through the Handler's access flow (Authorize with
 // attachment.OpUpload) and an upload is seen only by its tenant and by
 // the caller that created it (Caller.Name); anything else is 404. The

@@ -117,35 +117,8 @@ type ietfProblem struct {
 // serveIETF answers r, a request of the IETF draft in interop version v.
 func (l *Layer) serveIETF(h *attachment.Handler, w http.ResponseWriter, r *http.Request, v int) {
 	q := &ietfRequest{request: request{l: l, w: w, r: r}, v: v}
-	q.h = h.WithProblemWriter(q.writeProblem)
-	var rel string
-	q.base, rel = attachment.SplitPath(r, h.Options().Prefix)
-	rest, _ := strings.CutPrefix(rel, "/uploads")
-	rest = strings.TrimPrefix(rest, "/")
-	method := r.Method
-	if o := r.Header.Get("X-HTTP-Method-Override"); method == http.MethodPost && rest != "" && (o == http.MethodPatch || o == http.MethodDelete) {
-		method = o
-	}
-	allow := "OPTIONS, POST"
-	if rest != "" {
-		allow = "OPTIONS, HEAD, GET, PATCH, DELETE"
-	}
-	if !slices.Contains(strings.Split(allow, ", "), method) {
-		w.Header().Set("Allow", allow)
-		q.problem(http.StatusMethodNotAllowed, wire.CodeBadRequest, "method "+method+" is not allowed here; allowed: "+allow)
-		return
-	}
-	c, svc, _, err := q.h.Authorize(r, attachment.OpUpload, "")
-	if err != nil {
-		q.h.WriteError(w, r, err)
-		return
-	}
-	q.c, q.svc, q.max = c, svc, svc.Options().MaxFileSize
-	if !svc.ResumableSupported() {
-		l.warn.Do(func() {
-			l.opts.Logger.Warn("resumable: the Service's metadata store keeps no upload sessions (metadata.Uploads); every upload request is answered 404")
-		})
-		q.problem(http.StatusNotFound, wire.CodeNotFound, "resumable uploads are not available here")
+	method, rest, ok := q.route(h, q.writeProblem, nil)
+	if !ok {
 		return
 	}
 	switch method {
@@ -189,13 +162,6 @@ func (q *ietfRequest) writeProblem(w http.ResponseWriter, r *http.Request, p *at
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(append(b, '\n'))
 	}
-}
-
-// problem answers an error of the protocol's own (405, 415).
-func (q *ietfRequest) problem(status int, code, detail string) {
-	q.writeProblem(q.w, q.r, &attachment.Problem{
-		Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: detail,
-	})
 }
 
 // fail answers err through the Handler: an expired upload is 404 (not

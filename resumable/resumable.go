@@ -70,7 +70,8 @@ func New(opts *Options) *Layer {
 // request is one request being served.
 type request struct {
 	l    *Layer
-	h    *attachment.Handler // the view writing tus problems
+	h    *attachment.Handler      // the view writing the protocol's problems
+	pw   attachment.ProblemWriter // the protocol's problem writer
 	w    http.ResponseWriter
 	r    *http.Request
 	base string // the mount prefix, for URLs
@@ -87,47 +88,20 @@ func (l *Layer) ServeLayer(h *attachment.Handler, w http.ResponseWriter, r *http
 		return
 	}
 	q := &request{l: l, w: w, r: r}
-	q.h = h.WithProblemWriter(q.writeProblem)
 	w.Header().Set("Tus-Resumable", Version)
-	var rel string
-	q.base, rel = attachment.SplitPath(r, h.Options().Prefix)
-	rest, _ := strings.CutPrefix(rel, "/uploads")
-	rest = strings.TrimPrefix(rest, "/")
-	method := r.Method
-	if o := r.Header.Get("X-HTTP-Method-Override"); method == http.MethodPost && rest != "" && (o == http.MethodPatch || o == http.MethodDelete) {
-		method = o
-	}
-	switch method {
-	case http.MethodOptions, http.MethodHead, http.MethodGet:
-	default:
-		if r.Header.Get("Tus-Resumable") != Version {
-			w.Header().Set("Tus-Version", Version)
-			q.problem(http.StatusPreconditionFailed, wire.CodeBadRequest, "Tus-Resumable: "+Version+" is required")
-			return
+	method, rest, ok := q.route(h, q.writeProblem, func(method string) bool {
+		switch method {
+		case http.MethodOptions, http.MethodHead, http.MethodGet:
+			return true
 		}
-	}
-	var allow string
-	if rest == "" {
-		allow = "OPTIONS, POST"
-	} else {
-		allow = "OPTIONS, HEAD, GET, PATCH, DELETE"
-	}
-	if !slices.Contains(strings.Split(allow, ", "), method) {
-		w.Header().Set("Allow", allow)
-		q.problem(http.StatusMethodNotAllowed, wire.CodeBadRequest, "method "+method+" is not allowed here; allowed: "+allow)
-		return
-	}
-	c, svc, _, err := q.h.Authorize(r, attachment.OpUpload, "")
-	if err != nil {
-		q.h.WriteError(w, r, err)
-		return
-	}
-	q.c, q.svc, q.max = c, svc, svc.Options().MaxFileSize
-	if !svc.ResumableSupported() {
-		l.warn.Do(func() {
-			l.opts.Logger.Warn("resumable: the Service's metadata store keeps no upload sessions (metadata.Uploads); every upload request is answered 404")
-		})
-		q.problem(http.StatusNotFound, wire.CodeNotFound, "resumable uploads are not available here")
+		if r.Header.Get("Tus-Resumable") == Version {
+			return true
+		}
+		w.Header().Set("Tus-Version", Version)
+		q.problem(http.StatusPreconditionFailed, wire.CodeBadRequest, "Tus-Resumable: "+Version+" is required")
+		return false
+	})
+	if !ok {
 		return
 	}
 	switch method {
@@ -142,6 +116,52 @@ func (l *Layer) ServeLayer(h *attachment.Handler, w http.ResponseWriter, r *http
 	case http.MethodDelete:
 		q.terminate(rest)
 	}
+}
+
+// route is what a request of either protocol starts with: the Handler's
+// view writing the protocol's problems (pw), the mount prefix, the method
+// (a POST with X-HTTP-Method-Override: PATCH or DELETE to an upload is
+// that method), the protocol's own check of the request (precheck, which
+// answers when it refuses), the methods allowed (405 with Allow), the
+// access flow, and whether the Service keeps upload sessions. It returns
+// the method to serve and the upload's ID ("" for the collection), or
+// false once it has answered.
+func (q *request) route(h *attachment.Handler, pw attachment.ProblemWriter, precheck func(method string) bool) (method, id string, ok bool) {
+	q.h, q.pw = h.WithProblemWriter(pw), pw
+	var rel string
+	q.base, rel = attachment.SplitPath(q.r, h.Options().Prefix)
+	id, _ = strings.CutPrefix(rel, "/uploads")
+	id = strings.TrimPrefix(id, "/")
+	method = q.r.Method
+	if o := q.r.Header.Get("X-HTTP-Method-Override"); method == http.MethodPost && id != "" && (o == http.MethodPatch || o == http.MethodDelete) {
+		method = o
+	}
+	if precheck != nil && !precheck(method) {
+		return "", "", false
+	}
+	allow := "OPTIONS, POST"
+	if id != "" {
+		allow = "OPTIONS, HEAD, GET, PATCH, DELETE"
+	}
+	if !slices.Contains(strings.Split(allow, ", "), method) {
+		q.w.Header().Set("Allow", allow)
+		q.problem(http.StatusMethodNotAllowed, wire.CodeBadRequest, "method "+method+" is not allowed here; allowed: "+allow)
+		return "", "", false
+	}
+	c, svc, _, err := q.h.Authorize(q.r, attachment.OpUpload, "")
+	if err != nil {
+		q.h.WriteError(q.w, q.r, err)
+		return "", "", false
+	}
+	q.c, q.svc, q.max = c, svc, svc.Options().MaxFileSize
+	if !svc.ResumableSupported() {
+		q.l.warn.Do(func() {
+			q.l.opts.Logger.Warn("resumable: the Service's metadata store keeps no upload sessions (metadata.Uploads); every upload request is answered 404")
+		})
+		q.problem(http.StatusNotFound, wire.CodeNotFound, "resumable uploads are not available here")
+		return "", "", false
+	}
+	return method, id, true
 }
 
 // writeProblem writes p as problem+json with the tus headers
@@ -163,9 +183,10 @@ func (q *request) writeProblem(w http.ResponseWriter, r *http.Request, p *attach
 	}
 }
 
-// problem answers an error of the protocol's own (412, 415, 405).
+// problem answers an error of the protocol's own (412, 415, 405) with
+// the protocol's problem writer.
 func (q *request) problem(status int, code, detail string) {
-	q.writeProblem(q.w, q.r, &attachment.Problem{
+	q.pw(q.w, q.r, &attachment.Problem{
 		Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: detail,
 	})
 }

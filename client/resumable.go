@@ -70,6 +70,12 @@ type ResumableOptions struct {
 	// bytes pass it. The last call, on success, has acked == total. Calls
 	// come from one goroutine at a time.
 	Progress func(acked, total int64)
+	// Checksum sends the SHA-256 of each PATCH's content in its
+	// Upload-Checksum header: the server refuses content changed on the
+	// way (460, nothing kept) and it is sent again, as after any failed
+	// request. It needs f.Content to be an io.ReaderAt of known size, as
+	// each chunk is read twice: once to hash it, once to send it.
+	Checksum bool
 	// Retries is how many failed requests in a row are retried before
 	// UploadResumable gives up; a request that moved the upload on ends
 	// the row. Zero means DefaultRetries (8); a negative value means
@@ -122,6 +128,9 @@ func (c *Client) UploadResumable(ctx context.Context, f File, o *ResumableOption
 	src, err := newUploadSource(f, opts.Progress)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Checksum && (src.ra == nil || src.size < 0) {
+		return nil, errors.New("attachment client: UploadResumable: Checksum needs File.Content to be an io.ReaderAt of known size")
 	}
 	u := &tusUpload{c: c, opts: &opts, src: src, length: src.size, serverLength: -1}
 	if opts.URL != "" {

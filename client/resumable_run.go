@@ -3,6 +3,8 @@ package client
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -127,9 +129,14 @@ func (u *tusUpload) pause(ctx context.Context, wait time.Duration, err error) er
 	}
 }
 
+// statusChecksumMismatch is tus's answer to content that does not match
+// its Upload-Checksum.
+const statusChecksumMismatch = 460
+
 // retryable reports whether a request that failed with err is worth
 // trying again after asking the server for its offset: a network error,
-// or an answer 408, 409 (another offset), 423 (locked), 429 or 5xx.
+// or an answer 408, 409 (another offset), 423 (locked), 429, 460 (content
+// changed on the way) or 5xx.
 func retryable(err error) bool {
 	var ce *contentError
 	if errors.As(err, &ce) {
@@ -138,7 +145,7 @@ func retryable(err error) bool {
 	var e *Error
 	if errors.As(err, &e) {
 		switch e.Status {
-		case http.StatusRequestTimeout, http.StatusConflict, http.StatusLocked, http.StatusTooManyRequests:
+		case http.StatusRequestTimeout, http.StatusConflict, http.StatusLocked, http.StatusTooManyRequests, statusChecksumMismatch:
 			return true
 		}
 		return e.Status >= 500
@@ -215,6 +222,14 @@ func (u *tusUpload) patch(ctx context.Context) (time.Duration, error) {
 	}
 	req.Header.Set("Content-Type", tusContentType)
 	req.Header.Set("Upload-Offset", strconv.FormatInt(off, 10))
+	if u.opts.Checksum {
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(u.src.ra, u.src.base+off, n)); err != nil {
+			finish()
+			return 0, &contentError{fmt.Errorf("attachment client: upload %s: hashing the chunk at %d: %w", u.url, off, err)}
+		}
+		req.Header.Set("Upload-Checksum", "sha256 "+base64.StdEncoding.EncodeToString(h.Sum(nil)))
+	}
 	setLength := u.length >= 0 && u.serverLength < 0
 	if setLength {
 		req.Header.Set("Upload-Length", strconv.FormatInt(u.length, 10))

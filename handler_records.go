@@ -28,6 +28,11 @@ func (h *Handler) readSmallBody(w http.ResponseWriter, r *http.Request, read fun
 	return true
 }
 
+// Decorate sets a's URL and ThumbnailURL as the native API's answers
+// carry them, for a layer that answers with records of its own: base is
+// the mount prefix as SplitPath returns it.
+func (h *Handler) Decorate(base string, a *Attachment) { h.decorate(base, a) }
+
 // decorate sets the URLs of a, which the Handler serves under base.
 func (h *Handler) decorate(base string, a *Attachment) {
 	a.URL = base + "/" + url.PathEscape(a.ID)

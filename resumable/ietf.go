@@ -429,10 +429,7 @@ type completion struct {
 func (q *ietfRequest) answerComplete(a *attachment.Attachment) {
 	hdr := q.w.Header()
 	hdr.Del("Upload-Limit")
-	a.URL = q.base + "/" + url.PathEscape(a.ID)
-	if q.svc.Thumbnailable(a) {
-		a.ThumbnailURL = a.URL + "/thumbnail"
-	}
+	q.h.Decorate(q.base, a)
 	hdr.Set("Location", a.URL)
 	hdr.Set("Upload-Complete", "?1")
 	hdr.Set("Upload-Offset", strconv.FormatInt(a.Size, 10))

@@ -132,6 +132,37 @@ func (c *tusClient) head(uploadURL string) (int64, *http.Response) {
 	return off, resp
 }
 
+// headAfterKill is head for an upload whose holder was killed: the HEAD
+// asks the dead holder to let go, waits for it and is answered 423 with
+// Retry-After while its lease lasts; it is tried again after that, until
+// deadline. It returns the offset, the answer and how many 423 came.
+func (c *tusClient) headAfterKill(uploadURL string, deadline time.Time) (int64, *http.Response, int) {
+	t := c.t
+	t.Helper()
+	locked := 0
+	for {
+		req, err := http.NewRequest("HEAD", uploadURL, nil)
+		require.NoError(t, err)
+		req.Header.Set("Tus-Resumable", "1.0.0")
+		resp, err := c.client.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusLocked {
+			locked++
+			wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+			require.NoError(t, err, "Retry-After of a 423: %q", resp.Header.Get("Retry-After"))
+			require.True(t, wait >= 1 && wait <= 31, "Retry-After %d s", wait)
+			require.True(t, time.Now().Add(time.Duration(wait)*time.Second).Before(deadline), "the upload is still locked; Retry-After %d s", wait)
+			time.Sleep(time.Duration(wait) * time.Second)
+			continue
+		}
+		require.Equal(t, http.StatusNoContent, resp.StatusCode, "HEAD %s", uploadURL)
+		off, err := strconv.ParseInt(resp.Header.Get("Upload-Offset"), 10, 64)
+		require.NoError(t, err, "Upload-Offset of HEAD")
+		return off, resp, locked
+	}
+}
+
 // slowPatch is a PATCH whose body is fed a little at a time and never
 // finished: it is cut off by the server's death.
 type slowPatch struct {
@@ -298,8 +329,8 @@ func TestResumableCrashFile(t *testing.T) {
 
 	srv = startCrashServer(t, bin, args)
 	uploadURL = srv.base + "uploads/" + id // the same upload, at the new port
-	offset, resp := c.head(uploadURL)
-	t.Logf("after restart: HEAD says offset %d", offset)
+	offset, resp, headLocked := c.headAfterKill(uploadURL, time.Now().Add(2*time.Minute))
+	t.Logf("after restart: HEAD says offset %d, after %d answers 423", offset, headLocked)
 	assert.Equal(t, strconv.Itoa(size), resp.Header.Get("Upload-Length"))
 	require.GreaterOrEqual(t, offset, acked, "HEAD after the kill lost acknowledged bytes")
 	require.LessOrEqual(t, offset, sent, "HEAD after the kill reports bytes never sent")
@@ -307,7 +338,7 @@ func TestResumableCrashFile(t *testing.T) {
 	// The killed process still holds the lease in the store: the new one
 	// answers 423 until it lapses (30 s after its last renewal).
 	t.Logf("resumed from %d: %d answers 423 on the way (the dead process's lease)", offset, locked)
-	assert.Positive(t, locked, "appended while the dead process's lease lasted")
+	assert.Positive(t, headLocked+locked, "appended while the dead process's lease lasted")
 	require.Equal(t, id, got, "the attachment's ID is the upload's")
 	c.download(srv.base, id, content)
 	off, resp := c.head(uploadURL)
@@ -377,8 +408,8 @@ func TestResumableCrashTwoInstances(t *testing.T) {
 
 	// B, on the same stores: the offset, then the rest.
 	bURL := b.base + "uploads/" + id
-	offset, resp := c.head(bURL)
-	t.Logf("A killed mid-PATCH: %d bytes acknowledged, %d sent; B's HEAD says %d", int64(acked), sent, offset)
+	offset, resp, headLocked := c.headAfterKill(bURL, time.Now().Add(2*time.Minute))
+	t.Logf("A killed mid-PATCH: %d bytes acknowledged, %d sent; B's HEAD says %d after %d answers 423", int64(acked), sent, offset, headLocked)
 	assert.Equal(t, strconv.Itoa(size), resp.Header.Get("Upload-Length"))
 	require.GreaterOrEqual(t, offset, int64(acked), "HEAD after the kill lost acknowledged bytes")
 	require.LessOrEqual(t, offset, sent, "HEAD after the kill reports bytes never sent")
@@ -387,7 +418,7 @@ func TestResumableCrashTwoInstances(t *testing.T) {
 	t.Logf("B resumed from %d in %v, after %d answers 423 (A's lease)", offset, time.Since(start).Round(time.Second), locked)
 	// Mutation guarded: no lease (claim ignores LockedUntil). A died
 	// seconds into a 30 s lease, so B must have been told to wait.
-	assert.Positive(t, locked, "B appended while the dead A's lease lasted")
+	assert.Positive(t, headLocked+locked, "B appended while the dead A's lease lasted")
 	require.Equal(t, id, got, "the attachment's ID is the upload's")
 	c.download(b.base, id, content)
 	a = startCrashServer(t, bin, args)

@@ -18,7 +18,7 @@ import (
 // appendLease is how long an append holds its upload without renewing
 // the lease; it renews it every third of that while it reads. A holder
 // that died is replaced after at most this long.
-const appendLease = 30 * time.Second
+const appendLease = 15 * time.Second
 
 // claim takes the lease of u for the calling request: a CAS that names a
 // new owner. An upload whose lease another holds is a *LockedError, as is

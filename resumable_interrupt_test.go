@@ -166,7 +166,7 @@ func TestResumableAppendStopsBeforeItsLeaseLapses(t *testing.T) {
 	_, err = body.pw.Write(data[:3000])
 	require.NoError(t, err)
 	meta.down.Store(true)
-	c.advance(26 * time.Second) // past the lease but its last 5 s
+	c.advance(11 * time.Second) // past the lease but its last 5 s
 	err = <-errc                // at the renewal's next look
 	require.ErrorIs(t, err, attachment.ErrUnavailable)
 	meta.down.Store(false)

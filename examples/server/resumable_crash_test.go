@@ -233,7 +233,7 @@ func (c *tusClient) resume(uploadURL string, data []byte, offset int64, deadline
 			locked++
 			wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
 			require.NoError(t, err, "Retry-After of a 423: %q", resp.Header.Get("Retry-After"))
-			// The lease of a dead holder: at most appendLease (30 s).
+			// The lease of a dead holder: at most appendLease (15 s).
 			require.True(t, wait >= 1 && wait <= 31, "Retry-After %d s", wait)
 			require.True(t, time.Now().Add(time.Duration(wait)*time.Second).Before(deadline), "the upload is still locked; Retry-After %d s", wait)
 			time.Sleep(time.Duration(wait) * time.Second)
@@ -417,7 +417,7 @@ func TestResumableCrashTwoInstances(t *testing.T) {
 	got, locked := c.resume(bURL, content, offset, time.Now().Add(2*time.Minute))
 	t.Logf("B resumed from %d in %v, after %d answers 423 (A's lease)", offset, time.Since(start).Round(time.Second), locked)
 	// Mutation guarded: no lease (claim ignores LockedUntil). A died
-	// seconds into a 30 s lease, so B must have been told to wait.
+	// seconds into a 15 s lease, so B must have been told to wait.
 	assert.Positive(t, headLocked+locked, "B appended while the dead A's lease lasted")
 	require.Equal(t, id, got, "the attachment's ID is the upload's")
 	c.download(b.base, id, content)

@@ -169,6 +169,12 @@ func (t *thumbnailer) ensure(ctx context.Context, a *Attachment, size int, slotW
 	key := a.ID + "/" + strconv.Itoa(size)
 	for {
 		ch := t.group.DoChan(key, func() (any, error) {
+			// A generation that ended between this caller's miss and
+			// this flight has stored it: nothing to make.
+			if obj, err := t.c.content.OpenDerivative(ctx, a.ID, thumbName(size)); err == nil {
+				obj.Close()
+				return nil, nil
+			}
 			if err := t.acquireWithin(ctx, slotWait); err != nil {
 				if ctx.Err() != nil {
 					return nil, fmt.Errorf("%w: %w", errLeaderGone, err)

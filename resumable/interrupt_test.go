@@ -26,12 +26,8 @@ func TestTusResumeAfterDroppedConnection(t *testing.T) {
 	data := content(200_000)
 	url := e.create("Upload-Length", itoa(len(data)))
 
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	_, err = fmt.Fprintf(c, "PATCH %s HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nTus-Resumable: 1.0.0\r\n"+
-		"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: %d\r\n\r\n", url, len(data))
-	require.NoError(t, err)
-	_, err = c.Write(data[:70_000])
+	c := rawPatch(t, srv, url, 0, len(data))
+	_, err := c.Write(data[:70_000])
 	require.NoError(t, err)
 	time.Sleep(100 * time.Millisecond)
 	require.NoError(t, c.Close())
@@ -73,13 +69,8 @@ func TestTusConcurrentPatchLocked(t *testing.T) {
 	data := content(50_000)
 	url := e.create("Upload-Length", itoa(len(data)))
 
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	_, err = fmt.Fprintf(c, "PATCH %s HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nTus-Resumable: 1.0.0\r\n"+
-		"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: %d\r\n\r\n", url, len(data))
-	require.NoError(t, err)
-	_, err = c.Write(data[:10_000])
+	c := rawPatch(t, srv, url, 0, len(data))
+	_, err := c.Write(data[:10_000])
 	require.NoError(t, err)
 
 	// The first PATCH claims the upload before it reads; the probe is an
@@ -117,13 +108,8 @@ func TestTusHeadInterruptsSilentPatch(t *testing.T) {
 	data := content(200_000)
 	url := e.create("Upload-Length", itoa(len(data)))
 
-	c, err := net.Dial("tcp", srv.Listener.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	_, err = fmt.Fprintf(c, "PATCH %s HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nTus-Resumable: 1.0.0\r\n"+
-		"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: %d\r\n\r\n", url, len(data))
-	require.NoError(t, err)
-	_, err = c.Write(data[:70_000])
+	c := rawPatch(t, srv, url, 0, len(data))
+	_, err := c.Write(data[:70_000])
 	require.NoError(t, err)
 	time.Sleep(200 * time.Millisecond) // the server reads what was sent, then waits
 
@@ -175,12 +161,8 @@ func TestTusPatchThenHangUp(t *testing.T) {
 			data := content(3 << 20)
 			url := e.create("Upload-Length", itoa(len(data)))
 			send := func(from, to int) {
-				c, err := net.Dial("tcp", srv.Listener.Addr().String())
-				require.NoError(t, err)
-				_, err = fmt.Fprintf(c, "PATCH %s HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nTus-Resumable: 1.0.0\r\n"+
-					"Content-Type: application/offset+octet-stream\r\nUpload-Offset: %d\r\nContent-Length: %d\r\n\r\n", url, from, to-from)
-				require.NoError(t, err)
-				_, err = c.Write(data[from:to])
+				c := rawPatch(t, srv, url, from, to-from)
+				_, err := c.Write(data[from:to])
 				require.NoError(t, err)
 				require.NoError(t, c.Close())
 				<-answered
@@ -195,4 +177,18 @@ func TestTusPatchThenHangUp(t *testing.T) {
 			assert.Equal(t, sha(data), a.SHA256)
 		})
 	}
+}
+
+// rawPatch opens a connection to srv and sends the head of a PATCH of n
+// bytes at offset to url, as alice, for a test to send (or not) the body
+// itself. The connection is closed when the test ends.
+func rawPatch(t *testing.T, srv *httptest.Server, url string, offset, n int) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	_, err = fmt.Fprintf(c, "PATCH %s HTTP/1.1\r\nHost: x\r\nX-User: alice\r\nTus-Resumable: 1.0.0\r\n"+
+		"Content-Type: application/offset+octet-stream\r\nUpload-Offset: %d\r\nContent-Length: %d\r\n\r\n", url, offset, n)
+	require.NoError(t, err)
+	return c
 }

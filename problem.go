@@ -42,9 +42,18 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	if k, ok := wire.KindOfError(err); ok {
 		detail := http.StatusText(k.Status)
-		var e *Error
-		if errors.As(err, &e) {
+		var (
+			e  *Error
+			oe *OffsetError
+			le *LockedError
+		)
+		switch {
+		case errors.As(err, &e):
 			detail = e.Detail
+		case errors.As(err, &oe): // names the offset to go on from
+			detail = oe.Error()
+		case errors.As(err, &le):
+			detail = le.Error()
 		}
 		if k.Status >= 500 && e == nil {
 			// An outage or a full store: the cause is the operator's

@@ -318,3 +318,16 @@ func TestTusRefusedType(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, e.do("GET", prefix+"/"+idOf(url), nil).Code)
 	})
 }
+
+// A wrong offset's problem names the upload's offset to go on from, not
+// just "Conflict".
+func TestTusErrorDetails(t *testing.T) {
+	e := newEnv(t, backends()[1], nil)
+	url := e.create("Upload-Length", "10")
+	rec := e.patch(url, 4, []byte("abc"))
+	require.Equal(t, http.StatusConflict, rec.Code)
+	var p struct{ Code, Detail string }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+	assert.Equal(t, "offset_mismatch", p.Code)
+	assert.Equal(t, "the upload is at offset 0, not 4", p.Detail)
+}

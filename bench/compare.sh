@@ -13,7 +13,7 @@
 #   BENCH_BIN=/tmp/benchbin          binaries (harness, tusd, attachment-server)
 #   BENCH_WORK=/tmp/bench-compare    server data dirs, fixtures, results
 #   BENCH_SHARED=<repo>/../shared/bench   the harness sources
-#   BENCH_BUDGET_S=1500              no new measurement starts after this many s
+#   BENCH_BUDGET_S=1800              no new measurement starts after this many s
 #   BENCH_SEED=1                     content seed
 #   BENCH_SETTLE_S=4                 sync + idle pause before each measurement
 #   BENCH_INODE_QUIET_S=370          before the 4 KiB uploads, wait until this long
@@ -23,6 +23,11 @@
 #   BENCH_QUICK=0                    1: smaller sizes, shorter runs, no inode wait
 #   BENCH_SOURCE=head                head: build the library from the committed HEAD
 #                                    (git archive); worktree: from the work tree as it is
+#   BENCH_S3=1                       0: no S3 rows. 1: start PostgreSQL and versitygw with
+#                                    .ci/services (in BENCH_WORK/services) and measure the
+#                                    library on s3:// + postgres:// against direct presigned
+#                                    PUTs (bench/s3put) of the same sizes to the same versitygw
+#   BENCH_ONLY_S3=0                  1: the S3 rows alone (the file-bucket rows show n/a)
 #
 # Everything listens on and targets 127.0.0.1 only; every measurement has its
 # own timeout and the script a time budget; servers are stopped by their PIDs;
@@ -33,13 +38,15 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHARED="${BENCH_SHARED:-$REPO/../shared/bench}"
 BIN="${BENCH_BIN:-/tmp/benchbin}"
 WORK="${BENCH_WORK:-/tmp/bench-compare}"
-BUDGET_S="${BENCH_BUDGET_S:-1500}"
+BUDGET_S="${BENCH_BUDGET_S:-1800}"
 SEED="${BENCH_SEED:-1}"
 SETTLE_S="${BENCH_SETTLE_S:-4}"
 QUICK="${BENCH_QUICK:-0}"
 INODE_QUIET_S="${BENCH_INODE_QUIET_S:-370}"
 N1G="${BENCH_N1G:-2}"
 SOURCE="${BENCH_SOURCE:-head}"
+S3="${BENCH_S3:-1}"
+ONLY_S3="${BENCH_ONLY_S3:-0}"
 TUSD_VERSION="v2.9.1"
 HOST=127.0.0.1
 RAW_PORT=18190
@@ -51,11 +58,12 @@ MAX_SIZE=4294967296
 # Sizes and durations of the scenarios (full run; BENCH_QUICK shrinks them).
 BIG=1GiB BIG_N=$N1G
 MID=64MiB MID_N=32
+S3BIG=256MiB S3BIG_N=2
 ONE_N=256
 SMALL_S=10 SMALL_WARM=10
 DL_N=16 WRK_S=10
 if [[ "$QUICK" == 1 ]]; then
-  BIG=256MiB BIG_N=1 MID_N=8 ONE_N=32 SMALL_S=3 SMALL_WARM=2 DL_N=4 WRK_S=3
+  BIG=256MiB BIG_N=1 MID_N=8 S3BIG=64MiB S3BIG_N=1 ONE_N=32 SMALL_S=3 SMALL_WARM=2 DL_N=4 WRK_S=3
   INODE_QUIET_S=0
 fi
 
@@ -72,6 +80,10 @@ WAITED=""
 SERVER_PID=""
 SERVER_NAME=""
 HWM=-1
+SERVICES=""   # BENCH_WORK/services once .ci/services started there
+S3_BLOB=""    # the s3:// URL of the bucket (without prefix)
+PG_ADMIN=""   # the PostgreSQL server's URL, without database
+S3_SEQ=0
 
 log() { printf '[%s +%4ds] %s\n' "$(date +%H:%M:%S)" "$SECONDS" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -100,6 +112,10 @@ cleanup() {
     stop_pid "$SERVER_PID"
   fi
   SERVER_PID=""
+  if [[ -n "$SERVICES" ]]; then
+    "$REPO/.ci/services" stop "$SERVICES" >/dev/null 2>&1 || true
+    rm -rf "$SERVICES"
+  fi
   rm -rf "$DATA" "$FIX"
   [[ -n "${SRC:-}" && "$SRC" != "$REPO" ]] && rm -rf "$SRC"
   mass_delete
@@ -151,6 +167,10 @@ fi
 log "building examples/server ($LIB_DESC) into $BIN/attachment-server"
 (cd "$SRC" && timeout 600 go build -buildvcs=false -o "$BIN/attachment-server" ./examples/server) 2>>"$OUT/build.log" \
   || die "go build ./examples/server failed (see $OUT/build.log)"
+if [[ "$S3" == 1 ]]; then
+  (cd "$SRC" && timeout 600 go build -buildvcs=false -o "$BIN/s3put" ./bench/s3put) 2>>"$OUT/build.log" \
+    || die "go build ./bench/s3put failed (see $OUT/build.log)"
+fi
 [[ "$SRC" == "$REPO" ]] || rm -rf "$SRC"
 
 # ---------------------------------------------------------------------------
@@ -199,6 +219,17 @@ start_server() {
         -blob "file://$DATA/blobs?create_dir=1&no_tmp_dir=1&metadata=skip" \
         -meta "sqlite://$DATA/meta.db" -max-size "$MAX_SIZE" "$@" >>"$OUT/attachment-server.log" 2>&1 &
       ;;
+    att-s3)
+      # A fresh key prefix and a fresh database: nothing of an earlier row.
+      port=$ATT_PORT
+      port_open "$port" && die "port $port already in use"
+      S3_SEQ=$((S3_SEQ + 1))
+      local db="bench_${STAMP//-/_}_$S3_SEQ"
+      "$PSQL" "$PG_ADMIN/postgres" -qc "CREATE DATABASE $db" >>"$OUT/services.log" 2>&1 || die "CREATE DATABASE $db failed"
+      "$BIN/attachment-server" -addr "$HOST:$port" -prefix "$PREFIX" \
+        -blob "$S3_BLOB&prefix=bench-$STAMP-$S3_SEQ/" \
+        -meta "$PG_ADMIN/$db?sslmode=disable" -max-size "$MAX_SIZE" "$@" >>"$OUT/attachment-server.log" 2>&1 &
+      ;;
     *) die "unknown server $kind" ;;
   esac
   SERVER_PID=$!
@@ -210,7 +241,7 @@ upload_url() {
   case $1 in
     rawsink) echo "http://$HOST:$RAW_PORT/upload" ;;
     tusd) echo "http://$HOST:$TUS_PORT/files/" ;;
-    att) echo "http://$HOST:$ATT_PORT$PREFIX/" ;;
+    att | att-s3) echo "http://$HOST:$ATT_PORT$PREFIX/" ;;
   esac
 }
 
@@ -341,6 +372,33 @@ measure() {
   fi
 }
 
+# measure_put ID SCENARIO TARGET TIMEOUT_S WARMUP_S -- s3put flags...: the
+# S3 anchor. bench/s3put PUTs straight to versitygw, each PUT to a key of its
+# own at a URL presigned for it (UNSIGNED-PAYLOAD: the client hashes
+# nothing). No server of ours runs; versitygw's peak RSS is not ours to read.
+measure_put() {
+  local id=$1 scen=$2 target=$3 tmo=$4 warm=$5
+  shift 6
+  local t res rc=0
+  t=$(budget "$tmo")
+  if ((t < 10)); then skip "$id" "$scen" "$target" "skipped: time budget spent"; return 0; fi
+  if ((warm > 0)); then
+    timeout $((warm + 30)) "$BIN/s3put" -bucket "$S3_BLOB" -prefix "anchor-$STAMP/$id-warm/" "$@" -duration "${warm}s" -n 0 \
+      >/dev/null 2>>"$OUT/loadgen.log" || true
+  fi
+  settle
+  log "measure $id: $scen — $target"
+  res=$(timeout "$t" "$BIN/s3put" -bucket "$S3_BLOB" -prefix "anchor-$STAMP/$id/" -label "$id" -seed "$SEED" "$@" \
+    2>>"$OUT/loadgen.log") || rc=$?
+  if [[ $rc -ne 0 || -z "$res" ]]; then
+    emit "$id" "$scen" "$target" -1 loadgen "${res:-null}" "s3put exit $rc"
+    log "  FAILED (exit $rc)"
+  else
+    emit "$id" "$scen" "$target" -1 loadgen "$res" "direct presigned PUTs, one key each, not read back"
+    log "  $(jq -r '"\(.mb_s) MB/s, \(.ops_s) ops/s, ok \(.ops) failed \(.ops_failed)"' <<<"$res")"
+  fi
+}
+
 # Downloads: a fresh server, the fixture uploaded through its own API
 # (rawsink POST /upload, attachment POST {prefix}/), fetched once with curl to
 # check its sha256 (this also warms the page cache), then sync + settle.
@@ -436,6 +494,9 @@ log "results go to $OUT"
 # ---------------------------------------------------------------------------
 # 4. Big uploads
 
+ST=$((SMALL_S + SMALL_WARM + 90))
+if [[ "$ONLY_S3" != 1 ]]; then
+
 S1="upload $(hs "$BIG"), c=1, n=$BIG_N"
 measure up1g-raw "$S1" "rawsink raw POST" rawsink 150 0 -- -mode raw -size $BIG -n $BIG_N -c 1 -verify
 measure up1g-tus "$S1" "tusd filestore (POST + 1 PATCH)" tusd 150 0 -- -mode tus -size $BIG -n $BIG_N -c 1 -verify
@@ -458,12 +519,11 @@ measure up64m-att-mp "$S2" "attachment multipart (extra)" att 150 0 -- -mode mul
 
 inode_quiet
 ROW_NOTE="$QUIET_NOTE"
-S3="upload 4 KiB, c=16, ${SMALL_S} s (after ${SMALL_WARM} s warm-up)"
-ST=$((SMALL_S + SMALL_WARM + 90))
-measure up4k-raw "$S3" "rawsink raw POST" rawsink $ST $SMALL_WARM -- -mode raw -size 4KiB -c 16 -duration ${SMALL_S}s -verify
-measure up4k-att-raw "$S3" "attachment raw POST (SQLite record committed)" att $ST $SMALL_WARM -- -mode raw -size 4KiB -c 16 -duration ${SMALL_S}s -verify
-measure up4k-att-mp "$S3" "attachment multipart (SQLite record committed)" att $ST $SMALL_WARM -- -mode multipart -size 4KiB -c 16 -duration ${SMALL_S}s -verify
-measure up4k-tus "$S3" "tusd filestore (2 requests per upload)" tusd $ST $SMALL_WARM -- -mode tus -size 4KiB -c 16 -duration ${SMALL_S}s -verify
+S3ROW="upload 4 KiB, c=16, ${SMALL_S} s (after ${SMALL_WARM} s warm-up)"
+measure up4k-raw "$S3ROW" "rawsink raw POST" rawsink $ST $SMALL_WARM -- -mode raw -size 4KiB -c 16 -duration ${SMALL_S}s -verify
+measure up4k-att-raw "$S3ROW" "attachment raw POST (SQLite record committed)" att $ST $SMALL_WARM -- -mode raw -size 4KiB -c 16 -duration ${SMALL_S}s -verify
+measure up4k-att-mp "$S3ROW" "attachment multipart (SQLite record committed)" att $ST $SMALL_WARM -- -mode multipart -size 4KiB -c 16 -duration ${SMALL_S}s -verify
+measure up4k-tus "$S3ROW" "tusd filestore (2 requests per upload)" tusd $ST $SMALL_WARM -- -mode tus -size 4KiB -c 16 -duration ${SMALL_S}s -verify
 ROW_NOTE=""
 
 # ---------------------------------------------------------------------------
@@ -483,9 +543,35 @@ measure_get dl256m-att "$S4" "attachment GET {prefix}/{id}; client: loadgen get"
 S5="download 4 KiB file, wrk -t2 -c32 -d${WRK_S}s"
 measure_wrk dl4k-wrk "$S5" "rawsink ServeFile; client: wrk" rawsink "$FIX/dl-4k"
 measure_wrk dl4k-att-wrk "$S5" "attachment GET {prefix}/{id}; client: wrk" att "$FIX/dl-4k"
+fi # ONLY_S3
 
 # ---------------------------------------------------------------------------
-# 7. Report
+# 7. S3 (versitygw on loopback) + PostgreSQL (.ci/services: fsync off)
+
+if [[ "$S3" == 1 ]]; then
+  SERVICES="$WORK/services"
+  log "starting PostgreSQL and versitygw (.ci/services start $SERVICES)"
+  if env_out=$("$REPO/.ci/services" start "$SERVICES" 2>>"$OUT/services.log"); then
+    eval "$env_out"
+    S3_BLOB="$ATTACHMENT_TEST_S3_URL"
+    PG_ADMIN="${ATTACHMENT_TEST_POSTGRES_URL%/*}"
+    PSQL="$(cat "$SERVICES/pg.bin")/psql"
+    echo "- S3 rows: versitygw $(cat /tmp/attachment-ci-bin/versitygw.version 2>/dev/null || echo '?') (posix backend, $SERVICES) and PostgreSQL $("$PSQL" --version | awk '{print $3}') with fsync off, both on loopback, started by .ci/services; anchor: bench/s3put, presigned PUTs of the same sizes, one key each" >>"$OUT/env.md"
+    S6="upload $(hs "$S3BIG") to S3, c=1, n=$S3BIG_N"
+    measure_put s3big-put "$S6" "direct presigned PUT to versitygw (bench/s3put)" 150 0 -- -size $S3BIG -n $S3BIG_N -c 1
+    measure s3big-att-raw "$S6" "attachment raw POST (s3 + postgres)" att-s3 150 0 -- -mode raw -size $S3BIG -n $S3BIG_N -c 1 -verify
+    measure s3big-att-mp "$S6" "attachment multipart (s3 + postgres)" att-s3 150 0 -- -mode multipart -size $S3BIG -n $S3BIG_N -c 1 -verify
+    S7="upload 4 KiB to S3, c=16, ${SMALL_S} s (after ${SMALL_WARM} s warm-up)"
+    measure_put s34k-put "$S7" "direct presigned PUTs to versitygw (bench/s3put)" $ST $SMALL_WARM -- -size 4KiB -c 16 -duration ${SMALL_S}s
+    measure s34k-att-raw "$S7" "attachment raw POST (s3 + postgres, record committed)" att-s3 $ST $SMALL_WARM -- -mode raw -size 4KiB -c 16 -duration ${SMALL_S}s -verify
+  else
+    log "SKIP the S3 rows: .ci/services did not start (see $OUT/services.log)"
+    for r in s3big-put s3big-att-raw s3big-att-mp s34k-put s34k-att-raw; do skip "$r" "S3" "-" ".ci/services did not start"; done
+  fi
+fi
+
+# ---------------------------------------------------------------------------
+# 8. Report
 
 mass_delete
 {
@@ -496,7 +582,7 @@ mass_delete
 
 # goals: one markdown row per goal, from results.jsonl.
 goals() {
-  jq -rs --arg big "$(hs "$BIG")" --arg mid "$(hs "$MID")" '
+  jq -rs --arg big "$(hs "$BIG")" --arg mid "$(hs "$MID")" --arg s3big "$(hs "$S3BIG")" '
     def row(id): (map(select(.id == id)) | first) // {};
     def lg(id): row(id).loadgen // null;
     def ratio(a; b): if (a == null or b == null or b == 0) then null else (a / b) end;
@@ -515,6 +601,10 @@ goals() {
     (ratio(ops("up4k-att-mp"); ops("up4k-tus"))) as $g5m |
     (ratio(mbs("dl256m-att"); mbs("dl256m"))) as $g6 |
     (ratio(wrk("dl4k-att-wrk"); wrk("dl4k-wrk"))) as $g7 |
+    (ratio(mbs("s3big-att-raw"); mbs("s3big-put"))) as $s1r |
+    (ratio(mbs("s3big-att-mp"); mbs("s3big-put"))) as $s1m |
+    ([hwm("s3big-att-raw"), hwm("s3big-att-mp")] | max | mib(.)) as $s2 |
+    (ratio(ops("s34k-att-raw"); ops("s34k-put"))) as $s3 |
     "| goal | measured | target | status |",
     "|---|---:|---:|---|",
     "| \($big) raw upload c=1: attachment / tusd MB/s | \(fmt($g1)) (\(mbs("up1g-att-raw")) / \(mbs("up1g-tus")) MB/s) | >= 1.0x | \(met($g1; 1.0; true)) |",
@@ -524,7 +614,11 @@ goals() {
     "| 4 KiB uploads c=16, records committed: attachment raw / tusd uploads/s | \(fmt($g5r)) (\(ops("up4k-att-raw")) / \(ops("up4k-tus"))) | >= 3x | \(met($g5r; 3; true)) |",
     "| 4 KiB uploads c=16, records committed: attachment multipart / tusd uploads/s | \(fmt($g5m)) (\(ops("up4k-att-mp")) / \(ops("up4k-tus"))) | >= 3x | \(met($g5m; 3; true)) |",
     "| 256 MiB download c=1: attachment / ServeFile MB/s | \(fmt($g6)) (\(mbs("dl256m-att")) / \(mbs("dl256m")) MB/s) | >= 0.8x | \(met($g6; 0.8; true)) |",
-    "| 4 KiB downloads, wrk -c32: attachment / ServeFile req/s | \(fmt($g7)) (\(wrk("dl4k-att-wrk")) / \(wrk("dl4k-wrk")) req/s) | >= 0.5x | \(met($g7; 0.5; true)) |",
+    "| 4 KiB downloads, wrk -c32: attachment / ServeFile req/s | \(fmt($g7)) (\(wrk("dl4k-att-wrk")) / \(wrk("dl4k-wrk")) req/s) | >= 0.8x | \(met($g7; 0.8; true)) |",
+    "| \($s3big) to S3 + PostgreSQL c=1: attachment raw / direct PUT MB/s | \(fmt($s1r)) (\(mbs("s3big-att-raw")) / \(mbs("s3big-put")) MB/s) | >= 0.9x | \(met($s1r; 0.9; true)) |",
+    "| \($s3big) to S3 + PostgreSQL c=1: attachment multipart / direct PUT MB/s | \(fmt($s1m)) (\(mbs("s3big-att-mp")) / \(mbs("s3big-put")) MB/s) | >= 0.9x | \(met($s1m; 0.9; true)) |",
+    "| peak RSS, \($s3big) uploads to S3 (raw, multipart) | \($s2 // "n/a") MiB | <= 64 MiB | \(met($s2; 64; false)) |",
+    "| 4 KiB uploads to S3 + PostgreSQL c=16: attachment raw / direct PUT uploads/s | \(fmt($s3)) (\(ops("s34k-att-raw")) / \(ops("s34k-put"))) | >= 0.8x | \(met($s3; 0.8; true)) |",
     "",
     "Other ratios (no target): \($big) attachment raw / rawsink raw \(fmt(ratio(mbs("up1g-att-raw"); mbs("up1g-raw")))); \($big) attachment multipart / rawsink multipart \(fmt(ratio(mbs("up1g-att-mp"); mbs("up1g-mp")))); \($mid) c=4 attachment raw / tusd \(fmt(ratio(mbs("up64m-att-raw"); mbs("up64m-tus")))), / rawsink raw \(fmt(ratio(mbs("up64m-att-raw"); mbs("up64m-raw")))); 4 KiB attachment raw / rawsink raw \(fmt(ratio(ops("up4k-att-raw"); ops("up4k-raw")))).",
     "",

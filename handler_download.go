@@ -6,6 +6,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/attachkit/attachment/wire"
@@ -39,7 +40,11 @@ func inlineAllowed(contentType string) bool {
 // to display.
 func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 	disp := "attachment"
-	switch v := r.URL.Query().Get("disposition"); v {
+	v := ""
+	if r.URL.RawQuery != "" {
+		v = r.URL.Query().Get("disposition")
+	}
+	switch v {
 	case "", "attachment":
 	case "inline":
 		disp = "inline"
@@ -102,10 +107,27 @@ func serveWhole(w http.ResponseWriter, r *http.Request, modtime time.Time, size 
 		setHeaders(hdr, "Accept-Ranges", "bytes")
 	}
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
-		_, _ = io.CopyN(w, content, size)
+	if r.Method == http.MethodHead {
+		return
 	}
+	if size <= smallContent {
+		// One read into a pooled buffer and one Write: fewer calls and
+		// allocations than a copy that reads the first 512 bytes, writes
+		// them with the headers, and sends the rest with sendfile.
+		bp := smallBufs.Get().(*[]byte)
+		n, _ := io.ReadFull(content, (*bp)[:size])
+		_, _ = w.Write((*bp)[:n])
+		smallBufs.Put(bp)
+		return
+	}
+	_, _ = io.CopyN(w, content, size)
 }
+
+// smallContent is the size up to which serveWhole sends content from a
+// buffer of smallBufs rather than by copying (sendfile for a local file).
+const smallContent = 16 << 10
+
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallContent); return &b }}
 
 // serveContent serves content with http.ServeContent (ranges and
 // conditional requests) after looking at the Range header itself: one of

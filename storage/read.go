@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,7 +57,7 @@ func (s *Store) OpenContent(ctx context.Context, id string) (*Object, error) {
 }
 
 func (s *Store) open(ctx context.Context, key string) (*Object, error) {
-	if s.dir != "" {
+	if s.dir != "" && plainKey(key) {
 		return s.openFile(key)
 	}
 	// The callback must not capture the Object: the blob.Reader has a
@@ -98,12 +99,31 @@ func (s *Store) open(ctx context.Context, key string) (*Object, error) {
 	return o, nil
 }
 
-// openFile opens the key's file under the Store's directory itself: the
-// keys this package reads need none of fileblob's escaping (see
-// dirItems), and fileblob's reader would stat the path, open it and read
-// its attributes sidecar, none of which a download needs.
+// plainKey reports whether fileblob keeps key at the path it names, with
+// no escaping, inside its directory: path elements of letters, digits,
+// '.', '-' and '_' only, none of them "." or "..", no "__" (fileblob's
+// escapes) and no attributes suffix. The keys of content and derivatives
+// are; others are opened through fileblob.
+func plainKey(key string) bool {
+	if !fs.ValidPath(key) || key == "." || strings.Contains(key, "__") || strings.HasSuffix(key, attrsSuffix) {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '-', c == '_', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// openFile opens the key's file under the Store's directory itself (a
+// plainKey: no escaping to do), where fileblob's reader would stat the
+// path, open it and read its attributes sidecar, none of which a download
+// needs.
 func (s *Store) openFile(key string) (*Object, error) {
-	f, err := os.Open(filepath.Join(s.dir, filepath.FromSlash(key)))
+	f, err := openRead(s.dir + string(filepath.Separator) + filepath.FromSlash(key))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, key)
 	}

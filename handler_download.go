@@ -6,6 +6,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/attachkit/attachment/wire"
@@ -39,7 +40,11 @@ func inlineAllowed(contentType string) bool {
 // to display.
 func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 	disp := "attachment"
-	switch v := r.URL.Query().Get("disposition"); v {
+	v := ""
+	if r.URL.RawQuery != "" {
+		v = r.URL.Query().Get("disposition")
+	}
+	switch v {
 	case "", "attachment":
 	case "inline":
 		disp = "inline"
@@ -55,6 +60,75 @@ func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 	h.ServeContent(w, r, a, &ServeOptions{Inline: disp == "inline"})
 }
 
+// setHeaders sets each header of kv (canonical name, value, ...) to its
+// value, as Header.Set does, with one allocation for all the values.
+func setHeaders(h http.Header, kv ...string) {
+	vals := make([]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		v := vals[i/2 : i/2+1 : i/2+1]
+		v[0] = kv[i+1]
+		h[kv[i]] = v
+	}
+}
+
+// plainGet reports whether r asks for the whole content with no
+// condition: no Range, If-Match, If-None-Match, If-Modified-Since or
+// If-Unmodified-Since (If-Range matters only with a Range).
+func plainGet(r *http.Request) bool {
+	h := r.Header
+	return h.Get("Range") == "" && h.Get("If-Match") == "" && h.Get("If-None-Match") == "" &&
+		h.Get("If-Modified-Since") == "" && h.Get("If-Unmodified-Since") == ""
+}
+
+// serveWhole answers a plain GET or HEAD (plainGet) as http.ServeContent
+// does, with the same headers, without its seeks to find the size:
+// Last-Modified, Accept-Ranges, Content-Length (unless a Content-Encoding
+// is set), 200 and, but for HEAD, the size bytes of content from its
+// start (with sendfile for a local file).
+func serveWhole(w http.ResponseWriter, r *http.Request, modtime time.Time, size int64, content io.Reader) {
+	hdr := w.Header()
+	lm := ""
+	if !modtime.IsZero() && !modtime.Equal(time.Unix(0, 0)) {
+		var buf [len(http.TimeFormat)]byte
+		lm = string(modtime.UTC().AppendFormat(buf[:0], http.TimeFormat))
+	}
+	cl := ""
+	if hdr.Get("Content-Encoding") == "" {
+		cl = strconv.FormatInt(size, 10)
+	}
+	switch {
+	case lm != "" && cl != "":
+		setHeaders(hdr, "Last-Modified", lm, "Accept-Ranges", "bytes", "Content-Length", cl)
+	case lm != "":
+		setHeaders(hdr, "Last-Modified", lm, "Accept-Ranges", "bytes")
+	case cl != "":
+		setHeaders(hdr, "Accept-Ranges", "bytes", "Content-Length", cl)
+	default:
+		setHeaders(hdr, "Accept-Ranges", "bytes")
+	}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	if size <= smallContent {
+		// One read into a pooled buffer and one Write: fewer calls and
+		// allocations than a copy that reads the first 512 bytes, writes
+		// them with the headers, and sends the rest with sendfile.
+		bp := smallBufs.Get().(*[]byte)
+		n, _ := io.ReadFull(content, (*bp)[:size])
+		_, _ = w.Write((*bp)[:n])
+		smallBufs.Put(bp)
+		return
+	}
+	_, _ = io.CopyN(w, content, size)
+}
+
+// smallContent is the size up to which serveWhole sends content from a
+// buffer of smallBufs rather than by copying (sendfile for a local file).
+const smallContent = 16 << 10
+
+var smallBufs = sync.Pool{New: func() any { b := make([]byte, smallContent); return &b }}
+
 // serveContent serves content with http.ServeContent (ranges and
 // conditional requests) after looking at the Range header itself: one of
 // more than HandlerOptions.MaxRanges ranges is refused with 416 bad_request;
@@ -63,8 +137,15 @@ func (h *Handler) Download(w http.ResponseWriter, r *http.Request, id string) {
 // serve as a 206 of no bytes) are dropped, a header of nothing else being
 // unsatisfiable. Empty content is served whole whatever the Range asks
 // (net/http would answer "bytes=-1" with a 206 and Content-Range "bytes
-// 0--1/0"). The headers that describe the content must be set already.
+// 0--1/0"). The headers that describe the content must be set already,
+// Content-Type among them; content must be at its start, and size its
+// length. A GET or HEAD of the whole content with no condition is served
+// by serveWhole, without ServeContent's seeks.
 func (h *Handler) serveContent(w http.ResponseWriter, r *http.Request, modtime time.Time, size int64, content io.ReadSeeker) {
+	if plainGet(r) && w.Header().Get("Content-Type") != "" {
+		serveWhole(w, r, modtime, size, content)
+		return
+	}
 	unsatisfied := "bytes */" + strconv.FormatInt(size, 10)
 	if v := r.Header.Get("Range"); v != "" && size == 0 {
 		r = r.Clone(r.Context())

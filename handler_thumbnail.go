@@ -24,12 +24,16 @@ func (h *Handler) Thumbnail(w http.ResponseWriter, r *http.Request, id string) {
 		}
 		size = n
 	}
-	_, svc, _, err := h.authorize(r, OpThumbnail, id)
+	_, svc, a, err := h.authorize(r, OpThumbnail, id)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	th, err := svc.thumbnail(r.Context(), id, size, svc.core.thumbs.slotWait)
+	// The record authorize read is the one to serve: no second read.
+	var th *Thumbnail
+	if size, err = svc.core.thumbSize(size); err == nil {
+		th, err = svc.thumbnailOf(r.Context(), a, size, svc.core.thumbs.slotWait)
+	}
 	if errors.Is(err, ErrUnavailable) {
 		w.Header().Set("Retry-After", thumbnailRetryAfter)
 	}
@@ -43,12 +47,12 @@ func (h *Handler) Thumbnail(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	defer th.Close()
-	hdr := w.Header()
-	hdr.Set("Content-Type", th.ContentType)
-	hdr.Set("ETag", th.ETag)
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Security-Policy", "sandbox")
-	hdr.Set("Referrer-Policy", "no-referrer") // see Download
-	hdr.Set("Cache-Control", "private, no-cache")
+	setHeaders(w.Header(),
+		"Content-Type", th.ContentType,
+		"Etag", th.ETag,
+		"X-Content-Type-Options", "nosniff",
+		"Content-Security-Policy", "sandbox",
+		"Referrer-Policy", "no-referrer", // see ServeContent
+		"Cache-Control", "private, no-cache")
 	h.serveContent(w, r, th.ModTime(), th.Object.Size(), th)
 }

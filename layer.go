@@ -82,17 +82,17 @@ func (h *Handler) ServeContent(w http.ResponseWriter, r *http.Request, a *Attach
 	if o != nil && o.Inline && inlineAllowed(a.ContentType) {
 		disp = "inline"
 	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", a.ContentType)
-	hdr.Set("ETag", `"`+a.SHA256+`"`)
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	hdr.Set("Content-Security-Policy", "sandbox")
-	// A document shown inline (a PDF with links) must not hand its URL,
-	// which may be a signed one, to the sites it links to.
-	hdr.Set("Referrer-Policy", "no-referrer")
-	hdr.Set("Content-Disposition", filename.ContentDisposition(disp, a.Filename))
-	hdr.Set("Cache-Control", "private, no-cache")
-	h.serveContent(w, r, a.CreatedAt, a.Size, obj)
+	setHeaders(w.Header(),
+		"Content-Type", a.ContentType,
+		"Etag", `"`+a.SHA256+`"`,
+		"X-Content-Type-Options", "nosniff",
+		"Content-Security-Policy", "sandbox",
+		// A document shown inline (a PDF with links) must not hand its
+		// URL, which may be a signed one, to the sites it links to.
+		"Referrer-Policy", "no-referrer",
+		"Content-Disposition", filename.ContentDisposition(disp, a.Filename),
+		"Cache-Control", "private, no-cache")
+	h.serveContent(w, r, a.CreatedAt, obj.Size(), obj)
 }
 
 // ContentDisposition formats a Content-Disposition header value of the

@@ -132,17 +132,33 @@ func (s *Service) Thumbnail(ctx context.Context, id string, size int) (*Thumbnai
 // thumbnail is Thumbnail, waiting at most slotWait for a decode slot when
 // it is positive (then longer is ErrUnavailable).
 func (s *Service) thumbnail(ctx context.Context, id string, size int, slotWait time.Duration) (*Thumbnail, error) {
-	c := s.core
-	if size == 0 {
-		size = c.opts.Thumbnails.DefaultSize
-	}
-	if !slices.Contains(c.opts.Thumbnails.Sizes, size) {
-		return nil, inputErr(ErrInvalidSize, "size must be one of %v", c.opts.Thumbnails.Sizes)
+	size, err := s.core.thumbSize(size)
+	if err != nil {
+		return nil, err
 	}
 	a, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	return s.thumbnailOf(ctx, a, size, slotWait)
+}
+
+// thumbSize returns the size a thumbnail of size is asked for: the
+// default for 0; ErrInvalidSize for one not allowed.
+func (c *core) thumbSize(size int) (int, error) {
+	if size == 0 {
+		size = c.opts.Thumbnails.DefaultSize
+	}
+	if !slices.Contains(c.opts.Thumbnails.Sizes, size) {
+		return 0, inputErr(ErrInvalidSize, "size must be one of %v", c.opts.Thumbnails.Sizes)
+	}
+	return size, nil
+}
+
+// thumbnailOf is thumbnail of an attachment already read (the Handler
+// has it from its access check) at a size thumbSize returned.
+func (s *Service) thumbnailOf(ctx context.Context, a *Attachment, size int, slotWait time.Duration) (*Thumbnail, error) {
+	c := s.core
 	if !hasThumbnail(a.ContentType) {
 		return nil, ErrNoThumbnail
 	}
@@ -212,17 +228,19 @@ func (t *thumbnailer) open(ctx context.Context, a *Attachment, size int) (*Thumb
 		obj.Close()
 		return nil, ErrNoThumbnail
 	}
-	var magic [2]byte
-	if _, err := io.ReadFull(obj, magic[:]); err != nil {
-		obj.Close()
-		return nil, fmt.Errorf("attachment %s: read thumbnail: %w", a.ID, err)
+	// Peek keeps the bytes it reads: serving the thumbnail then reads on
+	// from the same stream (one GET on S3, where a Seek back would make a
+	// second).
+	magic, err := obj.Peek(2)
+	if err == nil && len(magic) < 2 {
+		err = io.ErrUnexpectedEOF
 	}
-	if _, err := obj.Seek(0, io.SeekStart); err != nil {
+	if err != nil {
 		obj.Close()
 		return nil, fmt.Errorf("attachment %s: read thumbnail: %w", a.ID, err)
 	}
 	ct := "image/png"
-	if magic == [2]byte{0xFF, 0xD8} {
+	if magic[0] == 0xFF && magic[1] == 0xD8 {
 		ct = "image/jpeg"
 	}
 	return &Thumbnail{

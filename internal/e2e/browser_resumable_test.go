@@ -72,8 +72,7 @@ type patchHold struct {
 }
 
 // tusRecorder records every request to {prefix}/uploads/ on its way to
-// the server (the OpenAPI document does not have these routes yet), and
-// holds a PATCH when told to.
+// the server, and holds a PATCH when told to.
 type tusRecorder struct {
 	next http.Handler
 

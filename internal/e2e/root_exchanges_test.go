@@ -71,9 +71,9 @@ type replayRule struct {
 // the validation.
 var replayRules = []replayRule{
 	{
-		why: "{prefix}/uploads is HandlerOptions.Uploads' (the tus layer: headers and raw bytes, documented " +
-			"in docs/api.md), which the document of the JSON API does not describe; the root tests that " +
-			"reach it mount stub layers",
+		why: "{prefix}/uploads is HandlerOptions.Uploads'; the document describes the resumable layer's " +
+			"answers there (TestOpenAPIResumableUploads checks them), but the root tests that reach it " +
+			"mount stub layers, which answer otherwise",
 		action: skipExchange,
 		match: func(ex *rootExchange) bool {
 			path, _, _ := strings.Cut(ex.URI, "?")

@@ -59,6 +59,7 @@ func TestTusChecksum(t *testing.T) {
 				var p wire.Problem
 				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
 				assert.Equal(t, wire.CodeChecksumMismatch, p.Code)
+				assert.Equal(t, "Checksum Mismatch", p.Title)
 				assert.Equal(t, resumable.Version, rec.Header().Get("Tus-Resumable"))
 				head := e.do("HEAD", url, nil)
 				require.Equal(t, http.StatusNoContent, head.Code)

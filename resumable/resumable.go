@@ -186,8 +186,12 @@ func (q *request) writeProblem(w http.ResponseWriter, r *http.Request, p *attach
 // problem answers an error of the protocol's own (412, 415, 405) with
 // the protocol's problem writer.
 func (q *request) problem(status int, code, detail string) {
+	title := http.StatusText(status)
+	if status == StatusChecksumMismatch {
+		title = "Checksum Mismatch" // tus's own status: not in net/http's table
+	}
 	q.pw(q.w, q.r, &attachment.Problem{
-		Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: detail,
+		Type: "about:blank", Title: title, Status: status, Code: code, Detail: detail,
 	})
 }
 

@@ -43,4 +43,3 @@ func BenchmarkUploadSmallParallel(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "uploads/s")
 }
-

@@ -125,9 +125,18 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 }
 
+// deleteKey deletes key; a key already gone is no error. Through the
+// bucket's ObjectWriter when it has one: one request, where s3blob asks
+// whether the key exists (HEAD) before each DELETE, only to report a
+// missing key, which is no error here.
 func (s *Store) deleteKey(ctx context.Context, key string) error {
 	cctx, done := s.call(ctx)
-	err := done(s.bucket.Delete(cctx, key))
+	var err error
+	if ow := s.objectWriter(); ow != nil {
+		err = done(ow.Delete(cctx, key))
+	} else {
+		err = done(s.bucket.Delete(cctx, key))
+	}
 	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return wrap(err, "delete %s", key)
 	}

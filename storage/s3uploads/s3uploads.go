@@ -35,8 +35,9 @@ import (
 
 func init() { storage.RegisterMultipart(Open) }
 
-// uploads writes multipart uploads too (storage.MultipartWriter).
-var _ storage.MultipartWriter = (*uploads)(nil)
+// uploads writes multipart uploads and whole objects too
+// (storage.ObjectWriter).
+var _ storage.ObjectWriter = (*uploads)(nil)
 
 // Open returns the storage.Multipart of b, or nil when b is not an S3
 // bucket (blob.Bucket.As finds no *s3.Client).
@@ -225,6 +226,37 @@ func (u *uploads) Complete(ctx context.Context, key, uploadID string, parts []st
 	}
 	if err != nil {
 		return fmt.Errorf("s3uploads: complete the upload of %s: %w", key, err)
+	}
+	return nil
+}
+
+// Put makes key hold the size bytes of body in one PutObject request.
+func (u *uploads) Put(ctx context.Context, key, contentType string, body io.ReadSeeker, size int64) error {
+	name, full, err := u.s3Prefix(ctx, key)
+	if err != nil {
+		return err
+	}
+	in := &s3.PutObjectInput{Bucket: aws.String(name), Key: aws.String(full), Body: body, ContentLength: aws.Int64(size)}
+	if contentType != "" {
+		in.ContentType = aws.String(contentType)
+	}
+	if _, err := u.client.PutObject(ctx, in); err != nil {
+		return fmt.Errorf("s3uploads: put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Delete deletes key in one DeleteObject request, which succeeds for a
+// key already gone: no HeadObject first, as s3blob's Delete sends to
+// report a missing key.
+func (u *uploads) Delete(ctx context.Context, key string) error {
+	name, full, err := u.s3Prefix(ctx, key)
+	if err != nil {
+		return err
+	}
+	_, err = u.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: aws.String(full)})
+	if err != nil && !isCode(err, "NoSuchKey") {
+		return fmt.Errorf("s3uploads: delete %s: %w", key, err)
 	}
 	return nil
 }

@@ -200,3 +200,58 @@ func TestS3WriteMemoryBounded(t *testing.T) {
 	t.Logf("16 concurrent 32 MiB writes: heap peak %d MiB over %d MiB before", held>>20, base.HeapAlloc>>20)
 	assert.Less(t, held, uint64(buffers*8<<20+16<<20), "concurrent writes hold more than the pool's part buffers")
 }
+
+// BenchmarkS3WriteConcurrent writes 64 MiB c times at once per op, with
+// s3blob's uploader ("driver") and with the Store's part pool ("parts",
+// PartBuffers' default), and reports the peak heap and process RSS: the
+// issue-15 goal is 64 concurrent 64 MiB uploads under 256 MiB. The
+// driver at c=64 would hold about 4.6 GiB: it runs at c=8 only.
+func BenchmarkS3WriteConcurrent(b *testing.B) {
+	if s3test.Skip() != "" {
+		b.Skip(s3test.SkipReason)
+	}
+	const size = 64 << 20
+	for _, v := range []struct {
+		name   string
+		c      int
+		driver bool
+	}{{"driver/c=8", 8, true}, {"parts/c=8", 8, false}, {"parts/c=64", 64, false}} {
+		b.Run(v.name, func(b *testing.B) {
+			tb := s3test.Open(b)
+			var opts []storage.Option
+			if v.driver {
+				opts = append(opts, storage.WithMultipart(nil))
+			}
+			s := storage.New(tb.Bucket, opts...)
+			ctx := context.Background()
+			b.SetBytes(int64(size * v.c))
+			b.ReportAllocs()
+			runtime.GC()
+			resetPeakRSS()
+			stop := peakHeap()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				var wg sync.WaitGroup
+				errs := make(chan error, v.c)
+				for j := range v.c {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						_, err := s.WriteContent(ctx, fmt.Sprintf("c-%d-%d", i, j), &patternReader{n: size}, nil)
+						errs <- err
+					}()
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(stop())/(1<<20), "peak-heap-MiB")
+			b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+		})
+	}
+}

@@ -17,7 +17,9 @@
 //
 // or handed over with New. An S3 program also imports storage/s3uploads,
 // so that PendingUploads and AbortUpload reach the bucket's incomplete
-// multipart uploads (see Multipart). Listing (Items) is the one place where the
+// multipart uploads (see Multipart), and so that content is written from
+// the Store's pool of part buffers, one request per small object and per
+// delete (see ObjectWriter). Listing (Items) is the one place where the
 // driver matters: a Store that knows a fileblob bucket's directory (Open
 // of a file:// URL, or New with FileDir) reads the directory itself;
 // any other is listed through gocloud.dev.

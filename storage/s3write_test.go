@@ -152,7 +152,7 @@ func sizeName(n int64) string {
 // with the pool warm, less than a part per write (s3blob's uploader
 // allocated about 64 MiB per multipart upload). Concurrent writes share
 // the pool: 16 writes of 32 MiB at once keep the heap within the pool's
-// bound (PartBuffers x 8 MiB) and a little per write.
+// bound (PartBuffers x 8 MiB) and 2 MiB per write.
 func TestS3WriteMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams 700 MiB to S3; skipped with -short")
@@ -179,7 +179,9 @@ func TestS3WriteMemoryBounded(t *testing.T) {
 	small := allocs(32 << 20)
 	large := allocs(128 << 20)
 	t.Logf("allocated %d KiB for 32 MiB, %d KiB for 128 MiB", small>>10, large>>10)
-	assert.Less(t, large, small+2<<20, "allocation grows with the content's size")
+	// The SDK allocates about 150 KiB per request (12 more parts here);
+	// content held, or a buffer per part, would add 96 MiB.
+	assert.Less(t, large, small+4<<20, "allocation grows with the content's size")
 	assert.Less(t, large, uint64(8<<20), "a write allocates a part or more with the pool warm")
 
 	runtime.GC()
@@ -198,7 +200,9 @@ func TestS3WriteMemoryBounded(t *testing.T) {
 	peak := stop()
 	held := peak - min(peak, base.HeapAlloc)
 	t.Logf("16 concurrent 32 MiB writes: heap peak %d MiB over %d MiB before", held>>20, base.HeapAlloc>>20)
-	assert.Less(t, held, uint64(buffers*8<<20+16<<20), "concurrent writes hold more than the pool's part buffers")
+	// Each write also holds about 1 MiB of its own (chunk buffers and
+	// a head); s3blob's uploader held about 64 MiB each.
+	assert.Less(t, held, uint64(buffers*8<<20+16*2<<20), "concurrent writes hold more than the pool's part buffers")
 }
 
 // BenchmarkS3WriteConcurrent writes 64 MiB c times at once per op, with

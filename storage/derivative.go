@@ -19,11 +19,17 @@ func (s *Store) WriteDerivative(ctx context.Context, id, name string, data []byt
 	if name == "" || strings.Contains(name, "/") {
 		return fmt.Errorf("storage: bad derivative name %q", name)
 	}
-	cctx, done := s.call(ctx)
-	err := done(s.bucket.WriteAll(cctx, DerivativeKey(id, name), data, &blob.WriterOptions{
-		ContentType:                 contentType,
-		DisableContentTypeDetection: contentType == "",
-	}))
+	var err error
+	if ow := s.objectWriter(); ow != nil {
+		// One PUT from data, where s3blob's uploader copies it first.
+		err = s.putWhole(ctx, ow, DerivativeKey(id, name), contentType, data)
+	} else {
+		cctx, done := s.call(ctx)
+		err = done(s.bucket.WriteAll(cctx, DerivativeKey(id, name), data, &blob.WriterOptions{
+			ContentType:                 contentType,
+			DisableContentTypeDetection: contentType == "",
+		}))
+	}
 	if err != nil {
 		return wrap(err, "write derivative %s of %s", name, id)
 	}

@@ -165,3 +165,31 @@ type MultipartLimits struct {
 	// MaxParts is the highest part number.
 	MaxParts int32
 }
+
+// ObjectWriter is an optional capability of a MultipartWriter, found by a
+// type assertion: it puts a whole object, and deletes a key, in one
+// request each. A Store whose bucket's Multipart has it writes content
+// through it instead of the bucket's driver (see WriteContent): content
+// smaller than a part is one PUT, larger content the parts of one
+// multipart upload, filled in part buffers from the Store's pool
+// (PartBuffers), so that the memory of all writes together is bounded by
+// the pool, whatever their number and size. Its deletes skip the request
+// that asks whether the key exists. Package storage/s3uploads has the one
+// for S3 buckets.
+//
+// Keys are the bucket's, as blob.Bucket names them.
+type ObjectWriter interface {
+	MultipartWriter
+	// Put makes key hold the size bytes of body, with the content type
+	// (the server's default when empty). body is seekable so that a retry
+	// can read it again.
+	Put(ctx context.Context, key, contentType string, body io.ReadSeeker, size int64) error
+	// Delete deletes key. A key already gone is no error.
+	Delete(ctx context.Context, key string) error
+}
+
+// objectWriter returns the bucket's ObjectWriter, or nil.
+func (s *Store) objectWriter() ObjectWriter {
+	ow, _ := s.findMultipart().(ObjectWriter)
+	return ow
+}

@@ -44,7 +44,9 @@ func FileDir(dir string) Option {
 // directory of a fileblob bucket, which Items then reads itself.
 //
 // Writes need no option: WriteContent works the same way for every driver
-// (see there).
+// (see there); a bucket whose Multipart is an ObjectWriter (S3 with
+// storage/s3uploads) is written through it, from the part buffers that
+// PartBuffers bounds.
 func New(b *blob.Bucket, opts ...Option) *Store {
 	s := &Store{bucket: b, parts: newPartPool(defaultPartBuffers)}
 	for _, o := range opts {

@@ -27,7 +27,9 @@ const defaultPartSize = 8 << 20
 // unless PartBuffers says.
 const defaultPartBuffers = 8
 
-// PartBuffers bounds the memory of the Store's ModeMultipart appends: at
+// PartBuffers bounds the memory of the Store's ModeMultipart appends, and
+// of its writes through an ObjectWriter (8 MiB parts, two buffers per
+// write at most): at
 // most n part buffers (of AppendOptions.PartSize, 8 MiB by default) are
 // held at once by all of them, and an append that finds none free waits
 // for one (its client's bytes wait in TCP). An append holds two buffers

@@ -17,7 +17,9 @@
 //
 // or handed over with New. An S3 program also imports storage/s3uploads,
 // so that PendingUploads and AbortUpload reach the bucket's incomplete
-// multipart uploads (see Multipart). Listing (Items) is the one place where the
+// multipart uploads (see Multipart), and so that content is written from
+// the Store's pool of part buffers, one request per small object and per
+// delete (see ObjectWriter). Listing (Items) is the one place where the
 // driver matters: a Store that knows a fileblob bucket's directory (Open
 // of a file:// URL, or New with FileDir) reads the directory itself;
 // any other is listed through gocloud.dev.
@@ -125,9 +127,18 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	}
 }
 
+// deleteKey deletes key; a key already gone is no error. Through the
+// bucket's ObjectWriter when it has one: one request, where s3blob asks
+// whether the key exists (HEAD) before each DELETE, only to report a
+// missing key, which is no error here.
 func (s *Store) deleteKey(ctx context.Context, key string) error {
 	cctx, done := s.call(ctx)
-	err := done(s.bucket.Delete(cctx, key))
+	var err error
+	if ow := s.objectWriter(); ow != nil {
+		err = done(ow.Delete(cctx, key))
+	} else {
+		err = done(s.bucket.Delete(cctx, key))
+	}
 	if err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 		return wrap(err, "delete %s", key)
 	}

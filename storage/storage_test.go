@@ -178,9 +178,9 @@ func (f *failAfter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// multipartSize is past the size at which s3blob switches from one PUT to
-// a multipart upload (16 MiB), so that failures on S3 leave uploaded parts
-// that must be aborted.
+// multipartSize is past the size at which a write to S3 switches from one
+// PUT to a multipart upload (one 8 MiB part; s3blob's was 16 MiB), so that
+// failures on S3 leave uploaded parts that must be aborted.
 const multipartSize = 24 << 20
 
 func TestFailedWritesLeaveNothing(t *testing.T) {
@@ -520,10 +520,10 @@ func (r *patternReader) Read(p []byte) (int, error) {
 }
 
 // A large write streams: it allocates no more for 96 MiB than for 32 MiB
-// (both multipart uploads on S3), beyond a little per part. s3blob's
-// uploader allocates about 64 MiB per multipart upload whatever its size
-// (a 16 MiB first part and 6 part buffers of 5 MiB); content held in
-// memory would add the 64 MiB of difference.
+// (both multipart uploads on S3), beyond a little per part. On S3 the
+// writes share the Store's part buffers (s3blob's uploader allocated
+// about 64 MiB per multipart upload); content held in memory would add
+// the 64 MiB of difference.
 func TestLargeWriteMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("streams 160 MiB per bucket; skipped with -short")

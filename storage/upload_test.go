@@ -60,6 +60,9 @@ func (b *fakeBucket) ErrorCode(err error) gcerrors.ErrorCode {
 
 func (b *fakeBucket) Close() error { return nil }
 
+// As finds nothing: the fake is no S3 bucket (s3uploads asks).
+func (b *fakeBucket) As(any) bool { return false }
+
 func (b *fakeBucket) Delete(ctx context.Context, key string, opts *driver.DeleteOptions) error {
 	b.record("delete")
 	return errFakeNotFound

@@ -115,6 +115,9 @@ func (s *Store) WriteContent(ctx context.Context, id string, r io.Reader, opts *
 // returns the cause: u's failure, the timeout of a wait on the bucket, or
 // the driver's error, said as what ("write ID").
 func (s *Store) put(ctx context.Context, key, what, contentType string, u *upload) error {
+	if ow := s.objectWriter(); ow != nil {
+		return s.putObject(ctx, ow, key, what, contentType, u) // s3write.go
+	}
 	err := s.bucket.Upload(u.wctx, key, u, &blob.WriterOptions{
 		ContentType:                 contentType,
 		DisableContentTypeDetection: true,

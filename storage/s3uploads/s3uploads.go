@@ -3,7 +3,8 @@
 // cut off by a crash leaves on the server, which no listing of keys shows
 // and which Service.Maintain aborts once stale. It also writes them
 // (storage.MultipartWriter), for the resumable uploads of
-// storage.ModeMultipart.
+// storage.ModeMultipart, and puts and deletes whole objects
+// (storage.ObjectWriter), for the Store's writes and deletes.
 //
 // Import it for its side effect beside the S3 driver:
 //
@@ -26,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"gocloud.dev/blob"
@@ -35,8 +37,9 @@ import (
 
 func init() { storage.RegisterMultipart(Open) }
 
-// uploads writes multipart uploads too (storage.MultipartWriter).
-var _ storage.MultipartWriter = (*uploads)(nil)
+// uploads writes multipart uploads and whole objects too
+// (storage.ObjectWriter).
+var _ storage.ObjectWriter = (*uploads)(nil)
 
 // Open returns the storage.Multipart of b, or nil when b is not an S3
 // bucket (blob.Bucket.As finds no *s3.Client).
@@ -155,6 +158,60 @@ func (u *uploads) s3Prefix(ctx context.Context, prefix string) (name, full strin
 	return name, full, nil
 }
 
+// target is where, and how, the bucket's driver would write a key.
+type target struct {
+	name, key string // the S3 bucket's name and the key on the server
+	// sse and kmsKeyID are the server-side encryption the bucket was
+	// opened with (s3blob's ssetype and kmskeyid), if any.
+	sse      types.ServerSideEncryption
+	kmsKeyID *string
+}
+
+// errTargetFound stops the writer writeTarget opens before any request is
+// sent.
+var errTargetFound = errors.New("s3uploads: target found")
+
+// writeTarget returns the target of key: what the bucket's driver puts in
+// its own upload of key, which it shows to the BeforeWrite of a writer
+// that is stopped there, before any request. The key goes behind the
+// bucket's key prefix and is escaped as s3blob escapes keys; the
+// encryption settings make Put and Create write as the driver would.
+func (u *uploads) writeTarget(ctx context.Context, key string) (target, error) {
+	var t target
+	found := false
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := u.bucket.NewWriter(wctx, key, &blob.WriterOptions{
+		ContentType: "application/octet-stream",
+		BeforeWrite: func(as func(any) bool) error {
+			var in *transfermanager.UploadObjectInput
+			if !as(&in) {
+				return nil
+			}
+			t = target{
+				name: aws.ToString(in.Bucket), key: aws.ToString(in.Key),
+				sse: types.ServerSideEncryption(in.ServerSideEncryption), kmsKeyID: in.SSEKMSKeyID,
+			}
+			found = true
+			return errTargetFound
+		},
+	})
+	if err == nil {
+		// A driver that opened a writer after all: end it with its
+		// context cancelled, so that it writes nothing.
+		cancel()
+		_ = w.Close()
+		err = errors.New("the driver did not show its upload")
+	}
+	if !found {
+		return target{}, fmt.Errorf("s3uploads: find the S3 key of %s: %w", key, err)
+	}
+	if t.name == "" || t.key == "" {
+		return target{}, fmt.Errorf("s3uploads: find the S3 key of %s: the upload names no bucket or key", key)
+	}
+	return t, nil
+}
+
 // Limits returns S3's bounds on parts.
 func (u *uploads) Limits() storage.MultipartLimits {
 	return storage.MultipartLimits{MinPartSize: 5 << 20, MaxPartSize: 5 << 30, MaxParts: 10_000}
@@ -162,11 +219,14 @@ func (u *uploads) Limits() storage.MultipartLimits {
 
 // Create starts a multipart upload of key.
 func (u *uploads) Create(ctx context.Context, key, contentType string) (string, error) {
-	name, full, err := u.s3Prefix(ctx, key)
+	t, err := u.writeTarget(ctx, key)
 	if err != nil {
 		return "", err
 	}
-	in := &s3.CreateMultipartUploadInput{Bucket: aws.String(name), Key: aws.String(full)}
+	in := &s3.CreateMultipartUploadInput{
+		Bucket: aws.String(t.name), Key: aws.String(t.key),
+		ServerSideEncryption: t.sse, SSEKMSKeyId: t.kmsKeyID,
+	}
 	if contentType != "" {
 		in.ContentType = aws.String(contentType)
 	}
@@ -225,6 +285,40 @@ func (u *uploads) Complete(ctx context.Context, key, uploadID string, parts []st
 	}
 	if err != nil {
 		return fmt.Errorf("s3uploads: complete the upload of %s: %w", key, err)
+	}
+	return nil
+}
+
+// Put makes key hold the size bytes of body in one PutObject request.
+func (u *uploads) Put(ctx context.Context, key, contentType string, body io.ReadSeeker, size int64) error {
+	t, err := u.writeTarget(ctx, key)
+	if err != nil {
+		return err
+	}
+	in := &s3.PutObjectInput{
+		Bucket: aws.String(t.name), Key: aws.String(t.key), Body: body, ContentLength: aws.Int64(size),
+		ServerSideEncryption: t.sse, SSEKMSKeyId: t.kmsKeyID,
+	}
+	if contentType != "" {
+		in.ContentType = aws.String(contentType)
+	}
+	if _, err := u.client.PutObject(ctx, in); err != nil {
+		return fmt.Errorf("s3uploads: put %s: %w", key, err)
+	}
+	return nil
+}
+
+// Delete deletes key in one DeleteObject request, which succeeds for a
+// key already gone: no HeadObject first, as s3blob's Delete sends to
+// report a missing key.
+func (u *uploads) Delete(ctx context.Context, key string) error {
+	name, full, err := u.s3Prefix(ctx, key)
+	if err != nil {
+		return err
+	}
+	_, err = u.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: aws.String(full)})
+	if err != nil && !isCode(err, "NoSuchKey") {
+		return fmt.Errorf("s3uploads: delete %s: %w", key, err)
 	}
 	return nil
 }

@@ -89,6 +89,9 @@ type Store struct {
 	searchWindow, searchCandidates int
 	// reserve holds disk space for deletes on a full disk.
 	reserve reserve
+	// group batches concurrent Creates into one commit; nil commits each
+	// alone (tests compare the two).
+	group *groupCommit
 }
 
 // Open opens the SQLite database at path, relative to the working directory
@@ -125,6 +128,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 
 	s := &Store{path: abs, searchWindow: defaultSearchWindow, searchCandidates: defaultSearchCandidates}
 	s.reserve = reserve{path: abs + "-reserve", size: max(o.ReserveBytes, 0)}
+	s.group = &groupCommit{}
 	busy := fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds())
 	// The writer turns on WAL (a property of the file) before any reader
 	// connects; journal_mode is not set by readers, which may not write.

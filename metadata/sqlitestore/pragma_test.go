@@ -31,6 +31,7 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 		require.Equal(t, "wal", pragma(c, "journal_mode"), "reader %d", i)
 		require.Equal(t, "1500", pragma(c, "busy_timeout"), "reader %d", i)
 		require.Equal(t, "1", pragma(c, "query_only"), "reader %d", i)
+		require.Equal(t, "-16384", pragma(c, "cache_size"), "reader %d: 16 MiB", i)
 		_, err := c.ExecContext(t.Context(), "DELETE FROM attachments")
 		require.Error(t, err, "reader %d can write", i)
 		require.NoError(t, c.Close())
@@ -44,4 +45,5 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 	require.Equal(t, "1", pragma(w, "foreign_keys"))
 	require.Equal(t, "1", pragma(w, "synchronous"), "synchronous=NORMAL")
 	require.Equal(t, "0", pragma(w, "query_only"))
+	require.Equal(t, "-65536", pragma(w, "cache_size"), "64 MiB")
 }

@@ -3,6 +3,7 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -65,7 +66,8 @@ func (g *groupCommit) create(ctx context.Context, s *Store, recs []*metadata.Rec
 	// Lead: take the queue, commit it, and pass the lead on.
 	g.mu.Lock()
 	n := min(len(g.queue), maxGroup)
-	group := g.queue[:n:n]
+	group := slices.Clone(g.queue[:n])
+	clear(g.queue[:n]) // the queue's array holds no finished call
 	g.queue = g.queue[n:]
 	g.mu.Unlock()
 	if s.commitGroup(group) {

@@ -31,6 +31,8 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 		require.Equal(t, "wal", pragma(c, "journal_mode"), "reader %d", i)
 		require.Equal(t, "1500", pragma(c, "busy_timeout"), "reader %d", i)
 		require.Equal(t, "1", pragma(c, "query_only"), "reader %d", i)
+		require.Equal(t, "-16384", pragma(c, "cache_size"), "reader %d: 16 MiB", i)
+		require.Equal(t, "2147418112", pragma(c, "mmap_size"), "reader %d", i)
 		_, err := c.ExecContext(t.Context(), "DELETE FROM attachments")
 		require.Error(t, err, "reader %d can write", i)
 		require.NoError(t, c.Close())
@@ -44,4 +46,25 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 	require.Equal(t, "1", pragma(w, "foreign_keys"))
 	require.Equal(t, "1", pragma(w, "synchronous"), "synchronous=NORMAL")
 	require.Equal(t, "0", pragma(w, "query_only"))
+	require.Equal(t, "-65536", pragma(w, "cache_size"), "64 MiB")
+	require.Equal(t, "2147418112", pragma(w, "mmap_size"))
+}
+
+// NoMmap reads every page with a system call; a size is passed as it is.
+func TestMmapOption(t *testing.T) {
+	for _, tc := range []struct {
+		bytes int64
+		want  string
+	}{{NoMmap, "0"}, {1 << 20, "1048576"}} {
+		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), &Options{MmapBytes: tc.bytes})
+		require.NoError(t, err)
+		for _, db := range []*sql.DB{s.w, s.r} {
+			var v string
+			require.NoError(t, db.QueryRowContext(t.Context(), "PRAGMA mmap_size").Scan(&v))
+			require.Equal(t, tc.want, v, "MmapBytes %d", tc.bytes)
+		}
+		require.NoError(t, s.Close())
+	}
+	_, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), &Options{MmapBytes: -2})
+	require.Error(t, err)
 }

@@ -29,15 +29,16 @@ func notFound(op, id string) error {
 }
 
 // Create implements metadata.Store: the records, with their labels and the
-// pending jobs of their Processing keys, are inserted in one transaction,
-// which a taken ID rolls back.
+// pending jobs of their Processing keys, are inserted all or none, which a
+// taken ID rolls back. Concurrent calls share one commit (see
+// groupCommit).
 func (s *Store) Create(ctx context.Context, recs []*metadata.Record) (err error) {
 	release, err := s.acquire("create")
 	if err != nil {
 		return err
 	}
 	defer release(&err)
-	if err := s.create(ctx, recs); err != nil {
+	if err := s.createGrouped(ctx, recs); err != nil {
 		return fmt.Errorf("sqlitestore: create: %w", err)
 	}
 	// There is room again: hold the reserve if a Delete gave it up.

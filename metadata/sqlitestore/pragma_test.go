@@ -32,7 +32,7 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 		require.Equal(t, "1500", pragma(c, "busy_timeout"), "reader %d", i)
 		require.Equal(t, "1", pragma(c, "query_only"), "reader %d", i)
 		require.Equal(t, "-16384", pragma(c, "cache_size"), "reader %d: 16 MiB", i)
-		require.Equal(t, "2147418112", pragma(c, "mmap_size"), "reader %d", i)
+		require.Equal(t, "0", pragma(c, "mmap_size"), "reader %d: no map by default", i)
 		_, err := c.ExecContext(t.Context(), "DELETE FROM attachments")
 		require.Error(t, err, "reader %d can write", i)
 		require.NoError(t, c.Close())
@@ -47,15 +47,15 @@ func TestEveryConnectionHasThePragmas(t *testing.T) {
 	require.Equal(t, "1", pragma(w, "synchronous"), "synchronous=NORMAL")
 	require.Equal(t, "0", pragma(w, "query_only"))
 	require.Equal(t, "-65536", pragma(w, "cache_size"), "64 MiB")
-	require.Equal(t, "2147418112", pragma(w, "mmap_size"))
+	require.Equal(t, "0", pragma(w, "mmap_size"))
 }
 
-// NoMmap reads every page with a system call; a size is passed as it is.
+// No map by default; a size is passed as it is, up to MaxMmapBytes.
 func TestMmapOption(t *testing.T) {
 	for _, tc := range []struct {
 		bytes int64
 		want  string
-	}{{NoMmap, "0"}, {1 << 20, "1048576"}} {
+	}{{0, "0"}, {1 << 20, "1048576"}, {MaxMmapBytes, "2147418112"}, {1 << 40, "2147418112"}} {
 		s, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), &Options{MmapBytes: tc.bytes})
 		require.NoError(t, err)
 		for _, db := range []*sql.DB{s.w, s.r} {
@@ -65,6 +65,6 @@ func TestMmapOption(t *testing.T) {
 		}
 		require.NoError(t, s.Close())
 	}
-	_, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), &Options{MmapBytes: -2})
+	_, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), &Options{MmapBytes: -1})
 	require.Error(t, err)
 }

@@ -11,8 +11,8 @@
 //
 // The database runs in WAL mode with synchronous=NORMAL, foreign keys on and
 // a busy timeout, set on every connection. The writer's page cache holds up
-// to 64 MiB and each reader's up to 16 MiB, filled as pages are read, and
-// the file is read through a memory map (see Options.MmapBytes). Writes
+// to 64 MiB and each reader's up to 16 MiB, filled as pages are read; a
+// host may have the file read through a memory map (Options.MmapBytes). Writes
 // go through one connection in IMMEDIATE transactions, so they queue in the
 // process instead of failing with SQLITE_BUSY; concurrent Creates share one
 // commit. Reads use a pool of read-only connections and never wait for
@@ -66,23 +66,22 @@ type Options struct {
 	// through a memory map rather than a read system call per page (PRAGMA
 	// mmap_size): pages then come straight from the operating system's
 	// page cache, shared by all connections, and survive the drop of a
-	// connection's own cache that every commit causes in WAL mode. Zero
-	// means DefaultMmapBytes; NoMmap (-1) maps none. The map takes address
+	// connection's own cache that every commit causes in WAL mode: a Get
+	// of a random record among a million reads no page with a system call.
+	// Zero (the default, SQLite's too) maps none, because of the price: an
+	// I/O error reading the file through the map, or another program
+	// truncating it, crashes the process (SIGBUS) instead of failing the
+	// call. MaxMmapBytes is the most SQLite maps. The map takes address
 	// space, not memory: the pages read through it are the page cache's,
 	// which the kernel reclaims as it needs (they do count in the
-	// process's RSS). An I/O error reading the file through the map, or
-	// another program truncating it, crashes the process (SIGBUS) instead
-	// of failing the call; NoMmap avoids that.
+	// process's RSS).
 	MmapBytes int64
 }
 
-// DefaultMmapBytes is the default Options.MmapBytes: 2 GiB less 64 KiB,
-// the most that SQLite maps; a larger file is read through the map up to
-// there and with read calls beyond.
-const DefaultMmapBytes = 0x7fff0000
-
-// NoMmap, given as Options.MmapBytes, reads every page with a system call.
-const NoMmap = -1
+// MaxMmapBytes is the most Options.MmapBytes can map: 2 GiB less 64 KiB,
+// SQLite's limit here; a larger file is read through the map up to there
+// and with read calls beyond. A larger MmapBytes is taken as it.
+const MaxMmapBytes = 0x7fff0000
 
 const defaultBusyTimeout = 5 * time.Second
 
@@ -145,7 +144,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if o.BusyTimeout < 0 || o.MaxReaders < 0 || o.ReserveBytes < NoReserve || o.MmapBytes < NoMmap {
+	if o.BusyTimeout < 0 || o.MaxReaders < 0 || o.ReserveBytes < NoReserve || o.MmapBytes < 0 {
 		return nil, fmt.Errorf("sqlitestore: open %s: negative option in %+v", path, o)
 	}
 	if o.BusyTimeout == 0 {
@@ -156,9 +155,6 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	}
 	if o.ReserveBytes == 0 {
 		o.ReserveBytes = DefaultReserveBytes
-	}
-	if o.MmapBytes == 0 {
-		o.MmapBytes = DefaultMmapBytes
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -172,7 +168,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 	s.reserve = reserve{path: abs + "-reserve", size: max(o.ReserveBytes, 0)}
 	s.group = &groupCommit{}
 	busy := fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds())
-	mmap := fmt.Sprintf("mmap_size(%d)", max(o.MmapBytes, 0))
+	mmap := fmt.Sprintf("mmap_size(%d)", min(o.MmapBytes, MaxMmapBytes))
 	// The writer turns on WAL (a property of the file) before any reader
 	// connects; journal_mode is not set by readers, which may not write.
 	s.w, err = sql.Open("sqlite", dsn(abs, url.Values{

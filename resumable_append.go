@@ -161,7 +161,7 @@ func (r *renewal) end() (*metadata.Upload, error) {
 // answer's Attachment is set on success. Once its bytes are in, the
 // commit runs on when ctx ends, bounded by Options.CommitTimeout.
 func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRequest) (*UploadInfo, error) {
-	return s.appendUpload(ctx, id, by, req, true, nil)
+	return s.appendUpload(ctx, id, by, req, true)
 }
 
 // appendUpload is AppendUpload. With useSaved, it starts from the session
@@ -169,12 +169,8 @@ func (s *Service) AppendUpload(ctx context.Context, id, by string, req *AppendRe
 // still fits the request, instead of reading it: the next append of a
 // client usually comes to the instance that took its last one. When the
 // stored session turns out to have moved on (the claim finds another
-// version), it starts again from the store, with pre, the start of the
-// body it read meanwhile.
-func (s *Service) appendUpload(ctx context.Context, id, by string, req *AppendRequest, useSaved bool, pre *prefetched) (*UploadInfo, error) {
-	if pre != nil {
-		defer pre.release()
-	}
+// version), it starts again from the store.
+func (s *Service) appendUpload(ctx context.Context, id, by string, req *AppendRequest, useSaved bool) (*UploadInfo, error) {
 	up, err := s.uploads()
 	if err != nil {
 		return nil, err
@@ -243,55 +239,35 @@ func (s *Service) appendUpload(ctx context.Context, id, by string, req *AppendRe
 		}
 	}
 
+	if u, err = s.claim(ctx, up, u); err != nil {
+		var le *LockedError
+		if fromSaved && errors.As(err, &le) && le.Until.IsZero() {
+			// Changed since this Service saved it: read it.
+			return s.appendUpload(ctx, id, by, req, false)
+		}
+		return nil, err
+	}
+	owner := u.LockOwner
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	run := &appendRun{body: req.Body, cancel: cancel, done: make(chan struct{})}
-	stop := func() {
+	c.appends.Store(id, run)
+	defer func() {
+		c.appends.CompareAndDelete(id, run)
+		close(run.done)
+	}()
+	ren := c.renew(actx, up, u, run.interrupt, func() {
 		// The lease is lost: stop reading at once, even a Read blocked on
 		// a silent connection.
 		if i, ok := req.Body.(interface{ Interrupt() }); ok {
 			i.Interrupt()
 		}
 		cancel()
-	}
-	// The lease is claimed while the body's first bytes are read (but for
-	// a retry, which has them already); nothing is written before it is
-	// held, and the lease is renewed, and the append can be interrupted,
-	// from the moment it is.
-	var ren *renewal
-	claimed := make(chan struct{})
-	var claimErr error
-	go func() {
-		defer close(claimed)
-		if u, claimErr = s.claim(ctx, up, u); claimErr != nil {
-			return
-		}
-		c.appends.Store(id, run)
-		ren = c.renew(actx, up, u, run.interrupt, stop)
-	}()
-	if pre == nil && req.Body != nil {
-		pre = prefetch(ctx, req.Body)
-		defer pre.release()
-	}
-	<-claimed
-	if claimErr != nil {
-		var le *LockedError
-		if fromSaved && errors.As(claimErr, &le) && le.Until.IsZero() {
-			// Changed since this Service saved it: read it.
-			return s.appendUpload(ctx, id, by, req, false, pre)
-		}
-		return nil, claimErr
-	}
-	owner := u.LockOwner
-	defer func() {
-		c.appends.CompareAndDelete(id, run)
-		close(run.done)
-	}()
+	})
 	head := &headWriter{head: append([]byte(nil), u.Head...)}
-	var body io.Reader = eofReader{}
-	if pre != nil {
-		pre.ctx = actx // the read stops when the append is cancelled
-		body = pre
+	body := req.Body
+	if body == nil {
+		body = eofReader{}
 	}
 	ao := &storage.AppendOptions{
 		MaxBytes: maxBytes, Hash: hs.SHA256, MD5: si.MD5 != nil, MD5Hash: hs.MD5, KeepPrefix: true,
@@ -302,9 +278,7 @@ func (s *Service) appendUpload(ctx context.Context, id, by string, req *AppendRe
 	if req.Checksum != nil {
 		ao.ChunkHash, ao.KeepPrefix = req.Checksum.Hash, false
 	}
-	// Append's context does not end with actx: the body does, after the
-	// bytes read ahead, which are kept whatever happened meanwhile.
-	res, aerr := c.content.Append(context.WithoutCancel(actx), id, st, io.TeeReader(body, head), ao)
+	res, aerr := c.content.Append(actx, id, st, io.TeeReader(body, head), ao)
 	u, lost := ren.end()
 	if aerr != nil && run.interrupted.Load() {
 		aerr = fmt.Errorf("%w (%v)", errInterrupted, aerr) // the cut read is not the client's error

@@ -71,7 +71,6 @@ func TestResumableGetUploadInterruptsASilentAppend(t *testing.T) {
 				}()
 				_, err := body.pw.Write(data[:7000]) // returns once the append has read it
 				require.NoError(t, err)
-				m.waitHeld(info.ID)
 
 				got, err := asker.GetUpload(t.Context(), info.ID, "alice")
 				require.NoError(t, err)
@@ -110,7 +109,6 @@ func TestResumableGetUploadOfAStuckHolder(t *testing.T) {
 	}()
 	_, err := pw.Write(data[:1000])
 	require.NoError(t, err)
-	m.waitHeld(info.ID)
 	_, err = m.svc.GetUpload(t.Context(), info.ID, "alice")
 	var le *attachment.LockedError
 	require.ErrorAs(t, err, &le)
@@ -167,10 +165,6 @@ func TestResumableAppendStopsBeforeItsLeaseLapses(t *testing.T) {
 	}()
 	_, err = body.pw.Write(data[:3000])
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { // the append holds its lease
-		s, err := meta.LookupUpload(t.Context(), info.ID)
-		return err == nil && s.LockOwner != ""
-	}, 5*time.Second, time.Millisecond)
 	meta.down.Store(true)
 	c.advance(11 * time.Second) // past the lease but its last 5 s
 	err = <-errc                // at the renewal's next look

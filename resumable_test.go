@@ -153,17 +153,6 @@ func TestResumableUploadCommitsByteExact(t *testing.T) {
 	}
 }
 
-// waitHeld waits until an append holds the upload's lease: it claims it
-// while it reads its body's first bytes, so having read them is not
-// enough.
-func (m *maintEnv) waitHeld(id string) {
-	m.t.Helper()
-	require.Eventually(m.t, func() bool {
-		s, err := m.st.meta.(metadata.Uploads).LookupUpload(m.t.Context(), id)
-		return err == nil && s.LockOwner != ""
-	}, 5*time.Second, time.Millisecond, "an append holds the lease of %s", id)
-}
-
 func listKeys(t *testing.T, m *maintEnv) []string {
 	t.Helper()
 	var keys []string
@@ -401,9 +390,8 @@ func TestResumableConcurrentAppendsAreLocked(t *testing.T) {
 				defer wg.Done()
 				first, firstErr = m.svc.AppendUpload(context.Background(), info.ID, "alice", &attachment.AppendRequest{Body: pr, SetLength: -1})
 			}()
-			_, err := pw.Write(data[:4000]) // returns once the first append reads
+			_, err := pw.Write(data[:4000]) // returns once the first append reads: it holds the lease
 			require.NoError(t, err)
-			m.waitHeld(info.ID)
 			_, err = m.svc.AppendUpload(t.Context(), info.ID, "alice", &attachment.AppendRequest{Body: bytes.NewReader(data), SetLength: -1})
 			require.ErrorIs(t, err, attachment.ErrLocked)
 			var le *attachment.LockedError
@@ -499,7 +487,6 @@ func TestResumableTerminateRacingAnAppend(t *testing.T) {
 			}()
 			_, err := pw.Write(data[1000:6000])
 			require.NoError(t, err)
-			m.waitHeld(info.ID)
 			require.NoError(t, m.svc.TerminateUpload(t.Context(), info.ID, "alice"))
 			_, err = pw.Write(data[6000:])
 			require.NoError(t, err)

@@ -271,9 +271,6 @@ func (s *Service) appendUpload(ctx context.Context, id, by string, req *AppendRe
 	}
 	ao := &storage.AppendOptions{
 		MaxBytes: maxBytes, Hash: hs.SHA256, MD5: si.MD5 != nil, MD5Hash: hs.MD5, KeepPrefix: true,
-		// The client need not wait for the last chunks' hashing: the next
-		// append does it (or the commit, below).
-		LagHash: true,
 	}
 	if req.Checksum != nil {
 		ao.ChunkHash, ao.KeepPrefix = req.Checksum.Hash, false
@@ -321,14 +318,6 @@ func (s *Service) appendUpload(ctx context.Context, id, by string, req *AppendRe
 	// Every byte of a known length is in: complete, even if the body
 	// then failed (a client that hung up after its last byte).
 	done := length >= 0 && offset == length
-	if done {
-		// The commit's digests cover every byte.
-		if res.Hash, res.MD5Hash, err = c.content.HashUpload(ctx, id, res.State, res.Hash, res.MD5Hash); err != nil {
-			c.rollback(ctx, id, st, res)
-			c.release(ctx, up, u)
-			return nil, fmt.Errorf("attachment: append to upload %s: %w", id, err)
-		}
-	}
 	newHead := head.head[:min(int64(len(head.head)), offset, sniffLen)]
 	if u.Concat != metadata.ConcatPartial && ((len(newHead) == sniffLen && len(u.Head) < sniffLen) || done) {
 		if _, _, err := c.typeOf(si.Name, newHead, si.Claim); err != nil {

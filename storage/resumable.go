@@ -40,17 +40,15 @@ type AppendOptions struct {
 	// state holds plus this append): a reader that takes it past MaxBytes
 	// fails the append with ErrTooLarge.
 	MaxBytes int64
-	// Hash is the SHA-256 state of the append that made the state
-	// (AppendResult.Hash): at the state's size, or in ModeFile behind it
-	// (LagHash), and the bytes between are hashed again from the file.
-	// Nil for an empty upload.
+	// Hash is the SHA-256 state at the state's size: AppendResult.Hash of
+	// the append that made the state. Nil for an empty upload.
 	Hash []byte
 	// MD5 keeps an MD5 state beside the SHA-256 (AppendResult.MD5Hash),
 	// for a Content-MD5 check at the end. It must be asked for from the
 	// first append on.
 	MD5 bool
-	// MD5Hash is the MD5 state of the append that made the state, when
-	// MD5 (AppendResult.MD5Hash): at the same offset as Hash. Nil for an
+	// MD5Hash is the MD5 state at the state's size, when MD5: the
+	// AppendResult.MD5Hash of the append that made the state. Nil for an
 	// empty upload.
 	MD5Hash []byte
 	// ChunkHash, when set, is fed with exactly this append's bytes (a
@@ -67,15 +65,6 @@ type AppendOptions struct {
 	// it (application/octet-stream when empty). Other modes, and an
 	// upload that ends with no part, take FinishOptions.ContentType.
 	ContentType string
-	// LagHash lets a ModeFile Append answer before its hashing has caught
-	// up with its bytes (other modes ignore it, and so does an Append with
-	// a ChunkHash, which must see every byte): the hash states it returns
-	// may stand up to a few hundred KiB behind State.Size (each state's
-	// length field says where). The next Append hashes those bytes from
-	// the file while it reads its own, so no client waits for them. Where
-	// the digests must cover every byte (FinishUpload, the upload's
-	// digest), HashUpload brings the states to State.Size first.
-	LagHash bool
 	// PartSize is the size of a ModeMultipart part (and of its buffer:
 	// see PartBuffers), bounded by the bucket's MultipartLimits; 8 MiB
 	// when not positive.
@@ -88,11 +77,10 @@ type AppendResult struct {
 	State *UploadState
 	// N is how many bytes the append added.
 	N int64
-	// Hash is the SHA-256 state (crypto/sha256's MarshalBinary) at
-	// State.Size, or behind it with AppendOptions.LagHash: hand it to the
-	// next Append, and (through HashUpload) to FinishUpload.
+	// Hash is the SHA-256 state at State.Size (crypto/sha256's
+	// MarshalBinary): hand it to the next Append, and to FinishUpload.
 	Hash []byte
-	// MD5Hash is the MD5 state at the same offset, when AppendOptions.MD5.
+	// MD5Hash is the MD5 state at State.Size, when AppendOptions.MD5.
 	MD5Hash []byte
 }
 
@@ -150,8 +138,7 @@ func (s *Store) checkUpload(id string, st *UploadState) error {
 // durable: as durable as WriteContent's content (no fsync on a local
 // directory: a kill of the process loses nothing, a power loss may). It
 // hashes on the way as WriteContent does, continuing the running SHA-256
-// (and MD5) from o's states (after the bytes they lack, read back from the
-// file, in ModeFile: see LagHash), so that no byte is ever hashed twice.
+// (and MD5) from o's states, so that no byte is ever hashed twice.
 //
 // In ModeFile it writes into uploads/{id}/data at st.Size, first cutting
 // off bytes past st.Size (left by an append whose result was not saved); a
@@ -177,20 +164,22 @@ func (s *Store) Append(ctx context.Context, id string, st *UploadState, r io.Rea
 	if err := s.checkUpload(id, st); err != nil {
 		return kept, err
 	}
-	cfg := pipeConfig{base: st.Size, limit: o.MaxBytes, md5: o.MD5, extra: o.ChunkHash, keep: o.KeepPrefix,
-		lag: o.LagHash && st.Mode == ModeFile}
-	// at is where the hash states stand: st.Size, or behind it in ModeFile.
-	var at int64
+	cfg := pipeConfig{base: st.Size, limit: o.MaxBytes, md5: o.MD5, extra: o.ChunkHash, keep: o.KeepPrefix}
 	var err error
-	if cfg.sha256, cfg.md5h, at, err = resumeHashes(o.Hash, o.MD5, o.MD5Hash, st.Size, st.Mode == ModeFile); err != nil {
+	if cfg.sha256, err = resumeHash(sha256.New, "SHA-256", o.Hash, st.Size); err != nil {
 		return kept, err
+	}
+	if o.MD5 {
+		if cfg.md5h, err = resumeHash(md5.New, "MD5", o.MD5Hash, st.Size); err != nil {
+			return kept, err
+		}
 	}
 	var n int64
 	var cut error
 	var next *UploadState
 	switch st.Mode {
 	case ModeFile:
-		n, cut, err = s.appendFile(ctx, id, st, at, r, cfg)
+		n, cut, err = s.appendFile(ctx, id, st, r, cfg)
 	case ModeMultipart:
 		if next, cut, err = s.appendMultipart(ctx, id, st, r, cfg, o); err == nil {
 			n = next.Size - st.Size
@@ -220,105 +209,25 @@ func (s *Store) Append(ctx context.Context, id string, st *UploadState, r io.Rea
 	return res, cut
 }
 
-// resumeHashes returns the running SHA-256, and the MD5 when withMD5,
-// resumed from their states, and the offset where they stand: size, or
-// before it when behind is allowed (a lagging ModeFile Append's states).
-func resumeHashes(shaState []byte, withMD5 bool, md5State []byte, size int64, behind bool) (sha, md hash.Hash, at int64, err error) {
-	if sha, at, err = resumeHash(sha256.New, "SHA-256", shaState, size, behind); err != nil {
-		return nil, nil, 0, err
-	}
-	if withMD5 {
-		var mdAt int64
-		if md, mdAt, err = resumeHash(md5.New, "MD5", md5State, size, behind); err != nil {
-			return nil, nil, 0, err
-		}
-		if mdAt != at {
-			return nil, nil, 0, fmt.Errorf("%w: the MD5 state is at offset %d, the SHA-256 state at %d", ErrUploadState, mdAt, at)
-		}
-	}
-	return sha, md, at, nil
-}
-
-// resumeHash returns a fresh digest of newHash's kind in state, and the
-// offset state stands at: size, or with behind anywhere up to it. A nil
-// state is a fresh digest, for size 0 only (a caller that lost its state
-// is told so, rather than having every byte hashed again).
-func resumeHash(newHash func() hash.Hash, name string, state []byte, size int64, behind bool) (hash.Hash, int64, error) {
+// resumeHash returns a fresh digest of newHash's kind in state, which must
+// cover size bytes; a nil state is a fresh digest, for size 0 only.
+func resumeHash(newHash func() hash.Hash, name string, state []byte, size int64) (hash.Hash, error) {
 	h := newHash()
 	if state == nil {
 		if size != 0 {
-			return nil, 0, fmt.Errorf("%w: no %s state for an upload of %d bytes", ErrUploadState, name, size)
+			return nil, fmt.Errorf("%w: no %s state for an upload of %d bytes", ErrUploadState, name, size)
 		}
-		return h, 0, nil
+		return h, nil
 	}
 	// crypto/sha256's and crypto/md5's states end with the length hashed,
 	// as a big-endian uint64: a state of another upload or offset shows.
-	if len(state) < 8 {
-		return nil, 0, fmt.Errorf("%w: %s state of %d bytes", ErrUploadState, name, len(state))
-	}
-	at := binary.BigEndian.Uint64(state[len(state)-8:])
-	if at > uint64(size) || (at != uint64(size) && !behind) {
-		return nil, 0, fmt.Errorf("%w: the %s state is at offset %d, not %d", ErrUploadState, name, at, size)
+	if len(state) < 8 || binary.BigEndian.Uint64(state[len(state)-8:]) != uint64(size) {
+		return nil, fmt.Errorf("%w: the %s state is not at offset %d", ErrUploadState, name, size)
 	}
 	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
-		return nil, 0, fmt.Errorf("%w: %s state: %w", ErrUploadState, name, err)
+		return nil, fmt.Errorf("%w: %s state: %w", ErrUploadState, name, err)
 	}
-	return h, int64(at), nil
-}
-
-// HashUpload returns the SHA-256 state, and the MD5 state when md5State
-// is not nil, brought to st.Size: the states of a lagging Append
-// (AppendOptions.LagHash) fed with the bytes they lack, read back from
-// the upload. States already at st.Size come back as they are.
-func (s *Store) HashUpload(ctx context.Context, id string, st *UploadState, shaState, md5State []byte) (sha, md []byte, err error) {
-	if err := s.checkUpload(id, st); err != nil {
-		return nil, nil, err
-	}
-	shaH, mdH, at, err := resumeHashes(shaState, md5State != nil, md5State, st.Size, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	if at == st.Size {
-		return shaState, md5State, nil
-	}
-	var r io.Reader
-	if st.Mode == ModeFile {
-		f, err := os.Open(s.dataFile(id))
-		if errors.Is(err, fs.ErrNotExist) {
-			err = ErrUploadLost
-		}
-		if err != nil {
-			return nil, nil, wrap(err, "hash upload %s", id)
-		}
-		defer f.Close()
-		r = io.NewSectionReader(f, at, st.Size-at)
-	} else {
-		// Only a ModeFile Append lags; read the bytes the hard way.
-		rc, err := s.OpenUpload(ctx, id, st)
-		if err != nil {
-			return nil, nil, err
-		}
-		defer rc.Close()
-		if _, err := io.CopyN(io.Discard, rc, at); err != nil {
-			return nil, nil, wrap(err, "hash upload %s", id)
-		}
-		r = rc
-	}
-	w := io.Writer(shaH)
-	if mdH != nil {
-		w = io.MultiWriter(shaH, mdH)
-	}
-	n, err := io.Copy(w, r)
-	switch {
-	case err != nil:
-		return nil, nil, wrap(err, "hash upload %s", id)
-	case n != st.Size-at:
-		return nil, nil, fmt.Errorf("storage: hash upload %s: %w: %d bytes on disk of %d", id, ErrUploadLost, at+n, st.Size)
-	}
-	if sha, err = marshalHash(shaH); err == nil && mdH != nil {
-		md, err = marshalHash(mdH)
-	}
-	return sha, md, err
+	return h, nil
 }
 
 // marshalHash returns h's state.

@@ -38,7 +38,7 @@ func (s *Store) appendChunk(ctx context.Context, id string, st *UploadState, r i
 func (s *Store) finishChunks(ctx context.Context, id string, st *UploadState, o *FinishOptions) error {
 	var want [sha256.Size]byte
 	if o.Hash != nil {
-		h, _, err := resumeHash(sha256.New, "SHA-256", o.Hash, st.Size, false)
+		h, err := resumeHash(sha256.New, "SHA-256", o.Hash, st.Size)
 		if err != nil {
 			return err
 		}

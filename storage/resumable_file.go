@@ -24,19 +24,13 @@ func (s *Store) dataFile(id string) string { return filepath.Join(s.uploadDir(id
 // appendFile is Append in ModeFile. It returns the bytes appended, the
 // cause of a cut kept under cfg.keep, and a failure (after which the file
 // holds st's bytes again, as far as it can be cut back).
-// The hash states stand at hashAt: the bytes from there to st.Size are
-// read back and hashed first.
-func (s *Store) appendFile(ctx context.Context, id string, st *UploadState, hashAt int64, r io.Reader, cfg pipeConfig) (n int64, cut, err error) {
+func (s *Store) appendFile(ctx context.Context, id string, st *UploadState, r io.Reader, cfg pipeConfig) (n int64, cut, err error) {
 	what := "append to " + id
 	if err := os.MkdirAll(s.uploadDir(id), 0o777); err != nil {
 		return 0, nil, wrap(err, "%s", what)
 	}
 	path := s.dataFile(id)
-	flag := os.O_WRONLY
-	if hashAt < st.Size {
-		flag = os.O_RDWR // to read back what was not hashed
-	}
-	f, err := os.OpenFile(path, flag|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return 0, nil, wrap(err, "%s", what)
 	}
@@ -50,9 +44,6 @@ func (s *Store) appendFile(ctx context.Context, id string, st *UploadState, hash
 	}()
 	if err := seekEnd(f, st.Size); err != nil {
 		return 0, nil, fmt.Errorf("storage: %s: %w", what, err)
-	}
-	if hashAt < st.Size {
-		cfg.catchUp = io.NewSectionReader(f, hashAt, st.Size-hashAt)
 	}
 	u := newUpload(ctx, r, cfg, s.timeout)
 	defer u.release()

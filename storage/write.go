@@ -9,7 +9,6 @@ import (
 	"hash"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"gocloud.dev/blob"
@@ -196,11 +195,6 @@ type upload struct {
 	hashers []hash.Hash
 	toHash  chan []byte
 	hashed  chan struct{}
-	// stopHash tells the hashing goroutine to skip the chunks left
-	// (pipeConfig.lag); catchUpErr is why it could not hash
-	// pipeConfig.catchUp, read after drain.
-	stopHash   atomic.Bool
-	catchUpErr error
 	// inFlight chunks were sent to the hashing goroutine and not yet
 	// hashed.
 	inFlight int
@@ -233,15 +227,6 @@ type pipeConfig struct {
 	// extra is fed with exactly this upload's bytes (AppendOptions.ChunkHash).
 	extra hash.Hash
 	check func(WriteResult) error
-	// lag lets the hashing end behind the content (AppendOptions.LagHash):
-	// at its end, the hashing goroutine stops after the chunk in hand, and
-	// the digests' states say how far they got. Ignored with extra, which
-	// must see every byte.
-	lag bool
-	// catchUp holds the bytes between where the sha256 and md5h states
-	// stand and base: they are hashed first, before this upload's bytes
-	// (a lagging Append's states). The upload fails if it cannot be read.
-	catchUp io.Reader
 	// keep makes a failure of the reader, or the end of the caller's ctx,
 	// end the content instead of failing the upload: what was read is
 	// committed, and cut says why it ended.
@@ -386,18 +371,13 @@ func (u *upload) advance() error {
 	chunk := buf[:n]
 	switch {
 	case u.n == 0 && last:
-		// Small content: no goroutine.
-		u.hashCatchUp()
-		u.hashAll(chunk)
+		u.hashAll(chunk) // small content: no goroutine
 	case u.toHash == nil:
 		u.toHash = make(chan []byte, pipeDepth)
 		u.hashed = make(chan struct{}, pipeDepth)
 		go func(toHash <-chan []byte, hashed chan<- struct{}) {
-			u.hashCatchUp()
 			for p := range toHash {
-				if !u.stopHash.Load() {
-					u.hashAll(p)
-				}
+				u.hashAll(p)
 				hashed <- struct{}{}
 			}
 		}(u.toHash, u.hashed)
@@ -417,46 +397,13 @@ func (u *upload) hashAll(p []byte) {
 	}
 }
 
-// hashCatchUp feeds cfg.catchUp to the running digests (not to extra,
-// which is for this upload's bytes only).
-func (u *upload) hashCatchUp() {
-	if u.cfg.catchUp == nil {
-		return
-	}
-	w := io.Writer(u.cfg.sha256)
-	if u.cfg.md5h != nil {
-		w = io.MultiWriter(u.cfg.sha256, u.cfg.md5h)
-	}
-	bp := catchUpPool.Get().(*[]byte)
-	defer catchUpPool.Put(bp)
-	if _, err := io.CopyBuffer(w, u.cfg.catchUp, *bp); err != nil {
-		u.catchUpErr = fmt.Errorf("storage: hash the bytes before offset %d: %w", u.cfg.base, err)
-	}
-}
-
-// catchUpPool holds the buffers of hashCatchUp: it reads what a lagging
-// Append left unhashed, at most pipeDepth chunks.
-var catchUpPool = sync.Pool{New: func() any {
-	b := make([]byte, 64<<10)
-	return &b
-}}
-
 // finish completes the digests once all content is read, and accepts the
 // content (io.EOF) or fails the upload.
 func (u *upload) finish() error {
-	lagging := u.cfg.lag && u.cfg.extra == nil
-	if lagging {
-		u.stopHash.Store(true) // the chunk in hand is the last hashed
-	}
 	u.drain()
-	if u.catchUpErr != nil {
-		return u.fail(u.catchUpErr)
-	}
-	if !lagging {
-		copy(u.res.SHA256[:], u.hashers[0].Sum(nil))
-		if u.cfg.md5 {
-			u.res.MD5 = u.hashers[1].Sum(nil)
-		}
+	copy(u.res.SHA256[:], u.hashers[0].Sum(nil))
+	if u.cfg.md5 {
+		u.res.MD5 = u.hashers[1].Sum(nil)
 	}
 	if err := u.ctx.Err(); err != nil && u.cut == nil && !u.cfg.keep {
 		// The caller is gone: its upload is not taken. An Append that

@@ -40,8 +40,11 @@ var resumableChunk = flag.String("resumable.chunk", "8MiB",
 // each one's MB/s, their ratio (tus/raw), and for each the CPU time the
 // process used (client included), the bytes it allocated during the upload
 // (B/op of that upload alone) and its peak RSS (VmHWM, reset before each
-// upload), which must not grow with N. Server requests carry the pprof
-// label upload=raw or upload=tus (see labelUploads). Repeat with:
+// upload), which must not grow with N. For tus it also reports, per PATCH
+// (see patchGaps), the server's time before and after the body, the body's
+// read, the whole handler and the client's round trip. Server requests
+// carry the pprof label upload=raw or upload=tus (see labelUploads).
+// Repeat with:
 //
 //	go test . -run '^$' -bench BenchmarkResumableUpload -benchtime 3x -resumable.sizes 64MiB,1GiB
 func BenchmarkResumableUpload(b *testing.B) {
@@ -89,7 +92,7 @@ func BenchmarkResumableUpload(b *testing.B) {
 					start := time.Now()
 					var id string
 					if tus {
-						id = tusUpload(b, client, base, size, chunk, uint64(i))
+						id = tusUpload(b, client, base, size, chunk, uint64(i), &gaps)
 					} else {
 						id = rawUpload(b, client, base, size, uint64(i))
 					}
@@ -134,6 +137,9 @@ func BenchmarkResumableUpload(b *testing.B) {
 			if n := gaps.n.Load(); n > 0 {
 				b.ReportMetric(float64(gaps.before.Load())/float64(n)/1e6, "ms_before_body/PATCH")
 				b.ReportMetric(float64(gaps.after.Load())/float64(n)/1e6, "ms_after_body/PATCH")
+				b.ReportMetric(float64(gaps.body.Load())/float64(n)/1e6, "ms_body/PATCH")
+				b.ReportMetric(float64(gaps.server.Load())/float64(n)/1e6, "ms_server/PATCH")
+				b.ReportMetric(float64(gaps.client.Load())/float64(n)/1e6, "ms_client/PATCH")
 			}
 			b.ReportMetric(float64(rawRSS)/(1<<20), "raw_peakRSS_MiB")
 			b.ReportMetric(float64(tusRSS)/(1<<20), "tus_peakRSS_MiB")
@@ -161,7 +167,7 @@ func rawUpload(b *testing.B, client *http.Client, base string, size int64, seed 
 
 // tusUpload sends the same bytes through tus: a creation, then PATCHes of
 // chunk bytes, the last of which commits.
-func tusUpload(b *testing.B, client *http.Client, base string, size, chunk int64, seed uint64) string {
+func tusUpload(b *testing.B, client *http.Client, base string, size, chunk int64, seed uint64, gaps *patchGaps) string {
 	req, err := http.NewRequest("POST", base+"/uploads/", nil)
 	require.NoError(b, err)
 	req.Header.Set("Tus-Resumable", "1.0.0")
@@ -183,9 +189,11 @@ func tusUpload(b *testing.B, client *http.Client, base string, size, chunk int64
 		req.Header.Set("Tus-Resumable", "1.0.0")
 		req.Header.Set("Upload-Offset", strconv.FormatInt(off, 10))
 		req.Header.Set("Content-Type", "application/offset+octet-stream")
+		sent := time.Now()
 		resp, err := client.Do(req)
 		require.NoError(b, err)
 		body, _ := io.ReadAll(resp.Body)
+		gaps.client.Add(int64(time.Since(sent)))
 		resp.Body.Close()
 		require.Equal(b, http.StatusNoContent, resp.StatusCode, "PATCH at %d: %s", off, body)
 		require.Equal(b, strconv.FormatInt(off+n, 10), resp.Header.Get("Upload-Offset"))
@@ -222,12 +230,17 @@ func labelUploads(h http.Handler, gaps *patchGaps) http.Handler {
 			gaps.n.Add(1)
 			gaps.before.Add(int64(tb.first.Sub(start)))
 			gaps.after.Add(int64(time.Since(tb.eof)))
+			gaps.body.Add(int64(tb.eof.Sub(tb.first)))
+			gaps.server.Add(int64(time.Since(start)))
 		}
 	})
 }
 
-// patchGaps sums the times labelUploads measures, over n PATCHes.
-type patchGaps struct{ n, before, after atomic.Int64 }
+// patchGaps sums the times labelUploads measures over n PATCHes: before
+// and after the body, the body's read (first Read to io.EOF), the whole
+// handler; and client, the client's time from sending each PATCH to
+// having read its answer.
+type patchGaps struct{ n, before, after, body, server, client atomic.Int64 }
 
 // timedBody notes when its first Read came and when it returned io.EOF.
 type timedBody struct {

@@ -25,6 +25,7 @@ import (
 var (
 	scaleDB   = flag.String("scaledb", "", "BenchmarkRandomAccess: a database file to fill once and reuse across runs (default: a new one in a temporary directory)")
 	scaleRows = flag.Int("scalerows", 10000, "BenchmarkRandomAccess: records per tenant when the file is filled")
+	scaleMmap = flag.Int64("scalemmap", 0, "BenchmarkRandomAccess: Options.MmapBytes of the measured store (0: none, the default)")
 	scaleNew  = flag.Int("scalenew", 0, "BenchmarkRandomAccess: records to add to a third tenant right before measuring, as BenchmarkList measures right after its fill")
 )
 
@@ -52,7 +53,7 @@ func BenchmarkRandomAccess(b *testing.B) {
 		require.NoError(b, s.Close())
 	}
 	ids := scaleIDs(b, path)
-	s, err := sqlitestore.Open(b.Context(), path, nil)
+	s, err := sqlitestore.Open(b.Context(), path, &sqlitestore.Options{MmapBytes: *scaleMmap})
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = s.Close() })
 	ctx := b.Context()

@@ -213,16 +213,9 @@ func (w *partWriter) upload(p []byte) error {
 		return fmt.Errorf("%w: more than %d parts", ErrTooLarge, w.maxNumber)
 	}
 	if w.uploadID == "" {
-		ct := w.contentType
-		if ct == "" {
-			ct = "application/octet-stream"
+		if err := w.start(); err != nil {
+			return err
 		}
-		cctx, done := w.s.call(w.ctx)
-		id, err := w.m.Create(cctx, w.key, ct)
-		if err = done(err); err != nil {
-			return wrap(err, "start the multipart upload of %s", w.key)
-		}
-		w.uploadID = id
 	}
 	cctx, done := w.s.call(w.ctx)
 	part, err := w.m.UploadPart(cctx, w.key, w.uploadID, w.number, bytes.NewReader(p), int64(len(p)))

@@ -126,13 +126,20 @@ func (s *countingStore) count(id string) int {
 
 // holdProcessor holds the jobs of files named hold*.txt until release,
 // and finishes the others at once.
-type holdProcessor struct{ release chan struct{} }
+type holdProcessor struct {
+	release chan struct{}
+	started chan struct{} // gets a value, if there is room, when a held job starts
+}
 
 func (holdProcessor) Name() string                         { return "hold" }
 func (holdProcessor) Accept(a *attachment.Attachment) bool { return true }
 func (p holdProcessor) Process(ctx context.Context, t *attachment.Task) error {
 	if !strings.HasPrefix(t.Attachment.Filename, "hold") {
 		return nil
+	}
+	select {
+	case p.started <- struct{}{}:
+	default:
 	}
 	select {
 	case <-p.release:
@@ -151,6 +158,7 @@ type waitEnv struct {
 	meta    *countingStore
 	h       http.Handler
 	release chan struct{}
+	started chan struct{} // a held job started (its worker has read the record)
 	once    sync.Once
 }
 
@@ -159,11 +167,12 @@ func (e *waitEnv) free() { e.once.Do(func() { close(e.release) }) }
 
 func newWaitEnv(t *testing.T, ho *attachment.HandlerOptions) *waitEnv {
 	t.Helper()
-	e := &waitEnv{t: t, meta: &countingStore{Store: memstore.New(), gets: map[string]int{}}, release: make(chan struct{})}
+	e := &waitEnv{t: t, meta: &countingStore{Store: memstore.New(), gets: map[string]int{}},
+		release: make(chan struct{}), started: make(chan struct{}, 16)}
 	svc, err := attachment.New(storage.New(memblob.OpenBucket(nil)), e.meta, &attachment.Options{
 		Processing: attachment.ProcessingOptions{
 			NoImageProcessing: true,
-			Processors:        []attachment.Processor{holdProcessor{e.release}},
+			Processors:        []attachment.Processor{holdProcessor{e.release, e.started}},
 			Workers:           2,
 			PollInterval:      time.Hour,
 		},
@@ -209,6 +218,11 @@ func (e *waitEnv) get(path string) *httptest.ResponseRecorder {
 func TestStatusWaitWokenOnlyForItsAttachment(t *testing.T) {
 	e := newWaitEnv(t, nil)
 	held := e.upload("hold.txt")
+	select { // its worker has read the record: no read of it is left but the wait's
+	case <-e.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held job did not start")
+	}
 	answer := e.waitStatus(held)
 	reads := e.meta.count(held)
 

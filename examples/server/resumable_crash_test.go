@@ -149,11 +149,7 @@ func (c *tusClient) headAfterKill(uploadURL string, deadline time.Time) (int64, 
 		resp.Body.Close()
 		if resp.StatusCode == http.StatusLocked {
 			locked++
-			wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-			require.NoError(t, err, "Retry-After of a 423: %q", resp.Header.Get("Retry-After"))
-			require.True(t, wait >= 1 && wait <= 31, "Retry-After %d s", wait)
-			require.True(t, time.Now().Add(time.Duration(wait)*time.Second).Before(deadline), "the upload is still locked; Retry-After %d s", wait)
-			time.Sleep(time.Duration(wait) * time.Second)
+			waitOutLock(t, resp, deadline)
 			continue
 		}
 		require.Equal(t, http.StatusNoContent, resp.StatusCode, "HEAD %s", uploadURL)
@@ -231,12 +227,7 @@ func (c *tusClient) resume(uploadURL string, data []byte, offset int64, deadline
 		require.NoError(t, err, "PATCH %d-%d", offset, end)
 		if resp.StatusCode == http.StatusLocked {
 			locked++
-			wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-			require.NoError(t, err, "Retry-After of a 423: %q", resp.Header.Get("Retry-After"))
-			// The lease of a dead holder: at most appendLease (15 s).
-			require.True(t, wait >= 1 && wait <= 31, "Retry-After %d s", wait)
-			require.True(t, time.Now().Add(time.Duration(wait)*time.Second).Before(deadline), "the upload is still locked; Retry-After %d s", wait)
-			time.Sleep(time.Duration(wait) * time.Second)
+			waitOutLock(t, resp, deadline)
 			continue
 		}
 		require.Equal(t, http.StatusNoContent, resp.StatusCode, "PATCH %d-%d", offset, end)
@@ -491,4 +482,15 @@ func partsOf(t *testing.T, bucket *s3test.Bucket, id, uploadID string) int {
 		}
 		in.PartNumberMarker = out.NextPartNumberMarker
 	}
+}
+
+// waitOutLock sleeps for the Retry-After of a 423: the lease of a dead
+// holder, at most appendLease (15 s), which must end before deadline.
+func waitOutLock(t *testing.T, resp *http.Response, deadline time.Time) {
+	t.Helper()
+	wait, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	require.NoError(t, err, "Retry-After of a 423: %q", resp.Header.Get("Retry-After"))
+	require.True(t, wait >= 1 && wait <= 31, "Retry-After %d s", wait)
+	require.True(t, time.Now().Add(time.Duration(wait)*time.Second).Before(deadline), "the upload is still locked; Retry-After %d s", wait)
+	time.Sleep(time.Duration(wait) * time.Second)
 }

@@ -46,12 +46,8 @@ func queued(s *Store) (int, bool) {
 // within its own records) stores none of its records and gets its error,
 // while the others in the same group are stored.
 func TestGroupCommitFailingCallDoesNotFailOthers(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, taken := openWithTaken(t)
 	ctx := t.Context()
-	taken := groupRecord("t1")
-	require.NoError(t, s.Create(ctx, []*metadata.Record{taken}))
 
 	// Hold the writer's one connection, so that the next Create leads but
 	// cannot begin, and the calls after it queue.
@@ -153,12 +149,8 @@ func TestGroupCommitCancelledCall(t *testing.T) {
 // Many concurrent callers, some of them failing: every call gets the
 // outcome it would have had alone (run with -race).
 func TestGroupCommitConcurrent(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
+	s, taken := openWithTaken(t)
 	ctx := t.Context()
-	taken := groupRecord("t1")
-	require.NoError(t, s.Create(ctx, []*metadata.Record{taken}))
 
 	const workers, each = 16, 20
 	var stored atomic.Int64
@@ -213,4 +205,16 @@ func BenchmarkCreateParallel(b *testing.B) {
 			}
 		})
 	}
+}
+
+// openWithTaken opens a store on a real file holding one record, whose ID
+// later calls take again.
+func openWithTaken(t *testing.T) (*Store, *metadata.Record) {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "meta.db"), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	taken := groupRecord("t1")
+	require.NoError(t, s.Create(t.Context(), []*metadata.Record{taken}))
+	return s, taken
 }

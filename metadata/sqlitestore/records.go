@@ -100,7 +100,11 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (_ *metadata.Record,
 		return nil, err
 	}
 	defer release(&err)
-	r, err := s.get(ctx, tenant, id)
+	qctx, err := pointRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.get(qctx, tenant, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("get", id)
 	}

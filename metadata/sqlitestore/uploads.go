@@ -108,7 +108,11 @@ func (s *Store) GetUpload(ctx context.Context, tenant, id string) (_ *metadata.U
 		return nil, err
 	}
 	defer release(&err)
-	u, err := scanUpload(s.getUpload.QueryRowContext(ctx, id, tenant))
+	qctx, err := pointRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := scanUpload(s.getUpload.QueryRowContext(qctx, id, tenant))
 	return u, uploadErr("get upload", id, err)
 }
 
@@ -119,7 +123,11 @@ func (s *Store) LookupUpload(ctx context.Context, id string) (_ *metadata.Upload
 		return nil, err
 	}
 	defer release(&err)
-	u, err := scanUpload(s.r.QueryRowContext(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE id = ?`, id))
+	qctx, err := pointRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	u, err := scanUpload(s.r.QueryRowContext(qctx, `SELECT `+uploadColumns+` FROM uploads WHERE id = ?`, id))
 	return u, uploadErr("lookup upload", id, err)
 }
 

@@ -18,18 +18,19 @@ import (
 // most writeInFlight+1 part buffers, and all writes and ModeMultipart
 // appends together no more than the pool's bound.
 //
-// Measured against versitygw on loopback (see BenchmarkS3Write and the
-// notes of issue 15): 8 MiB parts with one in flight upload a 256 MiB
-// file as fast as 16 MiB parts or two in flight, within the noise, with
-// half or less of their memory; 5 MiB parts (S3's least) cost more
-// requests for no gain.
+// Measured against versitygw on loopback (BenchmarkS3Write, 256 MiB, a
+// quiet machine): 8 MiB parts upload at 183-190 MB/s with one in flight,
+// 267-284 with two, 267-281 with three or four; 16 MiB parts with one in
+// flight 185, 5 MiB parts with two 230-258. Two 8 MiB parts in flight
+// and one filling hold 24 MiB per write; 5 MiB parts (S3's least) cost
+// more requests for less.
 const headSize = chunkSize
 
 // writePartSize and writeInFlight are fixed; they are variables only so
 // that the benchmark can compare others (setWriteParts in a test file).
 var (
 	writePartSize int64 = 8 << 20
-	writeInFlight       = 1
+	writeInFlight       = 2
 )
 
 // headPool holds headSize buffers.

@@ -92,7 +92,10 @@ func BenchmarkS3Write(b *testing.B) {
 		{name: "driver", driver: true},
 		{name: "parts-5MiB-1", part: 5 << 20, inFlight: 1},
 		{name: "parts-8MiB-1", part: 8 << 20, inFlight: 1},
+		{name: "parts-5MiB-2", part: 5 << 20, inFlight: 2},
 		{name: "parts-8MiB-2", part: 8 << 20, inFlight: 2},
+		{name: "parts-8MiB-3", part: 8 << 20, inFlight: 3},
+		{name: "parts-8MiB-4", part: 8 << 20, inFlight: 4},
 		{name: "parts-16MiB-1", part: 16 << 20, inFlight: 1},
 	}
 	if v := os.Getenv("S3WRITE_VARIANTS"); v != "" { // e.g. "driver,parts-8MiB-1"

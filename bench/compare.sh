@@ -16,6 +16,10 @@
 #   BENCH_BUDGET_S=1800              no new measurement starts after this many s
 #   BENCH_SEED=1                     content seed
 #   BENCH_SETTLE_S=4                 sync + idle pause before each measurement
+#   BENCH_DROP_CACHES=1              before each upload row, also drop the clean page cache
+#                                    (root only; skipped elsewhere): on the 2-vCPU VM a 1 GiB
+#                                    row wrote at 0.3 GB/s after earlier rows had filled the
+#                                    cache, 1 GB/s after a drop. Download rows keep theirs warm.
 #   BENCH_INODE_QUIET_S=370          before the 4 KiB uploads, wait until this long
 #                                    after the last mass file delete of this script
 #                                    or of run-baselines.sh (0: do not wait)
@@ -41,6 +45,7 @@ WORK="${BENCH_WORK:-/tmp/bench-compare}"
 BUDGET_S="${BENCH_BUDGET_S:-1800}"
 SEED="${BENCH_SEED:-1}"
 SETTLE_S="${BENCH_SETTLE_S:-4}"
+DROP_CACHES="${BENCH_DROP_CACHES:-1}"
 QUICK="${BENCH_QUICK:-0}"
 INODE_QUIET_S="${BENCH_INODE_QUIET_S:-370}"
 N1G="${BENCH_N1G:-2}"
@@ -305,7 +310,15 @@ inode_quiet() {
   fi
 }
 
-settle() { sync; sleep "$SETTLE_S"; }
+# settle [drop]: sync, with "drop" (upload rows) also the clean page cache
+# when BENCH_DROP_CACHES=1 and we may, then an idle pause.
+settle() {
+  sync
+  if [[ ${1:-} == drop && $DROP_CACHES == 1 && -w /proc/sys/vm/drop_caches ]]; then
+    echo 1 >/proc/sys/vm/drop_caches
+  fi
+  sleep "$SETTLE_S"
+}
 
 hs() { sed 's/\([0-9]\)\([KMG]iB\)$/\1 \2/' <<<"$1"; } # 1GiB -> 1 GiB
 
@@ -357,7 +370,7 @@ measure() {
     timeout $((warm + 30)) "$BIN/loadgen" -url "$url" "$@" -duration "${warm}s" -n 0 -verify=false \
       -max-time "$((warm + 20))s" -seed 999 >/dev/null 2>>"$OUT/loadgen.log" || true
   fi
-  settle
+  settle drop
   log "measure $id: $scen — $target"
   local res rc=0
   res=$(timeout "$t" "$BIN/loadgen" -url "$url" -label "$id" -seed "$SEED" -server-pid "$SERVER_PID" \
@@ -386,7 +399,7 @@ measure_put() {
     timeout $((warm + 30)) "$BIN/s3put" -bucket "$S3_BLOB" -prefix "anchor-$STAMP/$id-warm/" "$@" -duration "${warm}s" -n 0 \
       >/dev/null 2>>"$OUT/loadgen.log" || true
   fi
-  settle
+  settle drop
   log "measure $id: $scen — $target"
   res=$(timeout "$t" "$BIN/s3put" -bucket "$S3_BLOB" -prefix "anchor-$STAMP/$id/" -label "$id" -seed "$SEED" "$@" \
     2>>"$OUT/loadgen.log") || rc=$?
@@ -485,7 +498,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
   echo "- wrk: $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
   echo "- load average at start: $(loadavg)"
   pagecache_probe
-  echo "- seed: $SEED; settle: ${SETTLE_S} s; results: $OUT"
+  echo "- seed: $SEED; settle: ${SETTLE_S} s; page cache dropped before upload rows: $([[ $DROP_CACHES == 1 && -w /proc/sys/vm/drop_caches ]] && echo yes || echo no); results: $OUT"
 } >"$OUT/env.md"
 
 : >"$RESULTS"

@@ -93,6 +93,7 @@ func BenchmarkS3Write(b *testing.B) {
 		{name: "parts-5MiB-1", part: 5 << 20, inFlight: 1},
 		{name: "parts-8MiB-1", part: 8 << 20, inFlight: 1},
 		{name: "parts-5MiB-2", part: 5 << 20, inFlight: 2},
+		{name: "parts-6MiB-2", part: 6 << 20, inFlight: 2},
 		{name: "parts-8MiB-2", part: 8 << 20, inFlight: 2},
 		{name: "parts-8MiB-3", part: 8 << 20, inFlight: 3},
 		{name: "parts-8MiB-4", part: 8 << 20, inFlight: 4},

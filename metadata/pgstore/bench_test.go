@@ -98,3 +98,25 @@ func BenchmarkSearchCost(b *testing.B) {
 		return &analyzeAfterFill{Store: s, pool: pool, records: metadatatest.SearchCostRecords}
 	})
 }
+
+// BenchmarkConcurrent measures Create, Get and Update from 16 goroutines
+// at once (metadatatest.BenchmarkConcurrent) on a real server, for pools of
+// 2 to 32 connections (the URL's pool_max_conns; pgxpool's default is the
+// greater of 4 and the client's CPUs), each in a fresh schema:
+//
+//	go test ./metadata/pgstore -run '^$' -bench BenchmarkConcurrent -benchtime 3000x -count 2
+func BenchmarkConcurrent(b *testing.B) {
+	for _, conns := range []int{2, 4, 8, 16, 32} {
+		b.Run(fmt.Sprint("pool=", conns), func(b *testing.B) {
+			_, connString := pgstore.FreshSchema(b)
+			sep := "?"
+			if strings.Contains(connString, "?") {
+				sep = "&"
+			}
+			s, err := pgstore.Open(b.Context(), connString+sep+"pool_max_conns="+strconv.Itoa(conns), nil)
+			require.NoError(b, err)
+			b.Cleanup(func() { _ = s.Close() })
+			metadatatest.BenchmarkConcurrent(b, s, 16)
+		})
+	}
+}

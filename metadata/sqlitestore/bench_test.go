@@ -49,3 +49,15 @@ func BenchmarkSearchCost(b *testing.B) {
 		return s
 	})
 }
+
+// BenchmarkConcurrent measures Create, Get and Update from 16 goroutines
+// at once (metadatatest.BenchmarkConcurrent) on a real file with the
+// default options:
+//
+//	go test ./metadata/sqlitestore -run '^$' -bench BenchmarkConcurrent -benchtime 3000x -count 2
+func BenchmarkConcurrent(b *testing.B) {
+	s, err := sqlitestore.Open(b.Context(), filepath.Join(b.TempDir(), "meta.db"), nil)
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close() })
+	metadatatest.BenchmarkConcurrent(b, s, 16)
+}

@@ -9,15 +9,22 @@ import (
 )
 
 // BenchmarkUploadSmallParallel measures 4 KiB raw uploads through the
-// Handler, 16 at a time, on examples/server's defaults (a file:// bucket
-// and a SQLite file), each committing its record: what a busy host's small
-// uploads cost without the network (bench/compare.sh measures them over
-// loopback against tusd). It reports uploads/s; a -cpuprofile shows where
-// an upload's time goes.
+// Handler, 16 at a time, each committing its record: on examples/server's
+// defaults (a file:// bucket and a SQLite file), and on S3 + PostgreSQL
+// (skipped without the servers, see .ci/services). It is what a busy
+// host's small uploads cost without the client's network (bench/compare.sh
+// measures them over loopback against tusd and direct S3 PUTs). It
+// reports uploads/s; a -cpuprofile shows where an upload's time goes.
 //
-//	go test . -run '^$' -bench UploadSmallParallel -benchtime 5000x -cpuprofile /tmp/small.prof
+//	go test . -run '^$' -bench 'UploadSmallParallel/file' -benchtime 5000x -cpuprofile /tmp/small.prof
 func BenchmarkUploadSmallParallel(b *testing.B) {
-	e := newEnv(b, backends()[1], nil)
+	for _, be := range []backend{backends()[1], backends()[3]} {
+		b.Run(be.name, func(b *testing.B) { benchUploadSmallParallel(b, be) })
+	}
+}
+
+func benchUploadSmallParallel(b *testing.B, be backend) {
+	e := newEnv(b, be, nil)
 	body := bytes.Repeat([]byte("0123456789abcdef"), 256)
 	var seq atomic.Int64
 	b.SetParallelism(8) // 16 goroutines on 2 CPUs, as compare.sh's c=16

@@ -2,14 +2,16 @@ package attachment_test
 
 import (
 	"bytes"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 )
 
-// BenchmarkUploadSmallParallel measures 4 KiB raw uploads through the
-// Handler, 16 at a time, each committing its record: on examples/server's
+// BenchmarkUploadSmallParallel measures 4 KiB uploads through the
+// Handler, raw and multipart (one file part), 16 at a time, each
+// committing its record: on examples/server's
 // defaults (a file:// bucket and a SQLite file), and on S3 + PostgreSQL
 // (skipped without the servers, see .ci/services). It is what a busy
 // host's small uploads cost without the client's network (bench/compare.sh
@@ -19,11 +21,17 @@ import (
 //	go test . -run '^$' -bench 'UploadSmallParallel/file' -benchtime 5000x -cpuprofile /tmp/small.prof
 func BenchmarkUploadSmallParallel(b *testing.B) {
 	for _, be := range []backend{backends()[1], backends()[3]} {
-		b.Run(be.name, func(b *testing.B) { benchUploadSmallParallel(b, be) })
+		for _, multipart := range []bool{false, true} {
+			name := be.name + "/raw"
+			if multipart {
+				name = be.name + "/multipart"
+			}
+			b.Run(name, func(b *testing.B) { benchUploadSmallParallel(b, be, multipart) })
+		}
 	}
 }
 
-func benchUploadSmallParallel(b *testing.B, be backend) {
+func benchUploadSmallParallel(b *testing.B, be backend, multipart bool) {
 	e := newEnv(b, be, nil)
 	body := bytes.Repeat([]byte("0123456789abcdef"), 256)
 	var seq atomic.Int64
@@ -38,8 +46,13 @@ func benchUploadSmallParallel(b *testing.B, be backend) {
 			// the cost, but keep every upload a real new file.
 			n := seq.Add(1)
 			own[0], own[1], own[2] = byte(n), byte(n>>8), byte(n>>16)
-			req := httptest.NewRequest("POST", e.prefix+"/?filename=f.bin", bytes.NewReader(own))
-			req.Header.Set("Content-Type", "application/octet-stream")
+			var req *http.Request
+			if multipart {
+				req = multipartRequest(e.prefix+"/", "f.bin", own)
+			} else {
+				req = httptest.NewRequest("POST", e.prefix+"/?filename=f.bin", bytes.NewReader(own))
+				req.Header.Set("Content-Type", "application/octet-stream")
+			}
 			rec := httptest.NewRecorder()
 			e.srv.ServeHTTP(rec, req)
 			if rec.Code != http.StatusCreated {
@@ -49,4 +62,17 @@ func benchUploadSmallParallel(b *testing.B, be backend) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "uploads/s")
+}
+
+// multipartRequest is a POST of a multipart/form-data body with one file
+// part, name, holding content.
+func multipartRequest(target, name string, content []byte) *http.Request {
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	fw, _ := w.CreateFormFile("file", name)
+	_, _ = fw.Write(content)
+	_ = w.Close()
+	req := httptest.NewRequest("POST", target, &body)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	return req
 }

@@ -138,6 +138,7 @@ func (h *Handler) readMultipart(r *http.Request, body io.Reader, svc *Service, r
 	}
 	maxField := svc.core.opts.MaxFieldBytes
 	mr := mpart.NewReader(clientReader{body}, boundary, nil)
+	defer mr.Close() // its buffer goes back to a pool: every part is read by now
 	fields := url.Values{}
 	late := false
 	var batch *Batch

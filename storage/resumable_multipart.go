@@ -28,8 +28,8 @@ const defaultPartSize = 8 << 20
 const defaultPartBuffers = 8
 
 // PartBuffers bounds the memory of the Store's ModeMultipart appends, and
-// of its writes through an ObjectWriter (8 MiB parts, three buffers per
-// write at most: two uploading, one filling): at most n part buffers (of
+// of its writes through an ObjectWriter (8 MiB parts, two buffers per
+// write at most, both of which may be uploading): at most n part buffers (of
 // AppendOptions.PartSize, 8 MiB by default) are held at once by all of
 // them, and a write or append that finds none free waits for one (its
 // client's bytes wait in TCP). An append holds two buffers at most (one

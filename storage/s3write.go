@@ -14,16 +14,18 @@ import (
 // into part buffers of writePartSize bytes from the Store's pool
 // (PartBuffers): content that ends within one is one PUT, longer content
 // a multipart upload whose full parts upload on goroutines, at most
-// writeInFlight at once, while the next buffer fills. One write holds at
-// most writeInFlight+1 part buffers, and all writes and ModeMultipart
-// appends together no more than the pool's bound.
+// writeInFlight at once. A write takes its next buffer only once fewer
+// than writeInFlight of its parts are uploading, so it holds at most
+// writeInFlight part buffers, and all writes and ModeMultipart appends
+// together no more than the pool's bound.
 //
 // Measured against versitygw on loopback (BenchmarkS3Write, 256 MiB, a
-// quiet machine): 8 MiB parts upload at 183-190 MB/s with one in flight,
-// 267-284 with two, 267-281 with three or four; 16 MiB parts with one in
-// flight 185, 5 MiB parts with two 230-258. Two 8 MiB parts in flight
-// and one filling hold 24 MiB per write; 5 MiB parts (S3's least) cost
-// more requests for less.
+// quiet machine): 8 MiB parts upload at 183-190 MB/s with one in flight
+// (and one filling), 266-293 with two in flight and a third filling,
+// 273-284 with two in flight and no third buffer (the default: 9 MiB less
+// peak RSS than with the third, 47 MiB in all), 267-281 with three or four
+// in flight; 16 MiB parts with one in flight 185, 5 MiB parts with two
+// 230-258. 5 MiB parts (S3's least) cost more requests for less.
 const headSize = chunkSize
 
 // writePartSize and writeInFlight are fixed; they are variables only so
@@ -160,6 +162,15 @@ func (s *Store) writeObject(ctx context.Context, ow ObjectWriter, key, contentTy
 		}
 		if end {
 			break
+		}
+		// The next buffer only once fewer than writeInFlight parts are
+		// uploading: the write then holds at most writeInFlight buffers,
+		// all of which may be uploading at once.
+		select {
+		case sem <- struct{}{}:
+			<-sem
+		case <-u.wctx.Done():
+			return u.wctx.Err()
 		}
 		if buf, err = s.parts.get(ctx, size); err != nil {
 			return err

@@ -20,8 +20,10 @@ import (
 // together no more than the pool's bound.
 //
 // Measured against versitygw on loopback (BenchmarkS3Write, 256 MiB, a
-// quiet machine): 8 MiB parts upload at 183-190 MB/s with one in flight
-// (and one filling), 266-293 with two in flight and a third filling,
+// quiet machine; all but the default while a write still took one more
+// buffer than it had parts in flight, to fill): 8 MiB parts upload at
+// 183-190 MB/s with one in flight (and one filling), 266-293 with two in
+// flight and a third filling,
 // 273-284 with two in flight and no third buffer (the default: 9 MiB less
 // peak RSS than with the third, 47 MiB in all), 267-281 with three or four
 // in flight; 16 MiB parts with one in flight 185, 5 MiB parts with two

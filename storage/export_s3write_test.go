@@ -8,3 +8,6 @@ func SetWriteParts(size int64, inFlight int) (restore func()) {
 	writePartSize, writeInFlight = size, inFlight
 	return func() { writePartSize, writeInFlight = oldSize, oldInFlight }
 }
+
+// WriteInFlight is how many parts a write uploads at once.
+func WriteInFlight() int { return writeInFlight }

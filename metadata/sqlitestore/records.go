@@ -104,12 +104,24 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (_ *metadata.Record,
 	if err != nil {
 		return nil, err
 	}
+	var h [walHeaderBytes]byte
+	cached := false
+	if s.cache != nil {
+		if h, cached = s.cache.header(); cached {
+			if r := s.cache.get(h, tenant, id); r != nil {
+				return r, nil
+			}
+		}
+	}
 	r, err := s.get(qctx, tenant, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("get", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: get %q: %w", id, err)
+	}
+	if cached {
+		s.cache.put(h, r)
 	}
 	return r, nil
 }

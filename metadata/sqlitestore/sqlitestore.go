@@ -16,7 +16,11 @@
 // go through one connection in IMMEDIATE transactions, so they queue in the
 // process instead of failing with SQLITE_BUSY; concurrent Creates share one
 // commit. Reads use a pool of read-only connections and never wait for
-// writes. The schema is created and migrated on Open.
+// writes. Get answers again from a cache of the records it read while the
+// database is unchanged, which it checks on every call in SQLite's
+// WAL-index header, the "-shm" file that every connection of every process
+// shares (see recordcache.go and Options.NoRecordCache). The schema is
+// created and migrated on Open.
 //
 // Store is also a metadata.Queue: jobs live in the jobs table beside the
 // records, are claimed in one IMMEDIATE transaction per Claim, and every
@@ -76,6 +80,13 @@ type Options struct {
 	// which the kernel reclaims as it needs (they do count in the
 	// process's RSS).
 	MmapBytes int64
+	// NoRecordCache turns off the cache of the records Get reads. By
+	// default Get keeps up to 4096 records and answers again from the
+	// cache while the database has not changed since, which it checks on
+	// every call by reading SQLite's WAL-index header from the database's
+	// "-shm" file: a commit by any connection, in this process or another,
+	// empties the cache. Unix only; elsewhere there is no cache.
+	NoRecordCache bool
 }
 
 // MaxMmapBytes is the most Options.MmapBytes can map: 2 GiB less 64 KiB,
@@ -130,6 +141,9 @@ type Store struct {
 	// group batches concurrent Creates into one commit; nil commits each
 	// alone (tests compare the two).
 	group *groupCommit
+	// cache keeps the records Get read while the database is unchanged
+	// (see recordCache); nil when off or not possible.
+	cache *recordCache
 }
 
 // Open opens the SQLite database at path, relative to the working directory
@@ -211,6 +225,9 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
 	}
 	s.reserve.take()
+	if !o.NoRecordCache {
+		s.cache = newRecordCache(abs) // the -shm file exists: the writer is open in WAL mode
+	}
 	return s, nil
 }
 
@@ -242,6 +259,9 @@ func (s *Store) Close() error {
 		return fmt.Errorf("sqlitestore: close: %w", metadata.ErrClosed)
 	}
 	s.closed = true
+	if s.cache != nil {
+		s.cache.close()
+	}
 	for _, st := range []*sql.Stmt{s.getStmt, s.insRecord, s.insLabel, s.insJob, s.insName, s.insGram, s.getUpload, s.updUpload} {
 		st.Close()
 	}

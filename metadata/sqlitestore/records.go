@@ -104,10 +104,10 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (_ *metadata.Record,
 	if err != nil {
 		return nil, err
 	}
-	var h [walHeaderBytes]byte
-	cached := false
+	var h [walHeaderBytes]byte // the header the cache is checked against
+	useCache := false
 	if s.cache != nil {
-		if h, cached = s.cache.header(); cached {
+		if h, useCache = s.cache.header(); useCache {
 			if r := s.cache.get(h, tenant, id); r != nil {
 				return r, nil
 			}
@@ -120,7 +120,7 @@ func (s *Store) Get(ctx context.Context, tenant, id string) (_ *metadata.Record,
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: get %q: %w", id, err)
 	}
-	if cached {
+	if useCache {
 		s.cache.put(h, r)
 	}
 	return r, nil

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -25,14 +26,33 @@ import (
 // (see op), and passes them on.
 type countingClient struct {
 	next s3.HTTPClient
-	mu   sync.Mutex
-	n    map[string]int
+	// partDelay, when set, holds each UploadPart that long before it is
+	// sent, so that parts a Store sends at once overlap for certain.
+	partDelay time.Duration
+
+	mu sync.Mutex
+	n  map[string]int
+	// parts is the UploadParts in progress; maxParts the most at once.
+	parts, maxParts int
 }
 
 func (c *countingClient) Do(req *http.Request) (*http.Response, error) {
+	kind := op(req)
 	c.mu.Lock()
-	c.n[op(req)]++
+	c.n[kind]++
+	if kind == "UploadPart" {
+		c.parts++
+		c.maxParts = max(c.maxParts, c.parts)
+	}
 	c.mu.Unlock()
+	if kind == "UploadPart" {
+		defer func() {
+			c.mu.Lock()
+			c.parts--
+			c.mu.Unlock()
+		}()
+		time.Sleep(c.partDelay)
+	}
 	return c.next.Do(req)
 }
 
@@ -168,4 +188,23 @@ func TestS3Requests(t *testing.T) {
 	ok, err = s.Exists(ctx, id)
 	require.NoError(t, err)
 	assert.False(t, ok)
+}
+
+// On S3, a write sends two parts at once, never more: with each
+// UploadPart held 200 ms on its way to the server, a 40 MiB write (five
+// 8 MiB parts) has two in flight at its most, and the object is whole.
+func TestS3WriteTwoPartsAtOnce(t *testing.T) {
+	b, cc := countingS3(t)
+	cc.partDelay = 200 * time.Millisecond
+	s := storage.New(b)
+	content := bytes.Repeat([]byte("parts at once"), 40<<20/13)
+	_, err := s.WriteContent(context.Background(), "0190a000-0000-7000-8000-0000000000aa", bytes.NewReader(content), nil)
+	require.NoError(t, err)
+	cc.mu.Lock()
+	most := cc.maxParts
+	cc.mu.Unlock()
+	require.Equal(t, 2, most, "UploadParts in flight at once")
+	got, err := b.ReadAll(context.Background(), storage.ContentKey("0190a000-0000-7000-8000-0000000000aa"))
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(content, got), "the object is not the content")
 }
